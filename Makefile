@@ -1,0 +1,62 @@
+# Git44 — one command to run, one to test.  `make help` lists the targets.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+PACKAGES := libs/git44_common libs/git44_sim services/auth services/jobs_api services/worker services/key_manager
+STAMP := $(VENV)/.installed
+PYTEST_ARGS ?=
+
+.PHONY: help venv run test test-unit lint format bench chaos lock clean
+
+help:  ## list the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+$(STAMP): requirements.lock $(addsuffix /pyproject.toml,$(PACKAGES))
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
+		{ echo "Git44 needs Python >= 3.11 (found $$($(PYTHON) --version))"; exit 1; }
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --require-hashes -r requirements.lock
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation \
+		$(addprefix -e ,$(PACKAGES))
+	touch $(STAMP)
+
+venv: $(STAMP)  ## create .venv with the hash-pinned dependencies and the six packages
+
+run: $(STAMP)  ## run everything locally: SecantusDB, RabbitMQ check, simulator, four services
+	deploy/local/ensure-rabbitmq.sh
+	$(BIN)/python deploy/local/run.py
+
+test: $(STAMP)  ## the whole suite against real RabbitMQ and a MongoDB-wire server
+	deploy/local/ensure-rabbitmq.sh
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+test-unit: $(STAMP)  ## unit tests only (no infrastructure)
+	$(BIN)/pytest tests/unit $(PYTEST_ARGS)
+
+lint: $(STAMP)  ## ruff (lint + format check) and mypy --strict
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy libs/git44_common/git44_common libs/git44_sim/git44_sim services/auth/git44_auth \
+		services/jobs_api/git44_jobs services/worker/git44_worker services/key_manager/git44_keys
+
+format: $(STAMP)  ## apply ruff's fixes and formatting
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+bench: $(STAMP)  ## benchmarks in tests/bench (print figures, write bench-results/*.json)
+	deploy/local/ensure-rabbitmq.sh
+	$(BIN)/python -m tests.bench
+
+chaos: $(STAMP)  ## fault-injection scenarios in tests/chaos
+	deploy/local/ensure-rabbitmq.sh
+	$(BIN)/pytest tests/chaos -p no:cacheprovider $(PYTEST_ARGS)
+
+lock: $(STAMP)  ## re-resolve requirements.in into the hash-pinned requirements.lock
+	$(BIN)/uv pip compile requirements.in --generate-hashes --python-version 3.11 --no-header \
+		--no-emit-package git44-common --no-emit-package git44-sim --no-emit-package git44-auth \
+		--no-emit-package git44-jobs --no-emit-package git44-worker --no-emit-package git44-keys \
+		-o requirements.lock
+
+clean:  ## remove the venv, local run data and caches
+	rm -rf $(VENV) .run .pytest_cache .mypy_cache .ruff_cache bench-results

@@ -1,0 +1,184 @@
+"""Message contracts: the JSON bodies the services exchange over RabbitMQ.
+
+Every message carries `schema_version` (only 1 exists; another value is rejected, so
+a consumer never half-understands a message from a newer producer) and ignores
+unknown fields (a producer may add optional fields without a version bump). Fields
+are snake_case; datetimes are ISO-8601 in UTC (a naive datetime, as MongoDB returns
+by default, is taken as UTC).
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Annotated, Literal, Self
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    field_serializer,
+    model_validator,
+)
+
+
+def _as_utc(value: datetime) -> datetime:
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
+
+
+UtcDatetime = Annotated[datetime, AfterValidator(_as_utc)]
+Count = Annotated[int, Field(ge=0)]
+
+
+def utc_now() -> datetime:
+    """The current time, timezone-aware in UTC."""
+    return datetime.now(UTC)
+
+
+def new_event_id() -> str:
+    """A fresh unique event id (also the webhook id of the event)."""
+    return uuid.uuid4().hex
+
+
+class JobStatus(StrEnum):
+    QUEUED = "queued"
+    PROCESSING = "processing"
+    POLLING = "polling"
+    SUCCESS = "success"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+class KeyStatus(StrEnum):
+    ACTIVE = "active"
+    LIMITED = "limited"
+    COOLDOWN = "cooldown"
+    DISABLED = "disabled"
+
+
+class ReleaseOutcome(StrEnum):
+    OK = "ok"
+    LIMITED = "limited"  # ScraperAPI answered 403 (credits) or 429 (concurrency)
+    ERROR = "error"
+
+
+class Contract(BaseModel):
+    """Base of every message: versioned, immutable, tolerant of unknown fields."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    schema_version: Literal[1] = 1
+
+
+class RemovalRequested(Contract):
+    """jobs-api → worker (`removal.requested`): process this job."""
+
+    job_id: str
+    user_id: str
+    requested_at: UtcDatetime = Field(default_factory=utc_now)
+    attempt: Count = 0
+
+
+class JobEvent(Contract):
+    """A job changed status (`job.<status>` on `git44.events`)."""
+
+    job_id: str
+    user_id: str
+    status: JobStatus
+    previous_status: JobStatus | None = None
+    retry_count: Count = 0
+    poll_count: Count = 0
+    output_link: str | None = None
+    error: str | None = None
+    occurred_at: UtcDatetime = Field(default_factory=utc_now)
+    event_id: str = Field(default_factory=new_event_id)
+
+
+class KeyAcquireRequest(Contract):
+    """worker → key-manager (RPC `acquire`): lease me a ScraperAPI key."""
+
+    worker_id: str
+    job_id: str | None = None
+
+
+class KeyLease(Contract):
+    """A leased ScraperAPI key; the lease expires by itself at `lease_expires_at`."""
+
+    key_id: str
+    # SecretStr keeps the key out of reprs and logs; it is revealed only in JSON.
+    api_key: SecretStr
+    lease_id: str
+    lease_expires_at: UtcDatetime
+
+    @field_serializer("api_key", when_used="json")
+    def _reveal_api_key(self, value: SecretStr) -> str:
+        return value.get_secret_value()
+
+
+class KeyAcquireResult(Contract):
+    """The answer to `acquire`: exactly one of a lease, a cooldown end, or no keys.
+
+    `outcome` says which: "lease" carries `lease`; "cooldown" carries `cooldown_until`
+    (every key is cooling down: wait, it costs the job no retry); "no_keys" means no
+    usable key is configured at all.
+    """
+
+    outcome: Literal["lease", "cooldown", "no_keys"]
+    lease: KeyLease | None = None
+    cooldown_until: UtcDatetime | None = None
+
+    @model_validator(mode="after")
+    def _check_outcome_fields(self) -> Self:
+        expected = (self.outcome == "lease", self.outcome == "cooldown")
+        if (self.lease is not None, self.cooldown_until is not None) != expected:
+            raise ValueError(f"fields do not match outcome {self.outcome!r}")
+        return self
+
+    @classmethod
+    def granted(cls, lease: KeyLease) -> KeyAcquireResult:
+        """A result carrying `lease`."""
+        return cls(outcome="lease", lease=lease)
+
+    @classmethod
+    def cooling_down(cls, until: datetime) -> KeyAcquireResult:
+        """Every key is cooling down until `until`."""
+        return cls(outcome="cooldown", cooldown_until=until)
+
+    @classmethod
+    def none_available(cls) -> KeyAcquireResult:
+        """No usable key exists."""
+        return cls(outcome="no_keys")
+
+
+class KeyRelease(Contract):
+    """worker → key-manager (`keys.release`): the lease is done, with this outcome."""
+
+    lease_id: str
+    key_id: str
+    outcome: ReleaseOutcome
+    status_code: int | None = None
+    job_id: str | None = None
+
+
+class KeyEvent(Contract):
+    """A ScraperAPI key changed state (`key.<event>` on `git44.events`)."""
+
+    key_id: str
+    event: str
+    from_status: KeyStatus | None = None
+    to_status: KeyStatus | None = None
+    occurred_at: UtcDatetime = Field(default_factory=utc_now)
+    cooldown_until: UtcDatetime | None = None
+
+
+class WebhookDeliveryRequested(Contract):
+    """Deliver the job event `event_id` to the job's callback URL (`webhook.deliver`)."""
+
+    job_id: str
+    event_id: str
+    attempt: Count = 0

@@ -1,0 +1,81 @@
+"""MongoDB access shared by the services: PyMongo's async client and index creation.
+
+PyMongo's `AsyncMongoClient` is used, not Motor (docs/adr/0001).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from pymongo import AsyncMongoClient
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError, OperationFailure
+
+Document = dict[str, Any]
+MongoClient = AsyncMongoClient[Document]
+Database = AsyncDatabase[Document]
+
+# Codes MongoDB answers when an index of that name or those keys exists with other options.
+_INDEX_CONFLICT_CODES = frozenset({85, 86})
+
+
+@dataclass(frozen=True, kw_only=True)
+class IndexSpec:
+    """One index a service owns, created at start-up (idempotent)."""
+
+    collection: str
+    keys: Sequence[tuple[str, int]]
+    name: str
+    unique: bool = False
+    expire_after_seconds: int | None = None
+    partial_filter: Mapping[str, Any] | None = None
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+    def create_kwargs(self) -> dict[str, Any]:
+        kwargs: dict[str, Any] = {"name": self.name, "unique": self.unique, **self.options}
+        if self.expire_after_seconds is not None:
+            kwargs["expireAfterSeconds"] = self.expire_after_seconds
+        if self.partial_filter is not None:
+            kwargs["partialFilterExpression"] = dict(self.partial_filter)
+        return kwargs
+
+
+def create_mongo_client(
+    url: str, *, app_name: str, timeout_ms: int = 5000, tz_aware: bool = True
+) -> MongoClient:
+    """A client for `url`; it connects lazily, so creating it never blocks."""
+    return AsyncMongoClient(
+        url,
+        appname=app_name,
+        tz_aware=tz_aware,
+        serverSelectionTimeoutMS=timeout_ms,
+        connectTimeoutMS=timeout_ms,
+        uuidRepresentation="standard",
+    )
+
+
+async def ping_mongo(client: MongoClient) -> None:
+    """Raise if the server does not answer a ping."""
+    await client.admin.command("ping")
+
+
+async def ensure_indexes(db: Database, specs: Iterable[IndexSpec]) -> None:
+    """Create every index in `specs`; an index whose options changed is rebuilt."""
+    for spec in specs:
+        collection = db[spec.collection]
+        try:
+            await collection.create_index(list(spec.keys), **spec.create_kwargs())
+        except OperationFailure as exc:
+            if exc.code not in _INDEX_CONFLICT_CODES:
+                raise
+            await collection.drop_index(spec.name)
+            await collection.create_index(list(spec.keys), **spec.create_kwargs())
+
+
+def is_duplicate_key_error(exc: BaseException) -> bool:
+    """True when `exc` is a unique-index violation."""
+    if isinstance(exc, DuplicateKeyError):
+        return True
+    return isinstance(exc, OperationFailure) and exc.code == 11000

@@ -1,0 +1,131 @@
+"""The settings base every service builds its `Settings` on.
+
+Sources, highest priority first:
+1. arguments passed to the constructor (tests);
+2. the service's own prefixed environment (`AUTH_PORT`, `WORKER_CONCURRENCY`, ...);
+3. the shared, unprefixed environment for what all services have in common
+   (`MONGODB_URL`, `AMQP_URL`, `GIT44_ENV`, ... — see `SHARED_ENV`);
+4. files in the secrets directory named by `GIT44_SECRETS_DIR` (Docker/Kubernetes
+   secrets: one file per field, named like the prefixed variable, e.g. `auth_jwt_private_key`).
+
+Secrets are `SecretStr`. A secret still holding a placeholder value is refused unless
+the environment is `development` or `test` (after the template's
+`_enforce_non_default_secrets`).
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from enum import StrEnum
+from typing import Any, ClassVar, Self
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic.fields import FieldInfo
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SecretsSettingsSource,
+    SettingsConfigDict,
+)
+
+PLACEHOLDER_SECRETS = frozenset({"", "changethis", "change-me", "changeme", "secret", "password"})
+
+# field name -> environment variable shared by every service
+SHARED_ENV: dict[str, str] = {
+    "environment": "GIT44_ENV",
+    "mongodb_url": "MONGODB_URL",
+    "mongodb_db": "MONGODB_DB",
+    "amqp_url": "AMQP_URL",
+    "amqp_namespace": "AMQP_NAMESPACE",
+    "log_level": "LOG_LEVEL",
+    "log_json": "LOG_JSON",
+    "jwks_url": "JWKS_URL",
+    "jwt_issuer": "JWT_ISSUER",
+    "jwt_audience": "JWT_AUDIENCE",
+}
+
+
+class Environment(StrEnum):
+    DEVELOPMENT = "development"
+    TEST = "test"
+    PRODUCTION = "production"
+
+
+class _SharedEnvSource(PydanticBaseSettingsSource):
+    """Reads the unprefixed variables of `SHARED_ENV` for the fields a class has."""
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        env_name = SHARED_ENV.get(field_name)
+        if env_name is None:
+            return None, field_name, False
+        return os.environ.get(env_name), field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        values: dict[str, Any] = {}
+        for field_name, field in self.settings_cls.model_fields.items():
+            value, _, _ = self.get_field_value(field, field_name)
+            if value is not None:
+                values[field_name] = value
+        return values
+
+
+class ServiceSettings(BaseSettings):
+    """What every Git44 service is configured with; subclasses add their own fields."""
+
+    model_config = SettingsConfigDict(extra="ignore", case_sensitive=False)
+
+    service_name: ClassVar[str] = "git44"
+
+    environment: Environment = Environment.DEVELOPMENT
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=0, le=65535)
+    mongodb_url: str = "mongodb://127.0.0.1:27017/?directConnection=true"
+    mongodb_db: str = "git44"
+    amqp_url: str = "amqp://guest:guest@127.0.0.1:5672/"
+    amqp_namespace: str = Field(
+        default="", description="suffix for every exchange and queue name (test isolation)"
+    )
+    log_level: str = "INFO"
+    log_json: bool = True
+    jwks_url: str = "http://127.0.0.1:8001/.well-known/jwks.json"
+    jwt_issuer: str = "git44-auth"
+    jwt_audience: str = "git44"
+    request_timeout_seconds: float = Field(default=30.0, gt=0)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [
+            init_settings,
+            env_settings,
+            _SharedEnvSource(settings_cls),
+        ]
+        secrets_dir = os.environ.get("GIT44_SECRETS_DIR")
+        if secrets_dir:
+            sources.append(SecretsSettingsSource(settings_cls, secrets_dir=secrets_dir))
+        return tuple(sources)
+
+    @property
+    def is_development(self) -> bool:
+        return self.environment in (Environment.DEVELOPMENT, Environment.TEST)
+
+    @model_validator(mode="after")
+    def _enforce_non_default_secrets(self) -> Self:
+        for name in type(self).model_fields:
+            value = getattr(self, name)
+            if not isinstance(value, SecretStr):
+                continue
+            if value.get_secret_value().strip().lower() not in PLACEHOLDER_SECRETS:
+                continue
+            message = f"{type(self).__name__}.{name} holds a placeholder value; set a real secret"
+            if not self.is_development:
+                raise ValueError(message)
+            warnings.warn(message, stacklevel=2)
+        return self

@@ -1,0 +1,32 @@
+"""The collections auth owns and their indexes (created idempotently at start-up)."""
+
+from pymongo import ASCENDING, DESCENDING
+
+from git44_common.mongo import IndexSpec
+
+USERS = "users"
+REFRESH_TOKENS = "refresh_tokens"
+API_KEYS = "api_keys"
+
+INDEXES = (
+    IndexSpec(collection=USERS, keys=[("email", ASCENDING)], name="email_unique", unique=True),
+    IndexSpec(
+        collection=USERS, keys=[("created_at", DESCENDING), ("_id", DESCENDING)], name="created_at"
+    ),
+    IndexSpec(collection=REFRESH_TOKENS, keys=[("jti", ASCENDING)], name="jti_unique", unique=True),
+    IndexSpec(collection=REFRESH_TOKENS, keys=[("family_id", ASCENDING)], name="family"),
+    IndexSpec(
+        collection=REFRESH_TOKENS,
+        keys=[("expires_at", ASCENDING)],
+        name="expires_ttl",
+        expire_after_seconds=0,
+    ),
+    IndexSpec(
+        collection=API_KEYS, keys=[("key_hash", ASCENDING)], name="key_hash_unique", unique=True
+    ),
+    IndexSpec(
+        collection=API_KEYS,
+        keys=[("user_id", ASCENDING), ("created_at", DESCENDING)],
+        name="user_created",
+    ),
+)

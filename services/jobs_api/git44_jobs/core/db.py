@@ -1,0 +1,51 @@
+"""The collections jobs-api owns and their indexes (created idempotently at start-up)."""
+
+from pymongo import ASCENDING, DESCENDING
+
+from git44_common.mongo import IndexSpec
+
+JOBS = "removal_jobs"
+QUOTAS = "user_quotas"
+IDEMPOTENCY_KEYS = "idempotency_keys"
+
+INDEXES = (
+    IndexSpec(
+        collection=JOBS,
+        keys=[("user_id", ASCENDING), ("created_at", DESCENDING), ("_id", DESCENDING)],
+        name="user_created",
+    ),
+    IndexSpec(
+        collection=JOBS,
+        keys=[("user_id", ASCENDING), ("status", ASCENDING), ("created_at", DESCENDING)],
+        name="user_status_created",
+    ),
+    IndexSpec(
+        collection=JOBS,
+        keys=[("status", ASCENDING), ("created_at", DESCENDING)],
+        name="status_created",
+    ),
+    IndexSpec(
+        collection=JOBS,
+        keys=[("task_id", ASCENDING)],
+        name="task_id",
+        partial_filter={"task_id": {"$type": "string"}},
+    ),
+    # the outbox relay's query: queued jobs not yet published or overdue
+    IndexSpec(
+        collection=JOBS,
+        keys=[("status", ASCENDING), ("published", ASCENDING), ("next_attempt_at", ASCENDING)],
+        name="outbox",
+    ),
+    IndexSpec(
+        collection=IDEMPOTENCY_KEYS,
+        keys=[("user_id", ASCENDING), ("key", ASCENDING)],
+        name="user_key_unique",
+        unique=True,
+    ),
+    IndexSpec(
+        collection=IDEMPOTENCY_KEYS,
+        keys=[("created_at", ASCENDING)],
+        name="created_ttl",
+        expire_after_seconds=24 * 3600,
+    ),
+)

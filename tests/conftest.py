@@ -1,0 +1,64 @@
+"""Fixtures shared by the whole suite.
+
+Every test that touches infrastructure gets its own database name and its own AMQP
+namespace (a uuid suffix on every exchange and queue), so tests never see each
+other's data or messages.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Iterator
+
+import aio_pika
+import pytest
+from aio_pika.abc import AbstractRobustConnection
+
+from git44_common.mongo import Database, MongoClient, create_mongo_client
+from tests.utils.infra import mongo_server, rabbitmq_server
+
+
+@pytest.fixture(scope="session")
+def mongo_url() -> Iterator[str]:
+    with mongo_server() as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def amqp_url() -> Iterator[str]:
+    with rabbitmq_server() as url:
+        yield url
+
+
+@pytest.fixture
+def db_name() -> str:
+    return f"git44_test_{uuid.uuid4().hex[:12]}"
+
+
+@pytest.fixture
+def amqp_namespace() -> str:
+    return f".t{uuid.uuid4().hex[:10]}"
+
+
+@pytest.fixture
+async def mongo_client(mongo_url: str) -> AsyncIterator[MongoClient]:
+    client = create_mongo_client(mongo_url, app_name="git44-tests")
+    try:
+        yield client
+    finally:
+        await client.close()
+
+
+@pytest.fixture
+async def mongo_db(mongo_client: MongoClient, db_name: str) -> AsyncIterator[Database]:
+    yield mongo_client[db_name]
+    await mongo_client.drop_database(db_name)
+
+
+@pytest.fixture
+async def amqp_connection(amqp_url: str) -> AsyncIterator[AbstractRobustConnection]:
+    connection = await aio_pika.connect_robust(amqp_url)
+    try:
+        yield connection
+    finally:
+        await connection.close()
