@@ -16,6 +16,7 @@ from aio_pika.abc import AbstractRobustConnection
 
 from git44_common.mongo import Database, MongoClient, create_mongo_client
 from tests.utils.infra import mongo_server, rabbitmq_server
+from tests.utils.tokens import TokenIssuer, serve_jwks
 
 
 @pytest.fixture(scope="session")
@@ -62,3 +63,11 @@ async def amqp_connection(amqp_url: str) -> AsyncIterator[AbstractRobustConnecti
         yield connection
     finally:
         await connection.close()
+
+
+@pytest.fixture(scope="session")
+def token_issuer() -> Iterator[TokenIssuer]:
+    """Mints tokens like auth does; its JWKS is served at `token_issuer.jwks_url`."""
+    issuer = TokenIssuer()
+    with serve_jwks(issuer):
+        yield issuer

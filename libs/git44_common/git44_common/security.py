@@ -1,0 +1,137 @@
+"""Who is calling: bearer tokens and Dev API keys turned into a `Principal`.
+
+Every service but auth authenticates here. Access tokens are verified against auth's
+JWKS (`tokens.TokenVerifier`); Dev API keys are looked up by their SHA-256 hash in
+auth's `api_keys` collection. Either way the user's `disabled` flag is read from
+`users` (auth's collection; read-only here) through a short cache, so a disabled user
+is refused by every service within `status_cache_seconds` even with a live token.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal
+
+from git44_common.exceptions import Forbidden, TokenInvalid, Unauthorized
+from git44_common.mongo import Database
+from git44_common.tokens import Role, TokenVerifier
+
+API_KEY_PREFIX = "g44_"
+USERS = "users"
+API_KEYS = "api_keys"
+
+
+def generate_api_key() -> str:
+    """A new Dev API key: `g44_` + 43 url-safe random characters (256 bits)."""
+    return API_KEY_PREFIX + secrets.token_urlsafe(32)
+
+
+def hash_api_key(key: str) -> str:
+    """What is stored and looked up: the key's SHA-256, hex (keys are random, so no salt)."""
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def api_key_display_prefix(key: str) -> str:
+    """The part of a key shown in listings so a user can tell keys apart."""
+    return key[: len(API_KEY_PREFIX) + 6]
+
+
+@dataclass(frozen=True)
+class Principal:
+    """An authenticated caller."""
+
+    user_id: str
+    role: Role
+    via: Literal["token", "api_key"]
+    api_key_id: str | None = None
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
+
+class UserStatusCache:
+    """`disabled` and `role` of users, cached for a few seconds per user."""
+
+    def __init__(self, db: Database, *, ttl_seconds: float = 30.0) -> None:
+        self._db = db
+        self._ttl = ttl_seconds
+        self._entries: dict[str, tuple[float, dict[str, Any] | None]] = {}
+
+    async def get(self, user_id: str) -> dict[str, Any] | None:
+        now = time.monotonic()
+        cached = self._entries.get(user_id)
+        if cached is not None and now - cached[0] < self._ttl:
+            return cached[1]
+        user = await self._db[USERS].find_one(
+            {"_id": user_id}, projection={"disabled": 1, "role": 1}
+        )
+        if len(self._entries) > 50_000:
+            self._entries.clear()
+        self._entries[user_id] = (now, user)
+        return user
+
+    def forget(self, user_id: str) -> None:
+        self._entries.pop(user_id, None)
+
+
+class Authenticator:
+    """Turns an `Authorization: Bearer` header or an `X-API-Key` into a `Principal`."""
+
+    def __init__(
+        self,
+        *,
+        verifier: TokenVerifier,
+        db: Database,
+        status_cache_seconds: float = 30.0,
+        last_used_every_seconds: float = 60.0,
+    ) -> None:
+        self._verifier = verifier
+        self._db = db
+        self._users = UserStatusCache(db, ttl_seconds=status_cache_seconds)
+        self._last_used_every = timedelta(seconds=last_used_every_seconds)
+
+    async def from_bearer(self, authorization: str | None) -> Principal:
+        scheme, _, token = (authorization or "").partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise Unauthorized("a bearer token is required")
+        claims = await self._verifier.verify(token.strip(), token_type="access")
+        await self._ensure_enabled(claims.sub)
+        return Principal(user_id=claims.sub, role=claims.role, via="token")
+
+    async def from_api_key(self, key: str | None) -> Principal:
+        if not key or not key.startswith(API_KEY_PREFIX) or len(key) > 128:
+            raise Unauthorized("a valid X-API-Key is required")
+        digest = hash_api_key(key)
+        record = await self._db[API_KEYS].find_one({"key_hash": digest, "revoked_at": None})
+        if record is None or not hmac.compare_digest(record["key_hash"], digest):
+            raise Unauthorized("a valid X-API-Key is required")
+        user = await self._ensure_enabled(record["user_id"])
+        await self._touch_api_key(record)
+        return Principal(
+            user_id=record["user_id"],
+            role=user.get("role", "user"),
+            via="api_key",
+            api_key_id=str(record["_id"]),
+        )
+
+    async def _ensure_enabled(self, user_id: str) -> dict[str, Any]:
+        user = await self._users.get(user_id)
+        if user is None:
+            raise TokenInvalid("the user no longer exists")
+        if user.get("disabled"):
+            raise Forbidden("this account is disabled")
+        return user
+
+    async def _touch_api_key(self, record: dict[str, Any]) -> None:
+        # `last_used` is informational: bump it at most once a minute per key, not per request.
+        now = datetime.now(UTC)
+        last_used = record.get("last_used")
+        if last_used is not None and now - last_used < self._last_used_every:
+            return
+        await self._db[API_KEYS].update_one({"_id": record["_id"]}, {"$set": {"last_used": now}})
