@@ -14,6 +14,7 @@ import aio_pika
 import pytest
 from aio_pika.abc import AbstractRobustConnection
 
+from git44_common.amqp import Topology, declare_topology, delete_topology
 from git44_common.mongo import Database, MongoClient, create_mongo_client
 from tests.utils.infra import mongo_server, rabbitmq_server
 from tests.utils.tokens import TokenIssuer, serve_jwks
@@ -71,3 +72,16 @@ def token_issuer() -> Iterator[TokenIssuer]:
     issuer = TokenIssuer()
     with serve_jwks(issuer):
         yield issuer
+
+
+@pytest.fixture
+async def topology(
+    amqp_connection: AbstractRobustConnection, amqp_namespace: str
+) -> AsyncIterator[Topology]:
+    """The whole Git44 topology in this test's namespace, deleted afterwards."""
+    topology = Topology(namespace=amqp_namespace)
+    async with amqp_connection.channel() as channel:
+        await declare_topology(channel, topology)
+    yield topology
+    async with amqp_connection.channel() as channel:
+        await delete_topology(channel, topology)
