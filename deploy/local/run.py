@@ -27,8 +27,9 @@ def _stop_on_signal(signum: int, _frame: object) -> None:
 def _print_urls(stack: LocalStack) -> None:
     print("\nGit44 is running:")
     for spec in SERVICES:
-        print(f"  {spec.name:<12} {stack.url(spec.name)}   (docs: {stack.url(spec.name)}/docs)")
-    if "sim" in stack.ports:
+        extra = "metrics and health only" if spec.name == "worker" else "API docs: /docs"
+        print(f"  {spec.name:<12} {stack.url(spec.name)}   ({extra})")
+    if "sim" in stack.processes:
         print(f"  {'simulator':<12} {stack.url('sim')}   (control plane: /_control/stats)")
     print(f"  {'mongodb':<12} {stack.mongodb_url}")
     print(f"  {'rabbitmq':<12} {stack.amqp_url}")
@@ -48,6 +49,8 @@ def main() -> int:
         # the caller's own service settings (AUTH_PORT, WORKER_SCRAPERAPI_URL, ...) win
         extra_env={k: v for k, v in os.environ.items() if k.startswith(SERVICE_PREFIXES)},
     )
+    # SIGINT too: a shell without job control starts background jobs with SIGINT ignored.
+    signal.signal(signal.SIGINT, _stop_on_signal)
     signal.signal(signal.SIGTERM, _stop_on_signal)
     try:
         stack.start(timeout=60, with_sim=not os.environ.get("WORKER_SCRAPERAPI_URL"))
