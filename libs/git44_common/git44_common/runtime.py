@@ -85,9 +85,16 @@ class ServiceRuntime:
             what="RabbitMQ",
             deadline=deadline,
         )
+        await _retry_until(self._declare_topology, what="the AMQP topology", deadline=deadline)
         self._channel = await self._amqp.channel(publisher_confirms=True)
-        await declare_topology(self._channel, self.topology)
         self._publisher = Publisher(self._channel, self.topology)
+
+    async def _declare_topology(self) -> None:
+        # RabbitMQ answers NOT_FOUND ("home node ... is down or inaccessible") when several
+        # services declare the same new quorum queue at once; the error closes the
+        # channel, so each try gets a fresh one.
+        async with self.amqp.channel() as channel:
+            await declare_topology(channel, self.topology)
 
     async def close(self) -> None:
         if self._amqp is not None:
