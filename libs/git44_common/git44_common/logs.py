@@ -55,7 +55,6 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     ),
     (re.compile(r"\bg44_[A-Za-z0-9_-]{32,}"), REDACTED),
     (re.compile(r"\$2[abxy]?\$\d\d\$[./A-Za-z0-9]{53}"), REDACTED),
-    (re.compile(r"(?<![0-9A-Za-z-])[0-9a-fA-F]{32}(?![0-9A-Za-z-])"), REDACTED),
     (
         re.compile(
             r"(?i)([?&;](?:api_?key|key|token|access_token|refresh_token|password|secret)=)"

@@ -101,8 +101,11 @@ class Authenticator:
         if scheme.lower() != "bearer" or not token.strip():
             raise Unauthorized("a bearer token is required")
         claims = await self._verifier.verify(token.strip(), token_type="access")
-        await self._ensure_enabled(claims.sub)
-        return Principal(user_id=claims.sub, role=claims.role, via="token")
+        user = await self._ensure_enabled(claims.sub)
+        # The stored role wins over the token's: a demoted admin loses admin rights within
+        # the status cache's lifetime, not when the 24 h token expires.
+        role = user.get("role", claims.role)
+        return Principal(user_id=claims.sub, role=role, via="token")
 
     async def from_api_key(self, key: str | None) -> Principal:
         if not key or not key.startswith(API_KEY_PREFIX) or len(key) > 128:

@@ -5,17 +5,25 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from git44_auth.api.routes import admin_users, api_keys, auth, jwks
+from git44_auth.bootstrap import seed_bootstrap_admin
+from git44_auth.context import build_context, load_key_ring
 from git44_auth.core.config import AuthSettings
 from git44_auth.core.db import INDEXES
+from git44_auth.keys import KeyRing
 from git44_common.app import create_service_app
+from git44_common.logs import register_secret
 from git44_common.runtime import ServiceRuntime
 
 SERVICE = "auth"
 
 
-def create_app(settings: AuthSettings | None = None) -> FastAPI:
-    """The auth app; connections open in its lifespan."""
+def create_app(settings: AuthSettings | None = None, *, keys: KeyRing | None = None) -> FastAPI:
+    """The auth app; connections open in its lifespan. `keys` overrides the settings' keys."""
     settings = settings or AuthSettings()
+    key_ring = keys or load_key_ring(settings)
+    if settings.bootstrap_admin_password is not None:
+        register_secret(settings.bootstrap_admin_password.get_secret_value())
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -23,9 +31,19 @@ def create_app(settings: AuthSettings | None = None) -> FastAPI:
         await runtime.open(indexes=INDEXES)
         app.state.runtime = runtime
         app.state.readiness.update(runtime.readiness_checks())
+        context = build_context(settings, runtime.db, key_ring)
+        app.state.auth = context
         try:
+            await context.hasher.dummy_hash()
+            await seed_bootstrap_admin(context, settings)
             yield
         finally:
             await runtime.close()
 
-    return create_service_app(service=SERVICE, settings=settings, lifespan=lifespan)
+    return create_service_app(
+        service=SERVICE,
+        settings=settings,
+        lifespan=lifespan,
+        routers=[auth.router, api_keys.router, admin_users.router, jwks.router],
+        description="Accounts, rotating EdDSA tokens, Dev API keys, admin users, JWKS.",
+    )

@@ -1,31 +1,84 @@
 """The jobs-api service: removal jobs, quotas, live events and the Dev API."""
 
+from __future__ import annotations
+
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 
 from fastapi import FastAPI
 
 from git44_common.app import create_service_app
 from git44_common.runtime import ServiceRuntime
+from git44_common.security import Authenticator
+from git44_common.tokens import JWKSClient, TokenVerifier
+from git44_jobs.api.routes import admin, dev, events, removals
+from git44_jobs.context import Clock, JobsContext, utc_now_ms
 from git44_jobs.core.config import JobsSettings
 from git44_jobs.core.db import INDEXES
+from git44_jobs.events import EventHub
+from git44_jobs.outbox import OutboxRelay
 
 SERVICE = "jobs-api"
 
 
-def create_app(settings: JobsSettings | None = None) -> FastAPI:
-    """The jobs-api app; connections open in its lifespan."""
+def build_authenticator(
+    settings: JobsSettings, runtime: ServiceRuntime, jwks: JWKSClient
+) -> Authenticator:
+    verifier = TokenVerifier(
+        jwks,
+        issuer=settings.jwt_issuer,
+        audience=settings.jwt_audience,
+    )
+    return Authenticator(
+        verifier=verifier, db=runtime.db, status_cache_seconds=settings.user_status_cache_seconds
+    )
+
+
+async def _stop(task: asyncio.Task[None]) -> None:
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
+def create_app(settings: JobsSettings | None = None, *, clock: Clock = utc_now_ms) -> FastAPI:
+    """The jobs-api app; connections open in its lifespan. `clock` is injectable for tests."""
     settings = settings or JobsSettings()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         runtime = ServiceRuntime(settings, name=SERVICE)
-        await runtime.open(indexes=INDEXES)
-        app.state.runtime = runtime
-        app.state.readiness.update(runtime.readiness_checks())
-        try:
+        async with AsyncExitStack() as stack:
+            stack.push_async_callback(runtime.close)
+            await runtime.open(indexes=INDEXES)
+            jwks = JWKSClient(settings.jwks_url)
+            stack.push_async_callback(jwks.aclose)
+            authenticator = build_authenticator(settings, runtime, jwks)
+            context = JobsContext(
+                settings=settings,
+                mongo=runtime.mongo,
+                db=runtime.db,
+                topology=runtime.topology,
+                publisher=runtime.publisher,
+                clock=clock,
+            )
+            app.state.runtime = runtime
+            app.state.jobs = context
+            app.state.authenticator = authenticator
+            app.state.readiness.update(runtime.readiness_checks())
+            hub = EventHub(context, runtime.amqp)
+            await hub.start()
+            stack.push_async_callback(hub.stop)
+            app.state.event_hub = hub
+            relay = asyncio.create_task(OutboxRelay(context).run(), name="outbox-relay")
+            stack.push_async_callback(_stop, relay)
             yield
-        finally:
-            await runtime.close()
 
-    return create_service_app(service=SERVICE, settings=settings, lifespan=lifespan)
+    return create_service_app(
+        service=SERVICE,
+        settings=settings,
+        lifespan=lifespan,
+        routers=[events.router, removals.router, dev.router, admin.router],
+        description="Removal jobs, quotas, live job events, the Dev API and admin job tools.",
+    )

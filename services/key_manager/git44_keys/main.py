@@ -1,31 +1,85 @@
-"""The key-manager service: the ScraperAPI key pool and its state machine."""
+"""The key-manager service: the ScraperAPI key pool and its state machine.
 
+One process serves the admin HTTP API, the `acquire` RPC, the release consumer and
+the periodic maintenance; every replica runs all of them against the same MongoDB.
+"""
+
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 
 from fastapi import FastAPI
 
 from git44_common.app import create_service_app
 from git44_common.runtime import ServiceRuntime
+from git44_keys.api.routes import scraper_keys
+from git44_keys.consumers.acquire import start_acquire_server
+from git44_keys.consumers.release import start_release_consumer
+from git44_keys.context import KeysContext
 from git44_keys.core.config import KeysSettings
 from git44_keys.core.db import INDEXES
+from git44_keys.maintenance import run_maintenance
 
 SERVICE = "key-manager"
+_SHUTDOWN_GRACE_SECONDS = 5.0
+
+
+async def _start_messaging(
+    stack: AsyncExitStack, runtime: ServiceRuntime, context: KeysContext
+) -> None:
+    settings = context.settings
+    rpc_channel = await runtime.amqp.channel()
+    server = await start_acquire_server(
+        rpc_channel, runtime.topology, context.pool, prefetch=settings.rpc_prefetch
+    )
+    stack.push_async_callback(server.close, grace=_SHUTDOWN_GRACE_SECONDS)
+    release_channel = await runtime.amqp.channel()
+    consumer = await start_release_consumer(
+        release_channel, runtime.topology, context.pool, prefetch=settings.release_prefetch
+    )
+    stack.push_async_callback(consumer.cancel, grace=_SHUTDOWN_GRACE_SECONDS)
+
+
+async def _start_maintenance(stack: AsyncExitStack, context: KeysContext) -> None:
+    task = asyncio.create_task(
+        run_maintenance(
+            context.pool,
+            context.lifecycle,
+            interval=context.settings.maintenance_interval_seconds,
+        )
+    )
+
+    async def stop() -> None:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+    stack.push_async_callback(stop)
 
 
 def create_app(settings: KeysSettings | None = None) -> FastAPI:
-    """The key-manager app; connections open in its lifespan."""
+    """The key-manager app; connections, consumers and maintenance run in its lifespan."""
     settings = settings or KeysSettings()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        runtime = ServiceRuntime(settings, name=SERVICE)
-        await runtime.open(indexes=INDEXES)
-        app.state.runtime = runtime
-        app.state.readiness.update(runtime.readiness_checks())
-        try:
+        async with AsyncExitStack() as stack:
+            runtime = ServiceRuntime(settings, name=SERVICE)
+            stack.push_async_callback(runtime.close)
+            await runtime.open(indexes=INDEXES)
+            context = KeysContext.build(settings, runtime.db, runtime.publisher)
+            stack.push_async_callback(context.jwks.aclose)
+            await context.registry.seed_keys(
+                settings.seed_key_list, max_concurrency=settings.default_max_concurrency
+            )
+            app.state.runtime = runtime
+            app.state.keys = context
+            app.state.readiness.update(runtime.readiness_checks())
+            await _start_messaging(stack, runtime, context)
+            await _start_maintenance(stack, context)
             yield
-        finally:
-            await runtime.close()
 
-    return create_service_app(service=SERVICE, settings=settings, lifespan=lifespan)
+    return create_service_app(
+        service=SERVICE, settings=settings, lifespan=lifespan, routers=[scraper_keys.router]
+    )

@@ -1,8 +1,10 @@
-"""The worker: consumes removal jobs; serves only health and metrics over HTTP."""
+"""The worker: consumes removal jobs and webhook deliveries; serves only health and
+metrics over HTTP."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import signal
 
@@ -11,11 +13,9 @@ from fastapi import FastAPI
 
 from git44_common.app import create_service_app
 from git44_common.logs import configure_logging
-from git44_common.runtime import ServiceRuntime
 from git44_worker.core.config import WorkerSettings
-from git44_worker.core.db import INDEXES
+from git44_worker.service import SERVICE, WorkerService
 
-SERVICE = "worker"
 log = logging.getLogger(__name__)
 
 
@@ -26,20 +26,36 @@ def create_health_app(settings: WorkerSettings) -> FastAPI:
 
 async def run_worker(settings: WorkerSettings, stop: asyncio.Event) -> None:
     """Open the connections, serve health, work until `stop` is set."""
-    runtime = ServiceRuntime(settings, name=SERVICE)
+    worker = WorkerService(settings)
     health_app = create_health_app(settings)
+    # Registered before start-up so /readyz says "not ready" until both are connected.
+    health_app.state.readiness.update(worker.runtime.readiness_checks())
     config = uvicorn.Config(health_app, host=settings.host, port=settings.port, log_config=None)
     server = uvicorn.Server(config)
     server_task = asyncio.create_task(server.serve())
     try:
-        await runtime.open(indexes=INDEXES)
-        health_app.state.readiness.update(runtime.readiness_checks())
-        log.info("worker ready", extra={"concurrency": settings.concurrency})
-        await stop.wait()
+        if await _started_before_stop(worker, stop):
+            log.info("worker ready", extra={"concurrency": settings.concurrency})
+            await stop.wait()
     finally:
+        await worker.stop()
         server.should_exit = True
         await server_task
-        await runtime.close()
+
+
+async def _started_before_stop(worker: WorkerService, stop: asyncio.Event) -> bool:
+    """Start the worker unless `stop` is set first (a SIGTERM while waiting for servers)."""
+    starting = asyncio.create_task(worker.start())
+    stopping = asyncio.create_task(stop.wait())
+    await asyncio.wait({starting, stopping}, return_when=asyncio.FIRST_COMPLETED)
+    stopping.cancel()
+    if not starting.done():
+        starting.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await starting
+        return False
+    starting.result()  # re-raise a failed start-up
+    return True
 
 
 async def main() -> None:

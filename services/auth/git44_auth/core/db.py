@@ -7,6 +7,8 @@ from git44_common.mongo import IndexSpec
 USERS = "users"
 REFRESH_TOKENS = "refresh_tokens"
 API_KEYS = "api_keys"
+LOGIN_ATTEMPTS = "login_attempts"
+AUDIT_LOG = "audit_log"  # shared with other services' admin actions; auth adds its own index
 
 INDEXES = (
     IndexSpec(collection=USERS, keys=[("email", ASCENDING)], name="email_unique", unique=True),
@@ -15,6 +17,7 @@ INDEXES = (
     ),
     IndexSpec(collection=REFRESH_TOKENS, keys=[("jti", ASCENDING)], name="jti_unique", unique=True),
     IndexSpec(collection=REFRESH_TOKENS, keys=[("family_id", ASCENDING)], name="family"),
+    IndexSpec(collection=REFRESH_TOKENS, keys=[("user_id", ASCENDING)], name="user"),
     IndexSpec(
         collection=REFRESH_TOKENS,
         keys=[("expires_at", ASCENDING)],
@@ -28,5 +31,16 @@ INDEXES = (
         collection=API_KEYS,
         keys=[("user_id", ASCENDING), ("created_at", DESCENDING)],
         name="user_created",
+    ),
+    IndexSpec(
+        collection=LOGIN_ATTEMPTS,
+        keys=[("expires_at", ASCENDING)],
+        name="expires_ttl",
+        expire_after_seconds=0,
+    ),
+    IndexSpec(
+        collection=AUDIT_LOG,
+        keys=[("target", ASCENDING), ("at", DESCENDING)],
+        name="auth_target_at",
     ),
 )

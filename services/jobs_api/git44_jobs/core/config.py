@@ -2,6 +2,7 @@
 
 from typing import ClassVar
 
+from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from git44_common.settings import ServiceSettings
@@ -13,3 +14,51 @@ class JobsSettings(ServiceSettings):
     service_name: ClassVar[str] = "jobs-api"
 
     port: int = 8002
+
+    # quota given to a user on first use
+    default_total_quota: int = Field(default=500, ge=0)
+    default_daily_limit: int = Field(default=50, ge=0)
+
+    # copied into every new job; the worker enforces them
+    max_retries: int = Field(default=3, ge=0)
+    max_polls: int = Field(default=8, ge=1)
+
+    sora_hosts: tuple[str, ...] = ("sora.chatgpt.com",)
+    # development only: callback URLs on http/private addresses (local webhook receivers)
+    allow_private_callbacks: bool = False
+
+    # request path: how long to wait for a publisher confirm before leaving it to the relay
+    publish_timeout_seconds: float = Field(default=3.0, gt=0)
+
+    # outbox relay
+    outbox_interval_seconds: float = Field(default=1.0, gt=0)
+    outbox_grace_seconds: float = Field(default=2.0, ge=0)
+    outbox_overdue_seconds: float = Field(default=600.0, gt=0)
+    outbox_claim_seconds: float = Field(default=30.0, gt=0)
+    # How long the relay leaves a just-submitted job to the request that publishes it. It
+    # outlasts the request time limit (30 s): under load a live request can take seconds
+    # between commit and publish, and the relay must not publish its job a second time.
+    # A failed publish releases the claim at once; only a crashed process waits this out.
+    request_claim_seconds: float = Field(default=45.0, gt=0)
+    outbox_batch_size: int = Field(default=100, ge=1)
+
+    # idempotency: how long a concurrent duplicate waits for the first request to finish
+    idempotency_wait_seconds: float = Field(default=20.0, gt=0)
+
+    # Dev API: requests per API key per window
+    api_key_rate_limit: int = Field(default=120, ge=1)
+    api_key_rate_window_seconds: int = Field(default=60, ge=1)
+    batch_max_items: int = Field(default=20, ge=1, le=100)
+
+    # SSE
+    sse_heartbeat_seconds: float = Field(default=15.0, gt=0)
+    sse_queue_size: int = Field(default=256, ge=1)
+    sse_replay_window_seconds: float = Field(default=3600.0, gt=0)
+    sse_replay_limit: int = Field(default=200, ge=1)
+
+    # lists
+    page_size_default: int = Field(default=20, ge=1)
+    page_size_max: int = Field(default=100, ge=1)
+
+    # token verification
+    user_status_cache_seconds: float = Field(default=30.0, ge=0)

@@ -1,4 +1,7 @@
-"""The collections jobs-api owns and their indexes (created idempotently at start-up)."""
+"""The collections jobs-api owns and their indexes (created idempotently at start-up).
+
+jobs-api also reads auth's `users` and `api_keys` (through git44_common.security).
+"""
 
 from pymongo import ASCENDING, DESCENDING
 
@@ -7,6 +10,10 @@ from git44_common.mongo import IndexSpec
 JOBS = "removal_jobs"
 QUOTAS = "user_quotas"
 IDEMPOTENCY_KEYS = "idempotency_keys"
+RATE_LIMITS = "api_rate_limits"
+WEBHOOK_SECRETS = "webhook_secrets"
+AUDIT_LOG = "audit_log"
+USERS = "users"
 
 INDEXES = (
     IndexSpec(
@@ -21,8 +28,18 @@ INDEXES = (
     ),
     IndexSpec(
         collection=JOBS,
+        keys=[("user_id", ASCENDING), ("updated_at", ASCENDING)],
+        name="user_updated",
+    ),
+    IndexSpec(
+        collection=JOBS,
         keys=[("status", ASCENDING), ("created_at", DESCENDING)],
         name="status_created",
+    ),
+    IndexSpec(
+        collection=JOBS,
+        keys=[("created_at", DESCENDING), ("_id", DESCENDING)],
+        name="created",
     ),
     IndexSpec(
         collection=JOBS,
@@ -47,5 +64,17 @@ INDEXES = (
         keys=[("created_at", ASCENDING)],
         name="created_ttl",
         expire_after_seconds=24 * 3600,
+    ),
+    # one counter document per API key and window; gone once the window is over
+    IndexSpec(
+        collection=RATE_LIMITS,
+        keys=[("expires_at", ASCENDING)],
+        name="expires_ttl",
+        expire_after_seconds=0,
+    ),
+    IndexSpec(
+        collection=AUDIT_LOG,
+        keys=[("at", DESCENDING)],
+        name="at",
     ),
 )

@@ -1,7 +1,8 @@
 """Settings of the key-manager service (environment prefix `KEYS_`)."""
 
-from typing import ClassVar
+from typing import ClassVar, Self
 
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from git44_common.settings import ServiceSettings
@@ -13,3 +14,35 @@ class KeysSettings(ServiceSettings):
     service_name: ClassVar[str] = "key-manager"
 
     port: int = 8004
+    encryption_key: SecretStr = Field(
+        default=SecretStr("changethis"),
+        description="secret the ScraperAPI keys' encryption and fingerprint keys derive from",
+    )
+    seed_keys: str = Field(
+        default="", description="comma-separated ScraperAPI keys added at start-up (dev/test only)"
+    )
+    default_max_concurrency: int = Field(default=5, ge=1, le=1000)
+    cooldown_seconds: float = Field(default=3600.0, gt=0)
+    lease_seconds: float = Field(
+        default=90.0, gt=0, description="a lease frees its slot by itself after this long"
+    )
+    acquire_wait_seconds: float = Field(
+        default=2.0, ge=0, description="how long acquire waits for a slot when every key is busy"
+    )
+    busy_retry_seconds: float = Field(
+        default=1.0, gt=0, description="cooldown answered when every key stayed busy"
+    )
+    maintenance_interval_seconds: float = Field(default=2.0, gt=0)
+    rpc_prefetch: int = Field(default=64, ge=1)
+    release_prefetch: int = Field(default=32, ge=1)
+    admin_status_cache_seconds: float = Field(default=30.0, ge=0)
+
+    @property
+    def seed_key_list(self) -> list[str]:
+        return [key.strip() for key in self.seed_keys.split(",") if key.strip()]
+
+    @model_validator(mode="after")
+    def _seed_keys_only_in_development(self) -> Self:
+        if self.seed_key_list and not self.is_development:
+            raise ValueError("KEYS_SEED_KEYS is for development and tests only")
+        return self

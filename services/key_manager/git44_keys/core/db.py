@@ -6,6 +6,9 @@ from git44_common.mongo import IndexSpec
 
 SCRAPER_KEYS = "scraper_api_keys"
 KEY_EVENTS = "key_events"
+KEY_LEASES = "key_leases"
+# Shared by every service that takes admin actions; each writes its own entries.
+AUDIT_LOG = "audit_log"
 
 INDEXES = (
     IndexSpec(
@@ -19,8 +22,20 @@ INDEXES = (
         keys=[("status", ASCENDING), ("in_flight", ASCENDING), ("last_used", ASCENDING)],
         name="status_load",
     ),
+    IndexSpec(collection=SCRAPER_KEYS, keys=[("created_at", ASCENDING)], name="created_at"),
     IndexSpec(
         collection=KEY_EVENTS, keys=[("key_id", ASCENDING), ("at", DESCENDING)], name="key_at"
     ),
     IndexSpec(collection=KEY_EVENTS, keys=[("at", DESCENDING)], name="at"),
+    # The sweeper finds expired leases by `expires_at` and gives their slots back.
+    IndexSpec(collection=KEY_LEASES, keys=[("expires_at", ASCENDING)], name="expires_at"),
+    IndexSpec(collection=KEY_LEASES, keys=[("key_id", ASCENDING)], name="key_id"),
+    # Backstop only, a day after expiry: a lease MongoDB deletes by TTL would not give
+    # its slot back, so the sweeper (every few seconds) must get there first.
+    IndexSpec(
+        collection=KEY_LEASES,
+        keys=[("purge_at", ASCENDING)],
+        name="purge_ttl",
+        expire_after_seconds=0,
+    ),
 )

@@ -1,11 +1,19 @@
 """Settings of the worker (environment prefix `WORKER_`)."""
 
-from typing import ClassVar
+import os
+import socket
+import uuid
+from typing import ClassVar, Literal, Self
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from git44_common.settings import ServiceSettings
+
+
+def default_worker_id() -> str:
+    """Unique per process: a restarted worker must not mistake its old leases for its own."""
+    return f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
 
 
 class WorkerSettings(ServiceSettings):
@@ -14,6 +22,60 @@ class WorkerSettings(ServiceSettings):
     service_name: ClassVar[str] = "worker"
 
     port: int = 9103  # health and metrics only
+    worker_id: str = Field(default_factory=default_worker_id)
     concurrency: int = Field(default=3, ge=1, le=256, description="jobs in flight (prefetch)")
+
+    # upstream
     scraperapi_url: str = "http://127.0.0.1:8090/"
     removesora_url: str = "http://127.0.0.1:8090/removesora"
+    scraperapi_timeout_seconds: float = Field(
+        default=70.0, gt=0, description="ScraperAPI retries for up to 70 s before a 500"
+    )
+    connect_timeout_seconds: float = Field(default=10.0, gt=0)
+
+    # polling (max_polls itself is stored on each job)
+    poll_policy: Literal["fixed", "adaptive"] = "fixed"
+    poll_min_seconds: float = Field(default=3.0, ge=0)
+    poll_max_seconds: float = Field(default=5.0, ge=0)
+    adaptive_min_samples: int = Field(default=5, ge=1)
+
+    # claiming, retries, waiting for keys
+    lease_seconds: float = Field(default=30.0, gt=0, description="job lease without heartbeat")
+    heartbeat_seconds: float = Field(default=10.0, gt=0)
+    retry_backoff_seconds: float = Field(default=5.0, ge=0, description="first retry delay")
+    retry_backoff_factor: float = Field(default=3.0, ge=1)
+    retry_backoff_max_seconds: float = Field(default=600.0, ge=0)
+    key_acquire_timeout_seconds: float = Field(
+        default=10.0, gt=0, description="key-manager may hold an acquire ~2 s for a free slot"
+    )
+    key_unavailable_delay_seconds: float = Field(
+        default=30.0, ge=0, description="wait when no key is configured or key-manager is down"
+    )
+    key_wait_seconds: float = Field(
+        default=10.0,
+        ge=0,
+        description="wait this long in process for a key (busy, no_keys, short cooldown)",
+    )
+    max_key_swaps: int = Field(default=20, ge=1, description="403/429 key changes per step")
+
+    # webhooks
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0)
+    webhook_retry_delays_seconds: list[float] = Field(
+        default=[30.0, 120.0, 600.0, 1200.0, 1800.0],
+        description="delay before attempt 2, 3, ...; 6 attempts over about an hour",
+    )
+    webhook_allow_private: bool = Field(
+        default=False, description="development only: deliver to private/loopback hosts"
+    )
+
+    @property
+    def webhook_max_attempts(self) -> int:
+        return len(self.webhook_retry_delays_seconds) + 1
+
+    @model_validator(mode="after")
+    def _private_webhooks_only_in_development(self) -> Self:
+        if self.webhook_allow_private and not self.is_development:
+            raise ValueError("WORKER_WEBHOOK_ALLOW_PRIVATE is for development and tests only")
+        if self.poll_max_seconds < self.poll_min_seconds:
+            raise ValueError("poll_max_seconds must be >= poll_min_seconds")
+        return self

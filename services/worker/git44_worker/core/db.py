@@ -1,15 +1,25 @@
-"""The collection the worker owns and its indexes (created idempotently at start-up)."""
+"""The collections the worker owns and their indexes (created idempotently at start-up).
+
+`webhook_secrets` ({_id: user_id, secret: "whsec_..."}) is created by jobs-api; the
+worker creates a user's secret lazily, in the same format, when none exists.
+"""
 
 from pymongo import ASCENDING, DESCENDING
 
 from git44_common.mongo import IndexSpec
 
 WEBHOOK_DELIVERIES = "webhook_deliveries"
+WEBHOOK_SECRETS = "webhook_secrets"
 
 INDEXES = (
     IndexSpec(
         collection=WEBHOOK_DELIVERIES,
         keys=[("job_id", ASCENDING), ("attempted_at", DESCENDING)],
         name="job_attempted",
+    ),
+    IndexSpec(
+        collection=WEBHOOK_DELIVERIES,
+        keys=[("event_id", ASCENDING), ("attempt", DESCENDING)],
+        name="event_attempt",
     ),
 )

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Debian packages the deployment tests need: promtool (package `prometheus`) to check
+# the Prometheus config, alert rules and /metrics output, and nginx for `nginx -t` and
+# the gateway e2e test. Idempotent: does nothing when both tools are already installed.
+# Package daemons are NOT started (only the binaries are used).
+set -euo pipefail
+
+missing=()
+command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
+command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || missing+=(nginx-light)
+if [ ${#missing[@]} -eq 0 ]; then
+    echo "system packages: promtool and nginx already installed"
+    exit 0
+fi
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then
+    command -v sudo >/dev/null 2>&1 || { echo "need root (or sudo) to install: ${missing[*]}" >&2; exit 1; }
+    SUDO="sudo"
+fi
+
+# Keep the packages' init scripts from starting daemons (nginx on :80, prometheus on :9090).
+policy=/usr/sbin/policy-rc.d
+created_policy=""
+if [ ! -e "$policy" ]; then
+    printf '#!/bin/sh\nexit 101\n' | $SUDO tee "$policy" >/dev/null
+    $SUDO chmod 755 "$policy"
+    created_policy=1
+fi
+cleanup() { if [ -n "$created_policy" ]; then $SUDO rm -f "$policy"; fi; }
+trap cleanup EXIT
+
+echo "system packages: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"

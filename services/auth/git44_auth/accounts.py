@@ -1,0 +1,135 @@
+"""Accounts: registration, password login, password change, Dev API keys."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+
+from email_validator import EmailNotValidError, validate_email
+
+from git44_auth.context import AuthContext
+from git44_auth.crud import api_keys, refresh_tokens, users
+from git44_auth.metrics import LOGINS, REGISTRATIONS
+from git44_auth.models import PasswordChangeRequest, RegisterRequest
+from git44_auth.sessions import start_session
+from git44_auth.tokens import TokenPair, new_id
+from git44_common.exceptions import (
+    Conflict,
+    EmailTaken,
+    Forbidden,
+    InvalidCredentials,
+    RateLimited,
+    TokenInvalid,
+    ValidationFailed,
+)
+from git44_common.mongo import Document
+from git44_common.security import api_key_display_prefix, generate_api_key, hash_api_key
+from git44_common.tokens import Role
+
+logger = logging.getLogger(__name__)
+FIRST_API_KEY_NAME = "Default"
+
+
+@dataclass(frozen=True)
+class NewApiKey:
+    record: Document
+    key: str  # the secret: returned once, never stored or logged
+
+
+@dataclass(frozen=True)
+class Registration:
+    user: Document
+    tokens: TokenPair
+    api_key: NewApiKey
+
+
+def normalize_email(raw: str) -> str:
+    """The address lower-cased, or ValidationFailed (422) if it is not a valid address."""
+    try:
+        valid = validate_email(raw.strip(), check_deliverability=False)
+    except EmailNotValidError as exc:
+        errors = [{"loc": ["body", "email"], "msg": str(exc), "type": "value_error.email"}]
+        raise ValidationFailed("email: not a valid email address", errors=errors) from None
+    return valid.normalized.lower()
+
+
+async def create_user(
+    ctx: AuthContext, *, email: str, password: str, role: Role, now: datetime
+) -> Document:
+    """A new user; EmailTaken (409) if the address is registered (even concurrently)."""
+    if await users.get_user_by_email(ctx.db, email) is not None:
+        raise EmailTaken("This email address is already registered.")
+    password_hash = await ctx.hasher.hash(password)
+    user = await users.insert_user(
+        ctx.db, user_id=new_id(), email=email, password_hash=password_hash, role=role, now=now
+    )
+    if user is None:  # lost the race to a concurrent registration: the unique index decided
+        raise EmailTaken("This email address is already registered.")
+    return user
+
+
+async def register(ctx: AuthContext, request: RegisterRequest, *, now: datetime) -> Registration:
+    email = normalize_email(request.email)
+    user = await create_user(ctx, email=email, password=request.password, role="user", now=now)
+    api_key = await create_api_key(ctx, user_id=user["_id"], name=FIRST_API_KEY_NAME, now=now)
+    tokens = await start_session(ctx, user, now=now)
+    REGISTRATIONS.inc()
+    logger.info("user registered", extra={"user_id": user["_id"]})
+    return Registration(user=user, tokens=tokens, api_key=api_key)
+
+
+async def log_in(
+    ctx: AuthContext, *, email: str, password: str, client_ip: str, now: datetime
+) -> tuple[Document, TokenPair]:
+    email = email.strip().lower()
+    try:
+        await ctx.throttle.count_attempt(ip=client_ip, email=email, now=now)
+    except RateLimited:
+        LOGINS.labels("rate_limited").inc()
+        raise
+    user = await users.get_user_by_email(ctx.db, email)
+    # Unknown emails check against a dummy hash: same time as a wrong password.
+    if not await ctx.hasher.verify(password, user["password_hash"] if user else None):
+        LOGINS.labels("invalid_credentials").inc()
+        raise InvalidCredentials("The email or password is incorrect.")
+    assert user is not None
+    if user.get("disabled"):
+        LOGINS.labels("disabled").inc()
+        raise Forbidden("This account is disabled.")
+    await ctx.throttle.forget_account(email=email, now=now)
+    LOGINS.labels("success").inc()
+    return user, await start_session(ctx, user, now=now)
+
+
+async def change_password(
+    ctx: AuthContext, *, user_id: str, request: PasswordChangeRequest, now: datetime
+) -> TokenPair:
+    """Set a new password, end every session of the user, and start a new one."""
+    user = await users.get_user(ctx.db, user_id)
+    if user is None:
+        raise TokenInvalid("The user no longer exists.")
+    if not await ctx.hasher.verify(request.current_password, user["password_hash"]):
+        raise InvalidCredentials("The current password is incorrect.")
+    password_hash = await ctx.hasher.hash(request.new_password)
+    await users.set_password_hash(ctx.db, user_id=user_id, password_hash=password_hash, now=now)
+    revoked = await refresh_tokens.revoke_user_tokens(ctx.db, user_id=user_id, now=now)
+    logger.info("password changed", extra={"user_id": user_id, "revoked_count": revoked})
+    return await start_session(ctx, user, now=now)
+
+
+async def create_api_key(ctx: AuthContext, *, user_id: str, name: str, now: datetime) -> NewApiKey:
+    if await api_keys.count_active_api_keys(ctx.db, user_id) >= ctx.settings.max_api_keys_per_user:
+        raise Conflict("Too many active API keys; revoke one first.")
+    key = generate_api_key()
+    record = await api_keys.insert_api_key(
+        ctx.db,
+        key_id=new_id(),
+        user_id=user_id,
+        name=name,
+        prefix=api_key_display_prefix(key),
+        key_hash=hash_api_key(key),
+        now=now,
+    )
+    logger.info("api key created", extra={"user_id": user_id, "api_key_id": record["_id"]})
+    return NewApiKey(record=record, key=key)

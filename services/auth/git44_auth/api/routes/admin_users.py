@@ -1,0 +1,56 @@
+"""Admin: list, inspect and update users (role, disabled)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query
+
+from git44_auth import admin
+from git44_auth.api.deps import AdminUser, Ctx, require_admin
+from git44_auth.api.routes.presenters import user_admin_public
+from git44_auth.crud import users
+from git44_auth.models import UserAdminPublic, UsersPublic, UserUpdate
+from git44_common.exceptions import NotFound
+from git44_common.tokens import Role
+
+router = APIRouter(prefix="/api/admin/users", tags=["admin"], dependencies=[Depends(require_admin)])
+
+
+@router.get("", response_model=UsersPublic)
+async def list_users(
+    ctx: Ctx,
+    email: Annotated[
+        str | None, Query(max_length=320, description="substring of the email")
+    ] = None,
+    role: Role | None = None,
+    disabled: bool | None = None,
+    cursor: Annotated[str | None, Query(max_length=1024)] = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+) -> UsersPublic:
+    """Users, newest first, filtered by email substring, role and disabled flag."""
+    page, next_cursor = await admin.list_users_page(
+        ctx, email=email, role=role, disabled=disabled, cursor=cursor, limit=limit
+    )
+    return UsersPublic(data=[user_admin_public(u) for u in page], next_cursor=next_cursor)
+
+
+@router.get("/{user_id}", response_model=UserAdminPublic)
+async def get_user(ctx: Ctx, user_id: str) -> UserAdminPublic:
+    """One user."""
+    user = await users.get_user(ctx.db, user_id)
+    if user is None:
+        raise NotFound("No such user.")
+    return user_admin_public(user)
+
+
+@router.patch("/{user_id}", response_model=UserAdminPublic)
+async def update_user(
+    ctx: Ctx, principal: AdminUser, user_id: str, body: UserUpdate
+) -> UserAdminPublic:
+    """Change a user's role and/or disabled flag (recorded in the audit log)."""
+    user = await admin.update_user_as_admin(
+        ctx, actor_id=principal.user_id, user_id=user_id, update=body, now=datetime.now(UTC)
+    )
+    return user_admin_public(user)

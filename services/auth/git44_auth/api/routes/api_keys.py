@@ -1,0 +1,45 @@
+"""The caller's Dev API keys (another user's key is a 404, never a 403)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from fastapi import APIRouter, Response, status
+
+from git44_auth import accounts
+from git44_auth.api.deps import Ctx, CurrentUser
+from git44_auth.api.routes.presenters import api_key_created, api_key_public
+from git44_auth.crud import api_keys
+from git44_auth.models import ApiKeyCreate, ApiKeyCreated, ApiKeysPublic
+from git44_common.exceptions import NotFound
+
+router = APIRouter(prefix="/api/auth/api-keys", tags=["api-keys"])
+
+
+@router.get("", response_model=ApiKeysPublic)
+async def list_api_keys(ctx: Ctx, principal: CurrentUser) -> ApiKeysPublic:
+    """The caller's live API keys, newest first (secrets are never shown again)."""
+    records = await api_keys.list_active_api_keys(
+        ctx.db, principal.user_id, limit=ctx.settings.max_api_keys_per_user
+    )
+    return ApiKeysPublic(data=[api_key_public(r) for r in records])
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=ApiKeyCreated)
+async def create_api_key(ctx: Ctx, principal: CurrentUser, body: ApiKeyCreate) -> ApiKeyCreated:
+    """Create an API key; the `key` is in this response only."""
+    new = await accounts.create_api_key(
+        ctx, user_id=principal.user_id, name=body.name, now=datetime.now(UTC)
+    )
+    return api_key_created(new)
+
+
+@router.delete("/{key_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def revoke_api_key(ctx: Ctx, principal: CurrentUser, key_id: str) -> Response:
+    """Revoke an API key; it stops working at once."""
+    revoked = await api_keys.revoke_api_key(
+        ctx.db, user_id=principal.user_id, key_id=key_id, now=datetime.now(UTC)
+    )
+    if not revoked:
+        raise NotFound("No such API key.")
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -1,0 +1,81 @@
+"""Registration, login, token refresh, logout, the current user, password change."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from fastapi import APIRouter, Response, status
+
+from git44_auth import accounts, sessions
+from git44_auth.api.deps import ClientIp, Ctx, CurrentUser
+from git44_auth.api.routes.presenters import (
+    api_key_created,
+    session_public,
+    tokens_public,
+    user_public,
+)
+from git44_auth.crud import users
+from git44_auth.models import (
+    LoginRequest,
+    PasswordChangeRequest,
+    RefreshRequest,
+    RegisteredPublic,
+    RegisterRequest,
+    SessionPublic,
+    TokensPublic,
+    UserPublic,
+)
+from git44_common.exceptions import TokenInvalid
+
+router = APIRouter(prefix="/api/auth", tags=["auth"])
+
+
+@router.post("/register", status_code=status.HTTP_201_CREATED, response_model=RegisteredPublic)
+async def register(ctx: Ctx, body: RegisterRequest) -> RegisteredPublic:
+    """Create an account; returns tokens and the first Dev API key (shown only once)."""
+    done = await accounts.register(ctx, body, now=datetime.now(UTC))
+    session = session_public(done.user, done.tokens)
+    return RegisteredPublic(**session.model_dump(), api_key=api_key_created(done.api_key))
+
+
+@router.post("/login", response_model=SessionPublic)
+async def login(ctx: Ctx, body: LoginRequest, client_ip: ClientIp) -> SessionPublic:
+    """Exchange email and password for an access and a refresh token."""
+    user, tokens = await accounts.log_in(
+        ctx, email=body.email, password=body.password, client_ip=client_ip, now=datetime.now(UTC)
+    )
+    return session_public(user, tokens)
+
+
+@router.post("/refresh", response_model=TokensPublic)
+async def refresh(ctx: Ctx, body: RefreshRequest) -> TokensPublic:
+    """Rotate a refresh token: it stops working and a new pair is returned."""
+    tokens = await sessions.rotate_session(ctx, body.refresh_token, now=datetime.now(UTC))
+    return tokens_public(tokens)
+
+
+@router.post("/logout", status_code=status.HTTP_204_NO_CONTENT)
+async def logout(ctx: Ctx, body: RefreshRequest) -> Response:
+    """End the session of a refresh token (its whole family is revoked)."""
+    await sessions.end_session(ctx, body.refresh_token, now=datetime.now(UTC))
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.get("/me", response_model=UserPublic)
+async def me(ctx: Ctx, principal: CurrentUser) -> UserPublic:
+    """The authenticated user."""
+    user = await users.get_user(ctx.db, principal.user_id)
+    if user is None:
+        raise TokenInvalid("The user no longer exists.")
+    return user_public(user)
+
+
+@router.post("/password", response_model=TokensPublic)
+async def change_password(
+    ctx: Ctx, principal: CurrentUser, body: PasswordChangeRequest
+) -> TokensPublic:
+    """Change the password; every refresh token is revoked and a new pair is returned."""
+    tokens = await accounts.change_password(
+        ctx, user_id=principal.user_id, request=body, now=datetime.now(UTC)
+    )
+    return tokens_public(tokens)

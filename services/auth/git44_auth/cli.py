@@ -1,0 +1,84 @@
+"""`python -m git44_auth [serve]` runs the API; `create-admin` makes an admin account.
+
+    python -m git44_auth create-admin --email ops@example.com
+    AUTH_ADMIN_PASSWORD=... python -m git44_auth create-admin --email ops@example.com
+
+The password comes from `AUTH_ADMIN_PASSWORD` (env or secrets dir) or is prompted
+twice; it is never a command-line argument (those show up in `ps` and shell history).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import sys
+from collections.abc import Callable, Sequence
+
+from git44_auth.bootstrap import ensure_admin
+from git44_auth.context import build_context, load_key_ring
+from git44_auth.core.config import AuthSettings
+from git44_auth.core.db import INDEXES
+from git44_auth.passwords import MAX_PASSWORD_BYTES
+from git44_common.mongo import create_mongo_client, ensure_indexes
+
+PromptFn = Callable[[str], str]
+
+
+class CliError(Exception):
+    """A problem reported to the operator as one line, exit status 2."""
+
+
+def parse_args(argv: Sequence[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m git44_auth")
+    commands = parser.add_subparsers(dest="command")
+    commands.add_parser("serve", help="run the auth API (the default)")
+    create = commands.add_parser("create-admin", help="create or promote an admin account")
+    create.add_argument("--email", required=True)
+    return parser.parse_args(argv)
+
+
+def admin_password(settings: AuthSettings, prompt: PromptFn = getpass.getpass) -> str:
+    if settings.admin_password is not None:
+        password = settings.admin_password.get_secret_value()
+    else:
+        password = prompt("Password: ")
+        if prompt("Repeat password: ") != password:
+            raise CliError("the passwords do not match")
+    if len(password) < settings.password_min_length:
+        raise CliError(f"the password needs at least {settings.password_min_length} characters")
+    if len(password.encode()) > MAX_PASSWORD_BYTES:
+        raise CliError(f"the password may have at most {MAX_PASSWORD_BYTES} bytes")
+    return password
+
+
+def check_email(email: str) -> str:
+    email = email.strip().lower()
+    local, at, domain = email.partition("@")
+    if not (local and at and domain) or any(c.isspace() for c in email):
+        raise CliError("that is not an email address")
+    return email
+
+
+async def create_admin(settings: AuthSettings, *, email: str, password: str) -> str:
+    """'created', 'promoted' or 'unchanged'; talks to MongoDB only."""
+    client = create_mongo_client(settings.mongodb_url, app_name="git44-auth-cli")
+    try:
+        db = client[settings.mongodb_db]
+        await ensure_indexes(db, INDEXES)
+        context = build_context(settings, db, load_key_ring(settings))
+        return await ensure_admin(context, email=email, password=password)
+    finally:
+        await client.close()
+
+
+def run_create_admin(settings: AuthSettings, email: str, prompt: PromptFn = getpass.getpass) -> int:
+    try:
+        address = check_email(email)
+        password = admin_password(settings, prompt)
+    except CliError as exc:
+        sys.stderr.write(f"create-admin: {exc}\n")
+        return 2
+    outcome = asyncio.run(create_admin(settings, email=address, password=password))
+    sys.stdout.write(f"admin {address}: {outcome}\n")
+    return 0

@@ -1,0 +1,1 @@
+"""Every MongoDB query auth makes; functions return values or None, never HTTP errors."""

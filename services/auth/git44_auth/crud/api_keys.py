@@ -1,0 +1,55 @@
+"""The `api_keys` collection, read by jobs-api with exactly these field names:
+`_id`, `user_id`, `name`, `prefix`, `key_hash` (SHA-256 hex), `created_at`,
+`last_used`, `revoked_at` (None while the key works)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from git44_auth.core.db import API_KEYS
+from git44_common.mongo import Database, Document
+
+
+async def insert_api_key(
+    db: Database,
+    *,
+    key_id: str,
+    user_id: str,
+    name: str,
+    prefix: str,
+    key_hash: str,
+    now: datetime,
+) -> Document:
+    record: Document = {
+        "_id": key_id,
+        "user_id": user_id,
+        "name": name,
+        "prefix": prefix,
+        "key_hash": key_hash,
+        "created_at": now,
+        "last_used": None,
+        "revoked_at": None,
+    }
+    await db[API_KEYS].insert_one(record)
+    return record
+
+
+async def list_active_api_keys(db: Database, user_id: str, *, limit: int) -> list[Document]:
+    cursor = (
+        db[API_KEYS]
+        .find({"user_id": user_id, "revoked_at": None}, projection={"key_hash": 0})
+        .sort([("created_at", -1), ("_id", -1)])
+    )
+    return await cursor.limit(limit).to_list(length=limit)
+
+
+async def count_active_api_keys(db: Database, user_id: str) -> int:
+    return await db[API_KEYS].count_documents({"user_id": user_id, "revoked_at": None})
+
+
+async def revoke_api_key(db: Database, *, user_id: str, key_id: str, now: datetime) -> bool:
+    """True if the caller's live key was revoked; another user's key counts as absent."""
+    result = await db[API_KEYS].update_one(
+        {"_id": key_id, "user_id": user_id, "revoked_at": None}, {"$set": {"revoked_at": now}}
+    )
+    return result.modified_count == 1

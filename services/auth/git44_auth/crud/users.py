@@ -1,0 +1,94 @@
+"""The `users` collection: `_id` (uuid4 hex), `email` (lower-cased, unique),
+`password_hash`, `role`, `disabled`, `created_at`, `updated_at`."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Any
+
+from pymongo import ReturnDocument
+from pymongo.errors import DuplicateKeyError
+
+from git44_auth.core.db import USERS
+from git44_common.mongo import Database, Document
+from git44_common.tokens import Role
+
+
+async def insert_user(
+    db: Database, *, user_id: str, email: str, password_hash: str, role: Role, now: datetime
+) -> Document | None:
+    """The new user, or None when the email is taken (the unique index decides)."""
+    user: Document = {
+        "_id": user_id,
+        "email": email,
+        "password_hash": password_hash,
+        "role": role,
+        "disabled": False,
+        "created_at": now,
+        "updated_at": now,
+    }
+    try:
+        await db[USERS].insert_one(user)
+    except DuplicateKeyError:
+        return None
+    return user
+
+
+async def get_user(db: Database, user_id: str) -> Document | None:
+    return await db[USERS].find_one({"_id": user_id})
+
+
+async def get_user_by_email(db: Database, email: str) -> Document | None:
+    return await db[USERS].find_one({"email": email})
+
+
+async def set_password_hash(
+    db: Database, *, user_id: str, password_hash: str, now: datetime
+) -> bool:
+    result = await db[USERS].update_one(
+        {"_id": user_id}, {"$set": {"password_hash": password_hash, "updated_at": now}}
+    )
+    return result.matched_count == 1
+
+
+async def update_user(
+    db: Database, *, user_id: str, changes: dict[str, Any], now: datetime
+) -> tuple[Document, Document] | None:
+    """(before, after) of the user whose fields `changes` were set, or None if no such user."""
+    before = await db[USERS].find_one_and_update(
+        {"_id": user_id},
+        {"$set": {**changes, "updated_at": now}},
+        return_document=ReturnDocument.BEFORE,
+    )
+    if before is None:
+        return None
+    return before, {**before, **changes, "updated_at": now}
+
+
+async def list_users(
+    db: Database,
+    *,
+    email_contains: str | None,
+    role: Role | None,
+    disabled: bool | None,
+    after: tuple[datetime, str] | None,
+    limit: int,
+) -> list[Document]:
+    """Newest first; `after` is the (created_at, _id) of the previous page's last user."""
+    query: dict[str, Any] = {}
+    if email_contains:
+        query["email"] = {"$regex": re.escape(email_contains.lower())}
+    if role is not None:
+        query["role"] = role
+    if disabled is not None:
+        query["disabled"] = disabled
+    if after is not None:
+        created_at, user_id = after
+        query["$or"] = [
+            {"created_at": {"$lt": created_at}},
+            {"created_at": created_at, "_id": {"$lt": user_id}},
+        ]
+    cursor = db[USERS].find(query, projection={"password_hash": 0})
+    cursor = cursor.sort([("created_at", -1), ("_id", -1)]).limit(limit)
+    return await cursor.to_list(length=limit)

@@ -1,0 +1,79 @@
+"""Minting access and refresh tokens (pure: keys and clock are passed in).
+
+Claims are exactly what `git44_common.tokens.TokenVerifier` checks: `iss`, `aud`,
+`sub`, `role`, `type`, `jti`, `iat`, `exp`, with the signing key's `kid` in the header.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from git44_auth.keys import KeyRing
+from git44_common.tokens import Role, TokenType
+
+
+@dataclass(frozen=True, kw_only=True)
+class TokenPolicy:
+    issuer: str
+    audience: str
+    access_ttl: timedelta
+    refresh_ttl: timedelta
+
+
+@dataclass(frozen=True)
+class MintedToken:
+    token: str
+    jti: str
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
+class TokenPair:
+    access: MintedToken
+    refresh: MintedToken
+    expires_in: int  # seconds the access token lives
+
+
+def new_id() -> str:
+    """Ids of users, keys, token families and jtis: uuid4 hex."""
+    return uuid.uuid4().hex
+
+
+def mint_token(
+    keys: KeyRing,
+    policy: TokenPolicy,
+    *,
+    user_id: str,
+    role: Role,
+    token_type: TokenType,
+    now: datetime,
+) -> MintedToken:
+    ttl = policy.access_ttl if token_type == "access" else policy.refresh_ttl
+    issued = int(now.timestamp())
+    expires = issued + int(ttl.total_seconds())
+    jti = new_id()
+    claims = {
+        "iss": policy.issuer,
+        "aud": policy.audience,
+        "sub": user_id,
+        "role": role,
+        "type": token_type,
+        "jti": jti,
+        "iat": issued,
+        "exp": expires,
+    }
+    return MintedToken(
+        token=keys.sign(claims), jti=jti, expires_at=datetime.fromtimestamp(expires, UTC)
+    )
+
+
+def mint_pair(
+    keys: KeyRing, policy: TokenPolicy, *, user_id: str, role: Role, now: datetime
+) -> TokenPair:
+    access = mint_token(keys, policy, user_id=user_id, role=role, token_type="access", now=now)
+    refresh = mint_token(keys, policy, user_id=user_id, role=role, token_type="refresh", now=now)
+    return TokenPair(
+        access=access, refresh=refresh, expires_in=int(policy.access_ttl.total_seconds())
+    )

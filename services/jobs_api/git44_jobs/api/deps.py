@@ -1,0 +1,97 @@
+"""FastAPI dependencies, declared once as `Annotated` aliases."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import Depends, Header, Request
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+
+from git44_common.exceptions import Forbidden
+from git44_common.mongo import Database
+from git44_common.security import Authenticator, Principal
+from git44_jobs.context import JobsContext, MessagePublisher
+from git44_jobs.idempotency import check_key
+from git44_jobs.ratelimit import count_request
+
+_bearer = HTTPBearer(auto_error=False, description="Access token from the auth service")
+_api_key = APIKeyHeader(name="X-API-Key", auto_error=False, description="Dev API key (g44_…)")
+
+
+def get_context(request: Request) -> JobsContext:
+    context: JobsContext = request.app.state.jobs
+    return context
+
+
+Ctx = Annotated[JobsContext, Depends(get_context)]
+
+
+def get_db(ctx: Ctx) -> Database:
+    return ctx.db
+
+
+def get_publisher(ctx: Ctx) -> MessagePublisher:
+    return ctx.publisher
+
+
+def get_now(ctx: Ctx) -> datetime:
+    return ctx.now()
+
+
+Db = Annotated[Database, Depends(get_db)]
+Publisher = Annotated[MessagePublisher, Depends(get_publisher)]
+Now = Annotated[datetime, Depends(get_now)]
+
+
+def _authenticator(request: Request) -> Authenticator:
+    authenticator: Authenticator = request.app.state.authenticator
+    return authenticator
+
+
+async def current_user(
+    request: Request,
+    _credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal:
+    """The caller of an `Authorization: Bearer <access token>` request."""
+    return await _authenticator(request).from_bearer(request.headers.get("authorization"))
+
+
+CurrentUser = Annotated[Principal, Depends(current_user)]
+
+
+async def require_admin(user: CurrentUser) -> Principal:
+    if not user.is_admin:
+        raise Forbidden("This needs an administrator.")
+    return user
+
+
+AdminUser = Annotated[Principal, Depends(require_admin)]
+
+
+async def api_key_user(
+    request: Request, ctx: Ctx, key: Annotated[str | None, Depends(_api_key)]
+) -> Principal:
+    """The owner of the `X-API-Key`, counted against the key's rate limit."""
+    principal = await _authenticator(request).from_api_key(key)
+    settings = ctx.settings
+    await count_request(
+        ctx.db,
+        f"api_key:{principal.api_key_id}",
+        limit=settings.api_key_rate_limit,
+        window_seconds=settings.api_key_rate_window_seconds,
+        now=ctx.now(),
+    )
+    return principal
+
+
+ApiKeyUser = Annotated[Principal, Depends(api_key_user)]
+
+
+def idempotency_key(
+    value: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
+) -> str | None:
+    return check_key(value)
+
+
+IdempotencyKey = Annotated[str | None, Depends(idempotency_key)]

@@ -1,0 +1,96 @@
+"""Admin routes: every job, retries, quotas, stats (role `admin` only)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request
+
+from git44_common.contracts import JobStatus
+from git44_common.quota import view_quota
+from git44_jobs import crud, stats
+from git44_jobs.api.deps import AdminUser, Ctx, require_admin
+from git44_jobs.api.respond import PROBLEMS, PageSize
+from git44_jobs.audit import record_admin_action
+from git44_jobs.listing import after_cursor, split_page
+from git44_jobs.models import (
+    AdminJobPublic,
+    AdminJobsPublic,
+    QuotaPublic,
+    QuotaUpdate,
+    QuotaUsage,
+    StatsPublic,
+)
+from git44_jobs.quota_admin import change_user_quota
+from git44_jobs.transitions import retry_job
+
+router = APIRouter(prefix="/api/admin", tags=["admin"], dependencies=[Depends(require_admin)])
+
+
+@router.get("/jobs", response_model=AdminJobsPublic, responses=PROBLEMS)
+async def list_jobs(
+    ctx: Ctx,
+    limit: PageSize = 50,
+    status: Annotated[JobStatus | None, Query()] = None,
+    user_id: Annotated[str | None, Query(alias="userId", max_length=64)] = None,
+    created_from: Annotated[datetime | None, Query(alias="createdFrom")] = None,
+    created_to: Annotated[datetime | None, Query(alias="createdTo")] = None,
+    cursor: Annotated[str | None, Query(max_length=1024)] = None,
+) -> AdminJobsPublic:
+    """Every user's jobs, newest first; filter by status, user and creation time."""
+    query: dict[str, Any] = {}
+    if status is not None:
+        query["status"] = str(status)
+    if user_id is not None:
+        query["user_id"] = user_id
+    created: dict[str, datetime] = {}
+    if created_from is not None:
+        created["$gte"] = created_from
+    if created_to is not None:
+        created["$lt"] = created_to
+    if created:
+        query["created_at"] = created
+    docs = await crud.find_jobs(ctx.db, after_cursor(query, cursor), limit=limit + 1)
+    page, next_cursor = split_page(docs, limit)
+    return AdminJobsPublic(data=[AdminJobPublic.from_doc(d) for d in page], next_cursor=next_cursor)
+
+
+@router.post("/jobs/{job_id}/retry", status_code=202, response_model=AdminJobPublic)
+async def retry_any_job(job_id: str, admin: AdminUser, ctx: Ctx) -> AdminJobPublic:
+    """Queue a failed job again, free of charge for its owner (audited)."""
+    job = await retry_job(ctx, job_id[:64], user_id=None, charge=False)
+    await record_admin_action(
+        ctx.db, actor=admin.user_id, action="job.retry", target=job["_id"],
+        before={"status": "failed"}, after={"status": job["status"]}, at=ctx.now(),
+    )  # fmt: skip
+    return AdminJobPublic.from_doc(job)
+
+
+@router.patch("/users/{user_id}/quota", response_model=QuotaPublic, responses=PROBLEMS)
+async def update_quota(
+    user_id: str, change: QuotaUpdate, admin: AdminUser, ctx: Ctx
+) -> QuotaPublic:
+    """Set a user's totals and limits, or add credits (atomic; audited)."""
+    after = await change_user_quota(ctx, user_id[:64], change, actor=admin.user_id)
+    return QuotaPublic.from_view(view_quota(after, ctx.now()))
+
+
+@router.get("/stats", response_model=StatsPublic)
+async def read_stats(request: Request, ctx: Ctx) -> StatsPublic:
+    """Jobs by status, success rate, processing times, queue depth, dead letters, quota usage."""
+    now = ctx.now()
+    by_status = await stats.jobs_by_status(ctx.db)
+    average, p95 = stats.summarize_durations(await stats.recent_durations(ctx.db))
+    connection = request.app.state.runtime.amqp
+    return StatsPublic(
+        jobs_by_status=by_status,
+        total_jobs=sum(by_status.values()),
+        success_rate=stats.success_rate(by_status),
+        avg_processing_seconds=average,
+        p95_processing_seconds=p95,
+        queue_depth=await stats.queue_depth(connection, ctx.topology.removal_queue),
+        dead_letters=await stats.queue_depth(connection, ctx.topology.removal_dead_queue),
+        quota=QuotaUsage(**await stats.quota_usage(ctx.db, now)),
+        generated_at=now,
+    )

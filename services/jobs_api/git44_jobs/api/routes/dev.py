@@ -1,0 +1,135 @@
+"""The Dev API for integrations (`/api/v1`), authenticated by `X-API-Key`, rate limited per key."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.encoders import jsonable_encoder
+from starlette.responses import JSONResponse, Response
+
+from git44_common.contracts import JobStatus
+from git44_common.exceptions import NotFound, ProblemError, ValidationFailed
+from git44_common.problems import problem_document
+from git44_common.quota import view_quota
+from git44_common.security import Principal
+from git44_jobs import crud
+from git44_jobs.api.deps import ApiKeyUser, Ctx, IdempotencyKey
+from git44_jobs.api.respond import (
+    PROBLEMS,
+    PageSize,
+    idempotent_request,
+    list_user_jobs,
+    outcome_response,
+    submit_idempotently,
+    user_quota,
+)
+from git44_jobs.context import JobsContext
+from git44_jobs.etag import etag_response
+from git44_jobs.models import (
+    BatchItemResult,
+    BatchResult,
+    DevBatchCreate,
+    DevJobPublic,
+    DevJobsPublic,
+    DevRemovalCreate,
+    QuotaPublic,
+    WebhookSecretPublic,
+)
+from git44_jobs.submission import Submission, check_links
+from git44_jobs.webhooks import webhook_secret_of
+
+router = APIRouter(prefix="/api/v1", tags=["dev-api"])
+
+
+async def _submit_one(
+    request: Request,
+    ctx: JobsContext,
+    user: Principal,
+    body: DevRemovalCreate,
+    key: str | None,
+    *,
+    suffix: str = "",
+) -> tuple[int, Any]:
+    link, callback = check_links(ctx, body.input_link, body.callback_url)
+    if callback is not None:
+        await webhook_secret_of(ctx.db, user.user_id, now=ctx.now())
+    submission = Submission(
+        user_id=user.user_id, source="api", input_link=link, callback_url=callback,
+        api_key_id=user.api_key_id, idempotency_key=key,
+    )  # fmt: skip
+    idempotent = idempotent_request(request, user, key, body, suffix=suffix)
+    outcome = await submit_idempotently(ctx, submission, idempotent, DevJobPublic.from_doc)
+    return outcome.status, outcome
+
+
+@router.post("/removals", status_code=202, response_model=DevJobPublic, responses=PROBLEMS)
+async def create_removal(
+    request: Request, body: DevRemovalCreate, user: ApiKeyUser, ctx: Ctx, key: IdempotencyKey
+) -> JSONResponse:
+    """Submit a Sora link; charges one credit. `callbackUrl` (public https) gets webhooks."""
+    _, outcome = await _submit_one(request, ctx, user, body, key)
+    return outcome_response(outcome)
+
+
+@router.post("/removals/batch", response_model=BatchResult, responses=PROBLEMS)
+async def create_removals(
+    request: Request, body: DevBatchCreate, user: ApiKeyUser, ctx: Ctx, key: IdempotencyKey
+) -> BatchResult:
+    """Submit up to 20 links; each is charged and queued on its own (per-item results)."""
+    if len(body.items) > ctx.settings.batch_max_items:
+        raise ValidationFailed(f"At most {ctx.settings.batch_max_items} items per batch.")
+    results: list[BatchItemResult] = []
+    for index, item in enumerate(body.items):
+        try:
+            status, outcome = await _submit_one(request, ctx, user, item, key, suffix=f"#{index}")
+        except ProblemError as problem:
+            document = problem_document(problem, instance=request.url.path)
+            results.append(BatchItemResult(index=index, status=problem.status, problem=document))
+            continue
+        job = DevJobPublic.model_validate(outcome.body)
+        results.append(BatchItemResult(index=index, status=status, job=job))
+    return BatchResult(data=results)
+
+
+@router.get("/removals", response_model=DevJobsPublic, responses=PROBLEMS)
+async def list_removals(
+    request: Request,
+    user: ApiKeyUser,
+    ctx: Ctx,
+    limit: PageSize = 20,
+    status: Annotated[JobStatus | None, Query()] = None,
+    cursor: Annotated[str | None, Query(max_length=1024)] = None,
+) -> Response:
+    """The key owner's jobs, newest first, cursor-paginated."""
+    docs, next_cursor = await list_user_jobs(
+        ctx, user.user_id, status=status, cursor=cursor, limit=limit
+    )
+    page = DevJobsPublic(data=[DevJobPublic.from_doc(d) for d in docs], next_cursor=next_cursor)
+    return etag_response(request, page)
+
+
+@router.get("/removals/{job_id}", response_model=DevJobPublic, responses=PROBLEMS)
+async def read_removal(job_id: str, request: Request, user: ApiKeyUser, ctx: Ctx) -> Response:
+    """One of the key owner's jobs."""
+    job = await crud.get_job(ctx.db, job_id[:64], user_id=user.user_id)
+    if job is None:
+        raise NotFound("No such job.")
+    return etag_response(request, DevJobPublic.from_doc(job))
+
+
+@router.get("/quota", response_model=QuotaPublic)
+async def read_quota(request: Request, user: ApiKeyUser, ctx: Ctx) -> Response:
+    """The key owner's credits and today's usage."""
+    document = await user_quota(ctx, user.user_id)
+    return etag_response(request, QuotaPublic.from_view(view_quota(document, ctx.now())))
+
+
+@router.get("/webhook-secret", response_model=WebhookSecretPublic)
+async def read_webhook_secret(user: ApiKeyUser, ctx: Ctx) -> JSONResponse:
+    """The secret that signs this account's webhooks (Standard Webhooks, `whsec_…`)."""
+    document = await webhook_secret_of(ctx.db, user.user_id, now=ctx.now())
+    secret = WebhookSecretPublic(secret=document["secret"], created_at=document["created_at"])
+    return JSONResponse(
+        jsonable_encoder(secret, by_alias=True), headers={"Cache-Control": "no-store"}
+    )

@@ -1,0 +1,65 @@
+"""`GET /api/removal/events`: the caller's live job updates as Server-Sent Events."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Request
+from sse_starlette import EventSourceResponse, ServerSentEvent
+
+from git44_jobs.api.deps import Ctx, CurrentUser
+from git44_jobs.context import JobsContext
+from git44_jobs.events import EventHub, JobUpdate, replay_since
+
+router = APIRouter(prefix="/api/removal", tags=["removal"])
+
+RECONNECT_MS = 3000
+
+
+def _message(update: JobUpdate) -> ServerSentEvent:
+    return ServerSentEvent(
+        data=update.job.model_dump_json(by_alias=True), event="job", id=update.id
+    )
+
+
+async def _stream(
+    ctx: JobsContext, hub: EventHub, user_id: str, last_event_id: str | None
+) -> AsyncIterator[ServerSentEvent]:
+    # Subscribe before replaying, so nothing that happens during the replay is missed.
+    subscriber = hub.subscribe(user_id)
+    try:
+        yield ServerSentEvent(data="{}", event="ready", retry=RECONNECT_MS)
+        for update in await replay_since(ctx, user_id, last_event_id):
+            yield _message(update)
+        while True:
+            live = await subscriber.next_update()
+            if live is None:
+                return  # overflowed or shutting down: the client reconnects and replays
+            yield _message(live)
+    finally:
+        hub.unsubscribe(subscriber)
+
+
+@router.get(
+    "/events",
+    response_class=EventSourceResponse,
+    responses={200: {"content": {"text/event-stream": {}}, "description": "SSE stream"}},
+)
+async def job_events(
+    request: Request,
+    user: CurrentUser,
+    ctx: Ctx,
+    last_event_id: Annotated[str | None, Header(alias="Last-Event-ID")] = None,
+) -> EventSourceResponse:
+    """Live updates of the caller's jobs (`event: job`, id `<job id>:<version>`), heartbeats.
+
+    Reconnect with `Last-Event-ID` to get the jobs that changed meanwhile.
+    """
+    hub: EventHub = request.app.state.event_hub
+    return EventSourceResponse(
+        _stream(ctx, hub, user.user_id, last_event_id),
+        ping=ctx.settings.sse_heartbeat_seconds,
+        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+        send_timeout=30,
+    )

@@ -1,0 +1,90 @@
+"""The SPA's job routes (`/api/removal`), authenticated by bearer token."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from starlette.responses import JSONResponse, Response
+
+from git44_common.contracts import JobStatus
+from git44_common.exceptions import NotFound
+from git44_common.quota import view_quota
+from git44_jobs import crud
+from git44_jobs.api.deps import Ctx, CurrentUser, IdempotencyKey
+from git44_jobs.api.respond import (
+    PROBLEMS,
+    PageSize,
+    idempotent_request,
+    list_user_jobs,
+    outcome_response,
+    submit_idempotently,
+    user_quota,
+)
+from git44_jobs.etag import etag_response
+from git44_jobs.models import JobPublic, JobsPublic, QuotaPublic, RemovalCreate
+from git44_jobs.submission import Submission, check_links
+from git44_jobs.transitions import cancel_job, retry_job
+
+router = APIRouter(prefix="/api/removal", tags=["removal"])
+
+
+@router.post("", status_code=202, response_model=JobPublic, responses=PROBLEMS)
+async def create_removal(
+    request: Request, body: RemovalCreate, user: CurrentUser, ctx: Ctx, key: IdempotencyKey
+) -> JSONResponse:
+    """Submit a Sora link for watermark removal; charges one credit (Idempotency-Key honoured)."""
+    link, _ = check_links(ctx, body.input_link)
+    submission = Submission(
+        user_id=user.user_id, source="web", input_link=link, idempotency_key=key
+    )
+    idempotent = idempotent_request(request, user, key, body)
+    outcome = await submit_idempotently(ctx, submission, idempotent, JobPublic.from_doc)
+    return outcome_response(outcome)
+
+
+@router.get("/quota", response_model=QuotaPublic)
+async def read_quota(request: Request, user: CurrentUser, ctx: Ctx) -> Response:
+    """The caller's credits and today's usage (ETag; If-None-Match → 304)."""
+    document = await user_quota(ctx, user.user_id)
+    return etag_response(request, QuotaPublic.from_view(view_quota(document, ctx.now())))
+
+
+@router.get("/user/jobs", response_model=JobsPublic, responses=PROBLEMS)
+async def list_removals(
+    request: Request,
+    user: CurrentUser,
+    ctx: Ctx,
+    limit: PageSize = 20,
+    status: Annotated[JobStatus | None, Query()] = None,
+    cursor: Annotated[str | None, Query(max_length=1024)] = None,
+) -> Response:
+    """The caller's jobs, newest first; `nextCursor` fetches the next page."""
+    docs, next_cursor = await list_user_jobs(
+        ctx, user.user_id, status=status, cursor=cursor, limit=limit
+    )
+    page = JobsPublic(data=[JobPublic.from_doc(d) for d in docs], next_cursor=next_cursor)
+    return etag_response(request, page)
+
+
+@router.get("/{job_id}", response_model=JobPublic, responses=PROBLEMS)
+async def read_removal(job_id: str, request: Request, user: CurrentUser, ctx: Ctx) -> Response:
+    """One of the caller's jobs (ETag; If-None-Match → 304)."""
+    job = await crud.get_job(ctx.db, job_id[:64], user_id=user.user_id)
+    if job is None:
+        raise NotFound("No such job.")
+    return etag_response(request, JobPublic.from_doc(job))
+
+
+@router.post("/{job_id}/retry", status_code=202, response_model=JobPublic, responses=PROBLEMS)
+async def retry_removal(job_id: str, user: CurrentUser, ctx: Ctx) -> JobPublic:
+    """Queue a failed job again; charges one credit (409 if the job has not failed)."""
+    job = await retry_job(ctx, job_id[:64], user_id=user.user_id, charge=True)
+    return JobPublic.from_doc(job)
+
+
+@router.post("/{job_id}/cancel", response_model=JobPublic, responses=PROBLEMS)
+async def cancel_removal(job_id: str, user: CurrentUser, ctx: Ctx) -> JobPublic:
+    """Cancel a queued job; its credit is refunded (409 once it has started)."""
+    job = await cancel_job(ctx, job_id[:64], user_id=user.user_id)
+    return JobPublic.from_doc(job)

@@ -1,0 +1,55 @@
+"""What the service's request handlers and background tasks share, built in the lifespan."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Protocol
+
+from pydantic import BaseModel
+
+from git44_common.amqp import Topology
+from git44_common.mongo import Database, MongoClient
+from git44_jobs.core.config import JobsSettings
+
+Clock = Callable[[], datetime]
+
+
+def utc_now_ms() -> datetime:
+    """Now in UTC, truncated to milliseconds (what MongoDB stores, so values round-trip)."""
+    now = datetime.now(UTC)
+    return now.replace(microsecond=now.microsecond // 1000 * 1000)
+
+
+class MessagePublisher(Protocol):
+    """The part of `git44_common.amqp.Publisher` jobs-api uses (tests substitute a failing one)."""
+
+    async def publish(
+        self,
+        exchange: str,
+        routing_key: str,
+        payload: BaseModel,
+        *,
+        message_id: str | None = None,
+        timeout: float = 10,  # noqa: ASYNC109 - mirrors Publisher.publish
+    ) -> None: ...
+
+    async def publish_event(
+        self, routing_key: str, event: BaseModel, *, message_id: str | None = None
+    ) -> None: ...
+
+
+@dataclass
+class JobsContext:
+    """Clients and settings; `publisher` may be swapped at run time (tests, broker outages)."""
+
+    settings: JobsSettings
+    mongo: MongoClient
+    db: Database
+    topology: Topology
+    publisher: MessagePublisher
+    clock: Clock = field(default=utc_now_ms)
+
+    def now(self) -> datetime:
+        return self.clock()

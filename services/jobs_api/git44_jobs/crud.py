@@ -1,0 +1,135 @@
+"""MongoDB queries on jobs and quotas. Functions return documents or None; no HTTP errors."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pymongo import ReturnDocument
+from pymongo.asynchronous.client_session import AsyncClientSession
+
+from git44_common.mongo import Database, is_duplicate_key_error
+from git44_common.quota import new_quota_document, refund_update, reserve_filter, reserve_update
+from git44_jobs.core.db import JOBS, QUOTAS
+
+Document = dict[str, Any]
+
+
+async def ensure_quota(
+    db: Database, user_id: str, *, total: int, daily_limit: int, now: datetime
+) -> None:
+    """Create the user's quota with the defaults unless it exists (race-safe upsert)."""
+    document = new_quota_document(user_id, total=total, daily_limit=daily_limit, now=now)
+    document.pop("_id")
+    try:
+        await db[QUOTAS].update_one({"_id": user_id}, {"$setOnInsert": document}, upsert=True)
+    except Exception as exc:
+        # two first requests at once: the other upsert inserted it
+        if not is_duplicate_key_error(exc):
+            raise
+
+
+async def get_quota(db: Database, user_id: str) -> Document | None:
+    return await db[QUOTAS].find_one({"_id": user_id})
+
+
+async def reserve_credit(
+    db: Database, user_id: str, *, now: datetime, session: AsyncClientSession
+) -> Document | None:
+    """One credit (and today's slot) taken atomically, or None when refused."""
+    return await db[QUOTAS].find_one_and_update(
+        reserve_filter(user_id, now),
+        reserve_update(now),
+        session=session,
+        return_document=ReturnDocument.AFTER,
+    )
+
+
+async def refund_credit(
+    db: Database,
+    user_id: str,
+    *,
+    charged_day: str | None,
+    now: datetime,
+    session: AsyncClientSession,
+) -> None:
+    await db[QUOTAS].update_one(
+        {"_id": user_id}, refund_update(charged_day=charged_day, now=now), session=session
+    )
+
+
+async def insert_job(db: Database, job: Document, *, session: AsyncClientSession) -> None:
+    await db[JOBS].insert_one(job, session=session)
+
+
+async def get_job(db: Database, job_id: str, *, user_id: str | None = None) -> Document | None:
+    """The job, or None if it does not exist or belongs to someone other than `user_id`."""
+    query: Document = {"_id": job_id}
+    if user_id is not None:
+        query["user_id"] = user_id
+    return await db[JOBS].find_one(query)
+
+
+async def mark_published(db: Database, job_id: str) -> Document | None:
+    """Set the outbox flag; the job as it is now (None if it left `queued` meanwhile)."""
+    return await db[JOBS].find_one_and_update(
+        {"_id": job_id},
+        {"$set": {"published": True, "relay_claimed_until": None}},
+        return_document=ReturnDocument.AFTER,
+    )
+
+
+async def release_relay_claim(db: Database, job_id: str) -> None:
+    """Let the outbox relay take the job now (its publish failed here)."""
+    await db[JOBS].update_one({"_id": job_id}, {"$set": {"relay_claimed_until": None}})
+
+
+async def transition_job(
+    db: Database,
+    query: Document,
+    update: Document,
+    *,
+    session: AsyncClientSession,
+) -> Document | None:
+    """Compare-and-set: `update` if `query` (status included) still matches; the job before."""
+    return await db[JOBS].find_one_and_update(
+        query, update, session=session, return_document=ReturnDocument.BEFORE
+    )
+
+
+async def flip_charge_to_refunded(
+    db: Database, job_id: str, *, session: AsyncClientSession
+) -> bool:
+    """reserved → refunded, at most once per charge: True if this call flipped it."""
+    result = await db[JOBS].update_one(
+        {"_id": job_id, "charge": "reserved"}, {"$set": {"charge": "refunded"}}, session=session
+    )
+    return result.modified_count == 1
+
+
+async def find_jobs(db: Database, query: Document, *, limit: int) -> list[Document]:
+    """Jobs matching `query`, newest first ((created_at, _id) descending)."""
+    cursor = db[JOBS].find(query).sort([("created_at", -1), ("_id", -1)]).limit(limit)
+    return [doc async for doc in cursor]
+
+
+async def jobs_updated_since(
+    db: Database, user_id: str, *, since: datetime, limit: int
+) -> list[Document]:
+    cursor = (
+        db[JOBS]
+        .find({"user_id": user_id, "updated_at": {"$gt": since}})
+        .sort("updated_at", 1)
+        .limit(limit)
+    )
+    return [doc async for doc in cursor]
+
+
+async def quota_of(
+    db: Database, user_id: str, *, total: int, daily_limit: int, now: datetime
+) -> Document:
+    """The user's quota document, created with the defaults on first use."""
+    await ensure_quota(db, user_id, total=total, daily_limit=daily_limit, now=now)
+    document = await get_quota(db, user_id)
+    assert document is not None
+    return document

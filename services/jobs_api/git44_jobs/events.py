@@ -1,0 +1,171 @@
+"""Live job events for SSE: one AMQP queue per jobs-api instance, fanned out in-process.
+
+Each instance binds its own exclusive, auto-deleted queue to `git44.events` (`job.*`);
+the worker and jobs-api publish a `JobEvent` on every transition. An event is delivered
+only to the streams of the job's owner (`user_id`), as the job in the SPA shape with
+the event's transition applied, and the SSE id `<job id>:<version>`.
+
+A stream that cannot keep up (its buffer is full) is closed; the client reconnects
+with `Last-Event-ID` and is replayed from the job store (`replay_since`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from aio_pika.abc import AbstractChannel, AbstractIncomingMessage, AbstractRobustConnection
+from pydantic import ValidationError
+
+from git44_common.amqp import JOB_EVENTS
+from git44_common.contracts import JobEvent
+from git44_jobs import crud, metrics
+from git44_jobs.context import JobsContext
+from git44_jobs.models import JobPublic
+
+log = logging.getLogger(__name__)
+
+Document = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class JobUpdate:
+    """One SSE message: `id` is `<job id>:<version>`, `job` the SPA job shape."""
+
+    id: str
+    job: JobPublic
+
+
+@dataclass(eq=False)
+class Subscriber:
+    user_id: str
+    queue: asyncio.Queue[JobUpdate | None] = field(default_factory=asyncio.Queue)
+    overflowed: bool = False
+
+    def offer(self, update: JobUpdate | None) -> None:
+        """Queue `update` (None: end the stream); a full buffer ends the stream too."""
+        try:
+            self.queue.put_nowait(update)
+        except asyncio.QueueFull:
+            self.overflowed = True  # the stream sees it at its next (immediate) read
+
+    async def next_update(self) -> JobUpdate | None:
+        """The next update, or None when the stream should end."""
+        update = await self.queue.get()
+        return None if self.overflowed else update
+
+
+def update_from_doc(doc: Document, event: JobEvent | None = None) -> JobUpdate:
+    """The SSE message for a job; `event` (a transition) overrides what it changed."""
+    job = JobPublic.from_doc(doc)
+    if event is not None:
+        job = job.model_copy(
+            update={
+                "status": event.status,
+                "retry_count": event.retry_count,
+                "poll_count": event.poll_count,
+                "output_link": event.output_link or job.output_link,
+                "error": event.error,
+            }
+        )
+    return JobUpdate(id=f"{doc['_id']}:{doc.get('version', 1)}", job=job)
+
+
+class EventHub:
+    """This instance's subscription to job events and its SSE subscribers."""
+
+    def __init__(self, ctx: JobsContext, connection: AbstractRobustConnection) -> None:
+        self._ctx = ctx
+        self._connection = connection
+        self._channel: AbstractChannel | None = None
+        self._subscribers: dict[str, set[Subscriber]] = {}
+
+    async def start(self) -> None:
+        self._channel = await self._connection.channel()
+        name = f"git44.events.jobs-api.{uuid.uuid4().hex[:12]}{self._ctx.topology.namespace}"
+        queue = await self._channel.declare_queue(name, exclusive=True, auto_delete=True)
+        await queue.bind(self._ctx.topology.events_exchange, JOB_EVENTS)
+        # events are a live view (the job store is the truth): no acks, no redelivery
+        await queue.consume(self._on_message, no_ack=True)
+
+    async def stop(self) -> None:
+        for subscribers in self._subscribers.values():
+            for subscriber in subscribers:
+                subscriber.offer(None)
+        if self._channel is not None:
+            await self._channel.close()
+
+    def subscribe(self, user_id: str) -> Subscriber:
+        subscriber = Subscriber(user_id, asyncio.Queue(maxsize=self._ctx.settings.sse_queue_size))
+        self._subscribers.setdefault(user_id, set()).add(subscriber)
+        metrics.SSE_SUBSCRIBERS.inc()
+        return subscriber
+
+    def unsubscribe(self, subscriber: Subscriber) -> None:
+        subscribers = self._subscribers.get(subscriber.user_id)
+        if subscribers is None or subscriber not in subscribers:
+            return
+        subscribers.discard(subscriber)
+        if not subscribers:
+            del self._subscribers[subscriber.user_id]
+        metrics.SSE_SUBSCRIBERS.dec()
+
+    async def _on_message(self, message: AbstractIncomingMessage) -> None:
+        try:
+            event = JobEvent.model_validate_json(message.body)
+        except ValidationError:
+            log.warning("ignoring a malformed job event %s", message.message_id)
+            return
+        subscribers = self._subscribers.get(event.user_id)
+        if not subscribers:
+            return
+        try:
+            doc = await crud.get_job(self._ctx.db, event.job_id, user_id=event.user_id)
+        except Exception:
+            log.warning("job event dropped: the job store did not answer", exc_info=True)
+            return
+        if doc is None:
+            return
+        update = update_from_doc(doc, event)
+        for subscriber in list(subscribers):
+            subscriber.offer(update)
+
+
+def parse_last_event_id(value: str | None) -> tuple[str, int] | None:
+    """(job id, version) from a `Last-Event-ID` we issued, or None."""
+    if not value or len(value) > 100:
+        return None
+    job_id, _, version = value.rpartition(":")
+    if not job_id or not version.isdigit():
+        return None
+    return job_id, int(version)
+
+
+async def replay_since(
+    ctx: JobsContext, user_id: str, last_event_id: str | None
+) -> list[JobUpdate]:
+    """The user's jobs updated since the event `last_event_id`, oldest change first."""
+    parsed = parse_last_event_id(last_event_id)
+    if parsed is None:
+        return []
+    settings = ctx.settings
+    since = await _resume_point(ctx, user_id, *parsed)
+    floor = ctx.now() - timedelta(seconds=settings.sse_replay_window_seconds)
+    docs = await crud.jobs_updated_since(
+        ctx.db, user_id, since=max(since, floor), limit=settings.sse_replay_limit
+    )
+    return [update_from_doc(doc) for doc in docs]
+
+
+async def _resume_point(ctx: JobsContext, user_id: str, job_id: str, version: int) -> datetime:
+    """When the client's last event happened: exact if that job has not moved since."""
+    job = await crud.get_job(ctx.db, job_id, user_id=user_id)
+    if job is not None and job.get("version", 1) == version:
+        updated_at: datetime = job["updated_at"]
+        return updated_at
+    # the job moved on (or is unknown): replay the whole window; duplicates are harmless
+    return datetime.min.replace(tzinfo=ctx.now().tzinfo)

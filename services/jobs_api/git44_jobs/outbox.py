@@ -1,0 +1,123 @@
+"""The outbox relay: publishes queued jobs the request path could not (DESIGN section 5).
+
+Every `outbox_interval_seconds` it looks for `queued` jobs that are
+
+- unpublished (`published: false`) for longer than `outbox_grace_seconds` — the broker
+  was down, or the process died between the commit and the publish; or
+- overdue: their `next_attempt_at` (a worker's delayed retry) passed more than
+  `outbox_overdue_seconds` ago without the job moving — the delayed message was lost.
+
+Each job is claimed with a compare-and-set (`relay_claimed_until`) so several jobs-api
+replicas do not publish it at once; a duplicate would be harmless anyway, since the
+worker moves a job only by compare-and-set on its status.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import datetime, timedelta
+from typing import Any
+
+from pymongo import ReturnDocument
+
+from git44_jobs import metrics
+from git44_jobs.context import JobsContext
+from git44_jobs.core.db import JOBS
+from git44_jobs.publishing import publish_job_event, publish_removal_request
+
+log = logging.getLogger(__name__)
+
+Document = dict[str, Any]
+
+
+def due_query(*, now: datetime, grace_seconds: float, overdue_seconds: float) -> Document:
+    """Queued jobs the relay should publish now (and nobody else is publishing)."""
+    return {
+        "status": "queued",
+        "$and": [
+            {"$or": [{"relay_claimed_until": None}, {"relay_claimed_until": {"$lte": now}}]},
+            {
+                "$or": [
+                    {
+                        "published": False,
+                        "updated_at": {"$lte": now - timedelta(seconds=grace_seconds)},
+                    },
+                    {"next_attempt_at": {"$lte": now - timedelta(seconds=overdue_seconds)}},
+                ]
+            },
+        ],
+    }
+
+
+class OutboxRelay:
+    def __init__(self, ctx: JobsContext) -> None:
+        self._ctx = ctx
+
+    async def run(self) -> None:
+        """Relay forever (a lifespan task; cancelled at shutdown)."""
+        interval = self._ctx.settings.outbox_interval_seconds
+        while True:
+            try:
+                await self.relay_once()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.warning("outbox relay round failed", exc_info=True)
+            await asyncio.sleep(interval)
+
+    async def relay_once(self) -> int:
+        """One round; returns how many jobs were published."""
+        ctx = self._ctx
+        jobs = ctx.db[JOBS]
+        metrics.OUTBOX_BACKLOG.set(
+            await jobs.count_documents({"status": "queued", "published": False})
+        )
+        now = ctx.now()
+        query = self._due(now)
+        candidates = [
+            doc["_id"]
+            async for doc in jobs.find(query, {"_id": 1}).limit(ctx.settings.outbox_batch_size)
+        ]
+        published = 0
+        for job_id in candidates:
+            job = await self._claim(job_id, now)
+            if job is None:
+                continue
+            if not await self._publish(job, now):
+                break  # the broker is not taking messages: try again next round
+            published += 1
+        return published
+
+    def _due(self, now: datetime) -> Document:
+        settings = self._ctx.settings
+        return due_query(
+            now=now,
+            grace_seconds=settings.outbox_grace_seconds,
+            overdue_seconds=settings.outbox_overdue_seconds,
+        )
+
+    async def _claim(self, job_id: str, now: datetime) -> Document | None:
+        until = now + timedelta(seconds=self._ctx.settings.outbox_claim_seconds)
+        return await self._ctx.db[JOBS].find_one_and_update(
+            {"_id": job_id, **self._due(now)},
+            {"$set": {"relay_claimed_until": until}},
+            return_document=ReturnDocument.AFTER,
+        )
+
+    async def _publish(self, job: Document, now: datetime) -> bool:
+        jobs = self._ctx.db[JOBS]
+        if not await publish_removal_request(self._ctx, job):
+            await jobs.update_one({"_id": job["_id"]}, {"$set": {"relay_claimed_until": None}})
+            return False
+        was_unpublished = not job.get("published", False)
+        fields: Document = {"published": True, "relay_claimed_until": None}
+        if not was_unpublished:
+            fields["next_attempt_at"] = now  # overdue again only after another full period
+        await jobs.update_one({"_id": job["_id"], "status": "queued"}, {"$set": fields})
+        reason = "unpublished" if was_unpublished else "overdue"
+        metrics.OUTBOX_PUBLISHED.labels(reason).inc()
+        log.info("outbox relay published a %s job", reason, extra={"job_id": job["_id"]})
+        if was_unpublished:
+            await publish_job_event(self._ctx, job, previous=None)
+        return True

@@ -1,0 +1,1 @@
+"""What key-manager consumes from RabbitMQ: the acquire RPC and lease releases."""

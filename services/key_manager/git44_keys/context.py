@@ -1,0 +1,46 @@
+"""Everything key-manager builds once at start-up and shares (app state, consumers)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from git44_common.amqp import Publisher
+from git44_common.mongo import Database
+from git44_common.security import Authenticator
+from git44_common.tokens import JWKSClient, TokenVerifier
+from git44_keys.core.config import KeysSettings
+from git44_keys.crypto import KeyCipher
+from git44_keys.lifecycle import KeyLifecycle
+from git44_keys.pool import KeyPool
+from git44_keys.registry import KeyRegistry
+
+
+@dataclass(frozen=True, kw_only=True)
+class KeysContext:
+    settings: KeysSettings
+    db: Database
+    cipher: KeyCipher
+    lifecycle: KeyLifecycle
+    pool: KeyPool
+    registry: KeyRegistry
+    authenticator: Authenticator
+    jwks: JWKSClient
+
+    @classmethod
+    def build(cls, settings: KeysSettings, db: Database, publisher: Publisher) -> KeysContext:
+        cipher = KeyCipher(settings.encryption_key.get_secret_value())
+        lifecycle = KeyLifecycle(db, publisher, cooldown_seconds=settings.cooldown_seconds)
+        jwks = JWKSClient(settings.jwks_url)
+        verifier = TokenVerifier(jwks, issuer=settings.jwt_issuer, audience=settings.jwt_audience)
+        return cls(
+            settings=settings,
+            db=db,
+            cipher=cipher,
+            lifecycle=lifecycle,
+            pool=KeyPool(db, cipher=cipher, lifecycle=lifecycle, settings=settings),
+            registry=KeyRegistry(db, cipher=cipher, lifecycle=lifecycle),
+            authenticator=Authenticator(
+                verifier=verifier, db=db, status_cache_seconds=settings.admin_status_cache_seconds
+            ),
+            jwks=jwks,
+        )

@@ -1,0 +1,51 @@
+"""Writes to `key_events` (every key state change) and `audit_log` (admin actions)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from git44_common.contracts import KeyEvent
+from git44_common.mongo import Database
+from git44_keys.core.db import AUDIT_LOG, KEY_EVENTS
+
+
+async def insert_key_event(db: Database, event: KeyEvent, *, reason: str | None) -> None:
+    """Audit one key event: {key_id, event, from, to, at, cooldown_until, reason}."""
+    await db[KEY_EVENTS].insert_one(
+        {
+            "_id": uuid.uuid4().hex,
+            "key_id": event.key_id,
+            "event": event.event,
+            "from": event.from_status.value if event.from_status else None,
+            "to": event.to_status.value if event.to_status else None,
+            "at": event.occurred_at,
+            "cooldown_until": event.cooldown_until,
+            "reason": reason,
+        }
+    )
+
+
+async def insert_audit_entry(
+    db: Database,
+    *,
+    actor: str,
+    action: str,
+    target: str,
+    before: dict[str, Any] | None,
+    after: dict[str, Any] | None,
+    at: datetime,
+) -> None:
+    await db[AUDIT_LOG].insert_one(
+        {
+            "_id": uuid.uuid4().hex,
+            "service": "key-manager",
+            "actor": actor,
+            "action": action,
+            "target": target,
+            "before": before,
+            "after": after,
+            "at": at,
+        }
+    )

@@ -1,0 +1,73 @@
+"""HTTP schemas of the admin API (camelCase on the wire, as the SPA expects)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic.alias_generators import to_camel
+
+from git44_common.contracts import KeyStatus, UtcDatetime
+from git44_common.mongo import Document
+
+# Printable ASCII without whitespace; the length bounds give clear 422s.
+ScraperApiKey = Annotated[
+    str, StringConstraints(min_length=8, max_length=128, pattern=r"^[\x21-\x7e]+$")
+]
+Label = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[\x20-\x7e]+$")]
+
+
+class CamelModel(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True)
+
+
+class ScraperKeyCreate(CamelModel):
+    model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
+
+    api_key: ScraperApiKey
+    label: Label | None = None
+    max_concurrency: int | None = Field(default=None, ge=1, le=1000)
+
+
+class ScraperKeyPublic(CamelModel):
+    id: str
+    label: str
+    masked_key: str
+    status: KeyStatus
+    usage_count: int
+    in_flight: int
+    max_concurrency: int
+    last_used: UtcDatetime | None
+    limited_at: UtcDatetime | None
+    cooldown_until: UtcDatetime | None
+    created_at: UtcDatetime
+    updated_at: UtcDatetime
+
+    @classmethod
+    def from_document(cls, key: Document) -> ScraperKeyPublic:
+        return cls(
+            id=key["_id"],
+            label=key["label"],
+            masked_key=key["key_hint"],
+            status=KeyStatus(key["status"]),
+            usage_count=key.get("usage_count", 0),
+            in_flight=key.get("in_flight", 0),
+            max_concurrency=key["max_concurrency"],
+            last_used=key.get("last_used"),
+            limited_at=key.get("limited_at"),
+            cooldown_until=key.get("cooldown_until"),
+            created_at=key["created_at"],
+            updated_at=key["updated_at"],
+        )
+
+
+class ScraperKeysPublic(CamelModel):
+    data: list[ScraperKeyPublic]
+    next_cursor: str | None
+
+
+class KeysSummaryPublic(CamelModel):
+    total: int
+    by_state: dict[KeyStatus, int]
+    in_flight: int
+    cooldown_until: UtcDatetime | None

@@ -1,0 +1,150 @@
+"""Adding, removing and resetting keys (admin API and start-up seeding).
+
+Admin actions are written to `audit_log` with before/after snapshots that hold only
+the masked key, never the key or its ciphertext.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from typing import Any
+
+from git44_common.contracts import KeyStatus, utc_now
+from git44_common.logs import register_secret
+from git44_common.mongo import Database, Document, is_duplicate_key_error
+from git44_keys.crud import audit, keys, leases
+from git44_keys.crypto import KeyCipher, mask_key
+from git44_keys.exceptions import ScraperKeyExists, ScraperKeyNotFound
+from git44_keys.lifecycle import KeyLifecycle
+from git44_keys.state_machine import KeyEventName
+
+log = logging.getLogger(__name__)
+
+_SNAPSHOT_FIELDS = ("label", "key_hint", "status", "usage_count", "in_flight", "max_concurrency")
+
+
+def snapshot(key: Document | None) -> dict[str, Any] | None:
+    """What the audit log keeps of a key: masked, no secret material."""
+    return None if key is None else {name: key.get(name) for name in _SNAPSHOT_FIELDS}
+
+
+class KeyRegistry:
+    def __init__(self, db: Database, *, cipher: KeyCipher, lifecycle: KeyLifecycle) -> None:
+        self._db = db
+        self._cipher = cipher
+        self._lifecycle = lifecycle
+
+    def new_key_document(
+        self, api_key: str, *, label: str | None, max_concurrency: int
+    ) -> Document:
+        register_secret(api_key)  # from now on this process's logs redact it
+        now = utc_now()
+        hint = mask_key(api_key)
+        return {
+            "_id": uuid.uuid4().hex,
+            "label": label or hint,
+            "key_hint": hint,
+            "api_key_encrypted": self._cipher.encrypt(api_key),
+            "key_fingerprint": self._cipher.fingerprint(api_key),
+            "status": KeyStatus.ACTIVE.value,
+            "usage_count": 0,
+            "in_flight": 0,
+            "max_concurrency": max_concurrency,
+            "last_used": None,
+            "limited_at": None,
+            "cooldown_until": None,
+            "created_at": now,
+            "updated_at": now,
+        }
+
+    async def add_key(
+        self, api_key: str, *, label: str | None, max_concurrency: int, actor: str
+    ) -> Document:
+        """Add a key to the pool (an audited admin action); ScraperKeyExists if present."""
+        document = await self._insert(
+            api_key, label=label, max_concurrency=max_concurrency, reason=f"added by {actor}"
+        )
+        await self._audit(document["_id"], "scraper_key.add", actor, None, document)
+        return document
+
+    async def seed_keys(self, api_keys: list[str], *, max_concurrency: int) -> int:
+        """Add the keys not in the pool yet (idempotent; safe with concurrent replicas)."""
+        added = 0
+        for api_key in api_keys:
+            try:
+                await self._insert(
+                    api_key, label=None, max_concurrency=max_concurrency, reason="seeded"
+                )
+                added += 1
+            except ScraperKeyExists:
+                continue
+        if added:
+            log.info("seeded %d ScraperAPI key(s)", added)
+        return added
+
+    async def _insert(
+        self, api_key: str, *, label: str | None, max_concurrency: int, reason: str
+    ) -> Document:
+        document = self.new_key_document(api_key, label=label, max_concurrency=max_concurrency)
+        try:
+            await keys.insert_key(self._db, document)
+        except Exception as exc:
+            if is_duplicate_key_error(exc):
+                raise ScraperKeyExists("This ScraperAPI key is already in the pool.") from None
+            raise
+        await self._lifecycle.report(
+            document["_id"], KeyEventName.ADDED, source=None, target=KeyStatus.ACTIVE,
+            at=document["created_at"], reason=reason,
+        )  # fmt: skip
+        return document
+
+    async def delete_key(self, key_id: str, *, actor: str) -> None:
+        before = await keys.delete_key(self._db, key_id)
+        if before is None:
+            raise ScraperKeyNotFound()
+        await leases.delete_key_leases(self._db, key_id)
+        await self._audit(key_id, "scraper_key.delete", actor, before, None)
+        await self._lifecycle.report(
+            key_id, KeyEventName.DELETED, source=KeyStatus(before["status"]), target=None,
+            at=utc_now(), reason=f"deleted by {actor}",
+        )  # fmt: skip
+
+    async def reset_key(self, key_id: str, *, actor: str) -> Document:
+        """→ active with counters cleared; `in_flight` recounted from the live leases."""
+        now = utc_now()
+        live = await leases.count_live_leases(self._db, key_id, now)
+        update = {
+            "$set": {
+                "status": KeyStatus.ACTIVE.value,
+                "usage_count": 0,
+                "in_flight": live,
+                "limited_at": None,
+                "cooldown_until": None,
+                "updated_at": now,
+            }
+        }
+        before = await keys.compare_and_set_status(self._db, key_id, expected={}, update=update)
+        if before is None:
+            raise ScraperKeyNotFound()
+        after = await keys.get_key(self._db, key_id) or before
+        await self._audit(key_id, "scraper_key.reset", actor, before, after)
+        await self._lifecycle.report(
+            key_id, KeyEventName.RESET, source=KeyStatus(before["status"]),
+            target=KeyStatus.ACTIVE, at=now, reason=f"reset by {actor}",
+        )  # fmt: skip
+        return after
+
+    async def _audit(
+        self, key_id: str, action: str, actor: str, before: Document | None, after: Document | None
+    ) -> None:
+        await audit.insert_audit_entry(
+            self._db,
+            actor=actor,
+            action=action,
+            target=key_id,
+            before=snapshot(before),
+            after=snapshot(after),
+            at=utc_now(),
+        )
+        log.info("%s %s by %s", action, key_id, actor, extra={"key_id": key_id, "actor": actor})

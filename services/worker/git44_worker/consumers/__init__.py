@@ -1,0 +1,1 @@
+"""Queue consumers of the worker: removal jobs and webhook deliveries."""

@@ -1,0 +1,109 @@
+"""Consumer of `git44.removal`: claim the job, run the pipeline, ack when state is saved.
+
+What a `RemovalRequested` leads to, by the job's state:
+
+- missing, success, failed, cancelled → ack and drop (a pending webhook request of a
+  terminal job is published first);
+- queued, due → claimed (queued → processing) and worked on;
+- queued, `next_attempt_at` ahead (a retry backoff or a key cooldown) → re-delayed for
+  the remainder, since delay tiers are coarse;
+- processing/polling with an expired lease (its worker died) → taken over, resuming
+  from the stored `task_id`;
+- processing/polling leased by a live worker → re-delayed until the lease would have
+  expired: if that worker is alive the job will be done by then, else we take over.
+
+The handler returns only after the state is saved, so the message is acked then.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from aio_pika.abc import AbstractIncomingMessage
+
+from git44_common.amqp import Publisher, QueueFamily
+from git44_common.contracts import JobStatus, RemovalRequested, utc_now
+from git44_common.job_states import ACTIVE, TERMINAL
+from git44_worker.context import Pipeline
+from git44_worker.crud import jobs as crud
+from git44_worker.domain.retry import is_due, seconds_until
+from git44_worker.pipeline import run_job
+
+log = logging.getLogger(__name__)
+Document = dict[str, Any]
+
+# A live lease is waited out a little past its end, so the takeover finds it expired.
+LEASE_MARGIN_SECONDS = 0.5
+
+
+class RemovalConsumer:
+    def __init__(self, pipeline: Pipeline) -> None:
+        self.pipeline = pipeline
+        self.settings = pipeline.settings
+        self.db = pipeline.db
+        self.publisher: Publisher = pipeline.publisher
+
+    async def handle(self, request: RemovalRequested, message: AbstractIncomingMessage) -> None:
+        """Handle one `removal.requested` message (the consumer acks when this returns)."""
+        claimed = await self.claim(request)
+        if claimed is not None:
+            await run_job(self.pipeline, claimed)
+
+    async def claim(self, request: RemovalRequested) -> Document | None:
+        """The job, claimed by this worker; None when there is nothing to do now."""
+        doc = await crud.get_job(self.db, request.job_id)
+        if doc is None:
+            log.warning("dropping a request for an unknown job", extra={"job_id": request.job_id})
+            return None
+        status = JobStatus(doc["status"])
+        if status in TERMINAL:
+            await self.pipeline.notifier.request_webhook(doc)
+            return None
+        if status is JobStatus.QUEUED:
+            return await self._claim_queued(request, doc)
+        return await self._take_over(request, doc)
+
+    async def _claim_queued(self, request: RemovalRequested, doc: Document) -> Document | None:
+        now = utc_now()
+        if not is_due(doc.get("next_attempt_at"), now):
+            await self._redelay(request, seconds_until(doc.get("next_attempt_at"), now))
+            return None
+        claimed = await crud.claim_queued_job(
+            self.db,
+            request.job_id,
+            worker_id=self.settings.worker_id,
+            now=now,
+            lease_seconds=self.settings.lease_seconds,
+        )
+        if claimed is not None:
+            await self.pipeline.notifier.job_changed(claimed, previous=JobStatus.QUEUED)
+            return claimed
+        # Another worker claimed it between our read and our write.
+        current = await crud.get_job(self.db, request.job_id)
+        if current is None or JobStatus(current["status"]) not in ACTIVE:
+            return None
+        return await self._take_over(request, current)
+
+    async def _take_over(self, request: RemovalRequested, doc: Document) -> Document | None:
+        now = utc_now()
+        expires_at = doc.get("lease_expires_at")
+        if is_due(expires_at, now):
+            taken = await crud.take_over_expired_job(
+                self.db,
+                request.job_id,
+                worker_id=self.settings.worker_id,
+                now=now,
+                lease_seconds=self.settings.lease_seconds,
+            )
+            if taken is not None:
+                log.info("took over a job whose worker stopped", extra={"job_id": request.job_id})
+                return taken
+        await self._redelay(request, seconds_until(expires_at, now) + LEASE_MARGIN_SECONDS)
+        return None
+
+    async def _redelay(self, request: RemovalRequested, seconds: float) -> None:
+        tier = await self.publisher.publish_delayed(QueueFamily.REMOVAL, request, seconds)
+        log.debug(
+            "re-delayed by %ss (wanted %.1fs)", tier, seconds, extra={"job_id": request.job_id}
+        )

@@ -1,0 +1,27 @@
+"""What a job run needs, built once per worker process (`service.WorkerService`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from git44_common.amqp import Publisher
+from git44_common.mongo import Database, MongoClient
+from git44_worker.adapters.removesora import RemoveSoraClient
+from git44_worker.core.config import WorkerSettings
+from git44_worker.domain.poll_policy import PollPolicy
+from git44_worker.events import JobNotifier
+from git44_worker.keys import KeyLeaser
+
+
+@dataclass(frozen=True, kw_only=True)
+class Pipeline:
+    """Settings, connections and collaborators shared by every job run."""
+
+    settings: WorkerSettings
+    mongo: MongoClient
+    db: Database
+    publisher: Publisher
+    leaser: KeyLeaser
+    upstream: RemoveSoraClient
+    policy: PollPolicy
+    notifier: JobNotifier

@@ -1,0 +1,54 @@
+"""Webhook signing secrets (`webhook_secrets`, created by jobs-api or lazily here) and
+the delivery log (`webhook_deliveries`, one document per attempt)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pymongo import DESCENDING
+
+from git44_common.mongo import Database, is_duplicate_key_error
+from git44_worker.core.db import WEBHOOK_DELIVERIES, WEBHOOK_SECRETS
+
+Document = dict[str, Any]
+
+
+async def get_or_create_secret(
+    db: Database, user_id: str, *, new_secret: str, now: datetime
+) -> str:
+    """The user's signing secret; `new_secret` is stored if there is none yet."""
+    found = await db[WEBHOOK_SECRETS].find_one({"_id": user_id})
+    if found is not None:
+        return str(found["secret"])
+    try:
+        await db[WEBHOOK_SECRETS].insert_one(
+            {"_id": user_id, "secret": new_secret, "created_at": now}
+        )
+    except Exception as exc:
+        if not is_duplicate_key_error(exc):
+            raise
+        found = await db[WEBHOOK_SECRETS].find_one({"_id": user_id})
+        if found is None:
+            raise
+        return str(found["secret"])
+    return new_secret
+
+
+async def record_attempt(db: Database, attempt: Document) -> None:
+    await db[WEBHOOK_DELIVERIES].insert_one(attempt)
+
+
+async def was_delivered(db: Database, event_id: str) -> bool:
+    """True when an attempt for this event already got a 2xx."""
+    found = await db[WEBHOOK_DELIVERIES].find_one(
+        {"event_id": event_id, "status_code": {"$gte": 200, "$lt": 300}}
+    )
+    return found is not None
+
+
+async def last_attempt(db: Database, event_id: str) -> Document | None:
+    """The latest recorded attempt for the event (its `next_retry_at` says when to retry)."""
+    return await db[WEBHOOK_DELIVERIES].find_one(
+        {"event_id": event_id}, sort=[("attempt", DESCENDING)]
+    )

@@ -1,0 +1,1 @@
+"""Pure rules of the pipeline (no I/O): poll policy, retry backoff."""

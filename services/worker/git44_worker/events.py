@@ -1,0 +1,68 @@
+"""What the worker tells others after a transition: job events and webhook requests."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from git44_common.amqp import WEBHOOK_DELIVER, Publisher, job_event_key
+from git44_common.contracts import JobEvent, JobStatus, WebhookDeliveryRequested
+from git44_common.mongo import Database
+from git44_worker.crud.jobs import mark_webhook_requested
+
+log = logging.getLogger(__name__)
+
+
+def job_event(doc: dict[str, Any], *, previous: JobStatus | None, event_id: str | None) -> JobEvent:
+    """The `JobEvent` describing the job document `doc` as it is now."""
+    fields: dict[str, Any] = {"event_id": event_id} if event_id else {}
+    return JobEvent(
+        job_id=str(doc["_id"]),
+        user_id=str(doc["user_id"]),
+        status=JobStatus(doc["status"]),
+        previous_status=previous,
+        retry_count=int(doc.get("retry_count") or 0),
+        poll_count=int(doc.get("poll_count") or 0),
+        output_link=doc.get("output_link"),
+        error=doc.get("error"),
+        **fields,
+    )
+
+
+class JobNotifier:
+    """Publishes job events (best effort) and webhook requests (must not be lost)."""
+
+    def __init__(self, publisher: Publisher, db: Database) -> None:
+        self._publisher = publisher
+        self._db = db
+
+    async def job_changed(
+        self,
+        doc: dict[str, Any],
+        *,
+        previous: JobStatus | None,
+        event_id: str | None = None,
+    ) -> None:
+        """Publish `job.<status>`; a lost event only delays a live view (state is saved)."""
+        event = job_event(doc, previous=previous, event_id=event_id)
+        try:
+            await self._publisher.publish_event(job_event_key(event.status.value), event)
+        except Exception:
+            log.warning("could not publish %s event", event.status, extra={"job_id": event.job_id})
+
+    async def request_webhook(self, doc: dict[str, Any]) -> None:
+        """Ask for delivery of the job's final state if it is still pending.
+
+        Raises when the request cannot be published, so the job's message is not acked
+        and its redelivery asks again (the `webhook_pending` flag says whether to).
+        """
+        if not doc.get("webhook_pending") or not doc.get("webhook_event_id"):
+            return
+        request = WebhookDeliveryRequested(
+            job_id=str(doc["_id"]), event_id=str(doc["webhook_event_id"])
+        )
+        topology = self._publisher.topology
+        await self._publisher.publish(
+            topology.jobs_exchange, WEBHOOK_DELIVER, request, message_id=request.event_id
+        )
+        await mark_webhook_requested(self._db, request.job_id)

@@ -1,0 +1,54 @@
+"""Why a job's processing stopped short of a result (raised inside the pipeline).
+
+WorkerError
+├── KeyWait ............. no ScraperAPI key can be used now: the job waits, no retry spent
+│   ├── KeysCoolingDown . every key cools down until `until`
+│   └── KeysUnavailable . no key configured, all busy/refused, or key-manager silent
+├── AttemptFailed ....... this attempt failed (task failed, upstream error, polls ran
+│                         out): retry with backoff, or fail and refund when out of retries
+└── LeaseLost ........... the job is no longer ours (our lease expired and another
+                          worker took it over): stop touching it
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+
+class WorkerError(Exception):
+    """Root of the worker's pipeline errors."""
+
+
+class KeyWait(WorkerError):
+    """The job has to wait for a usable ScraperAPI key."""
+
+    def __init__(self, reason: str, *, delay_seconds: float) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.delay_seconds = delay_seconds
+
+
+class KeysCoolingDown(KeyWait):
+    """Every key is cooling down until `until`."""
+
+    def __init__(self, until: datetime, *, delay_seconds: float) -> None:
+        super().__init__(
+            f"all keys cool down until {until.isoformat()}", delay_seconds=delay_seconds
+        )
+        self.until = until
+
+
+class KeysUnavailable(KeyWait):
+    """No key could be leased (none configured, all refused, or no answer)."""
+
+
+class AttemptFailed(WorkerError):
+    """This attempt failed; `error` is short, safe to store and to show the user."""
+
+    def __init__(self, error: str) -> None:
+        super().__init__(error)
+        self.error = error
+
+
+class LeaseLost(WorkerError):
+    """Another worker owns the job now."""

@@ -1,0 +1,38 @@
+"""The worker's Prometheus metrics (module-level: created once per process)."""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Histogram
+
+JOBS = Counter(
+    "git44_worker_jobs_total",
+    "Jobs that reached an outcome in this worker: success, failed, retried, waiting.",
+    ["outcome"],
+)
+JOB_DURATION = Histogram(
+    "git44_worker_job_duration_seconds",
+    "From job creation to its terminal state (success or failed).",
+    buckets=(1, 2.5, 5, 10, 20, 30, 45, 60, 90, 120, 300, 600, 1800, 3600),
+)
+POLLS_PER_JOB = Histogram(
+    "git44_worker_polls_per_job",
+    "Polls of the last attempt of a job that reached a terminal state.",
+    buckets=(0, 1, 2, 3, 4, 5, 6, 7, 8, 10, 12, 16),
+)
+UPSTREAM_CALLS = Counter(
+    "git44_worker_upstream_calls_total",
+    "Calls to RemoveSora through ScraperAPI, by operation (create, poll).",
+    ["op"],
+)
+UPSTREAM_RESPONSES = Counter(
+    "git44_worker_upstream_responses_total",
+    "Answers of ScraperAPI/RemoveSora by HTTP status ('error' when there was none).",
+    ["status"],
+)
+RETRIES = Counter("git44_worker_retries_total", "Job attempts that failed and were retried.")
+REFUNDS = Counter("git44_worker_refunds_total", "Credits refunded for failed jobs.")
+WEBHOOK_DELIVERIES = Counter(
+    "git44_worker_webhook_deliveries_total",
+    "Webhook delivery attempts by outcome: delivered, retrying, gave_up, refused.",
+    ["outcome"],
+)

@@ -1,0 +1,135 @@
+"""The running worker: connections, the pipeline and its consumers, started and stopped
+as one (used by `main` and, in process, by the integration tests)."""
+
+from __future__ import annotations
+
+import logging
+import random
+
+import httpx
+
+from git44_common.amqp import Consumer, RpcClient, start_consumer
+from git44_common.contracts import RemovalRequested, WebhookDeliveryRequested
+from git44_common.runtime import ServiceRuntime
+from git44_worker.adapters.removesora import RemoveSoraClient
+from git44_worker.consumers.removal import RemovalConsumer
+from git44_worker.consumers.webhooks import WebhookConsumer
+from git44_worker.context import Pipeline
+from git44_worker.core.config import WorkerSettings
+from git44_worker.core.db import INDEXES
+from git44_worker.domain.poll_policy import build_poll_policy
+from git44_worker.events import JobNotifier
+from git44_worker.keys import KeyLeaser
+from git44_worker.webhooks import WebhookSender
+
+SERVICE = "worker"
+log = logging.getLogger(__name__)
+
+# Webhook deliveries are short HTTP calls; a few in parallel per worker are plenty.
+WEBHOOK_PREFETCH = 4
+
+
+class WorkerService:
+    """Owns the runtime and the consumers of one worker process."""
+
+    def __init__(
+        self,
+        settings: WorkerSettings,
+        *,
+        upstream_transport: httpx.AsyncBaseTransport | None = None,
+        webhook_transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self.settings = settings
+        self.runtime = ServiceRuntime(settings, name=SERVICE)
+        self.upstream = RemoveSoraClient(
+            scraperapi_url=settings.scraperapi_url,
+            removesora_url=settings.removesora_url,
+            read_timeout=settings.scraperapi_timeout_seconds,
+            connect_timeout=settings.connect_timeout_seconds,
+            transport=upstream_transport,
+        )
+        self.sender = WebhookSender(
+            timeout=settings.webhook_timeout_seconds,
+            allow_private=settings.webhook_allow_private,
+            transport=webhook_transport,
+        )
+        self._rpc: RpcClient | None = None
+        self._consumers: list[Consumer[RemovalRequested] | Consumer[WebhookDeliveryRequested]] = []
+        self.pipeline: Pipeline | None = None
+
+    async def start(self, *, wait_seconds: float = 60.0) -> None:
+        """Connect (waiting for the servers), then start consuming."""
+        # httpx logs every request URL at INFO; ScraperAPI URLs carry the key.
+        logging.getLogger("httpx").setLevel(logging.WARNING)
+        await self.runtime.open(indexes=INDEXES, wait_seconds=wait_seconds)
+        self.pipeline = await self._build_pipeline()
+        await self._start_consumers(self.pipeline)
+        log.info("worker consuming", extra={"worker_id": self.settings.worker_id})
+
+    async def _build_pipeline(self) -> Pipeline:
+        s, runtime = self.settings, self.runtime
+        self._rpc = RpcClient(
+            await runtime.amqp.channel(), queue_name=runtime.topology.keys_rpc_queue
+        )
+        leaser = KeyLeaser(
+            rpc=self._rpc,
+            publisher=runtime.publisher,
+            worker_id=s.worker_id,
+            acquire_timeout=s.key_acquire_timeout_seconds,
+            wait_for_key_seconds=s.key_wait_seconds,
+            unavailable_delay=s.key_unavailable_delay_seconds,
+            max_swaps=s.max_key_swaps,
+        )
+        policy = build_poll_policy(
+            s.poll_policy,
+            min_seconds=s.poll_min_seconds,
+            max_seconds=s.poll_max_seconds,
+            min_samples=s.adaptive_min_samples,
+            rng=random.Random(),
+        )
+        return Pipeline(
+            settings=s,
+            mongo=runtime.mongo,
+            db=runtime.db,
+            publisher=runtime.publisher,
+            leaser=leaser,
+            upstream=self.upstream,
+            policy=policy,
+            notifier=JobNotifier(runtime.publisher, runtime.db),
+        )
+
+    async def _start_consumers(self, pipeline: Pipeline) -> None:
+        runtime, topology = self.runtime, self.runtime.topology
+        removal = RemovalConsumer(pipeline)
+        self._consumers.append(
+            await start_consumer(
+                await runtime.amqp.channel(),
+                topology.removal_queue,
+                removal.handle,
+                model=RemovalRequested,
+                prefetch=self.settings.concurrency,
+            )
+        )
+        webhooks = WebhookConsumer(
+            settings=self.settings, db=runtime.db, publisher=runtime.publisher, sender=self.sender
+        )
+        self._consumers.append(
+            await start_consumer(
+                await runtime.amqp.channel(),
+                topology.webhooks_queue,
+                webhooks.handle,
+                model=WebhookDeliveryRequested,
+                prefetch=WEBHOOK_PREFETCH,
+            )
+        )
+
+    async def stop(self, *, grace: float = 10.0) -> None:
+        """Stop consuming; jobs still running after `grace` s are handed back (lease given up)."""
+        for consumer in self._consumers:
+            await consumer.cancel(grace=grace)
+        self._consumers.clear()
+        if self._rpc is not None:
+            await self._rpc.close()
+        await self.upstream.aclose()
+        await self.sender.aclose()
+        await self.runtime.close()

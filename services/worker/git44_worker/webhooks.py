@@ -1,0 +1,138 @@
+"""Webhook payloads, Standard Webhooks signatures, and the delivery HTTP call.
+
+Signed with the `standardwebhooks` library (the spec's reference implementation):
+`webhook-id` is the job event's id (stable across retries, so receivers can drop
+duplicates), `webhook-timestamp` the send time in Unix seconds, `webhook-signature`
+`v1,<base64 HMAC-SHA256 of "<id>.<timestamp>.<body>">` keyed with the user's secret.
+
+The destination is validated again and resolved right before each attempt: a callback
+host re-pointed at a private address after submission is refused (SSRF).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import secrets
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+from standardwebhooks import Webhook
+
+from git44_common.contracts import utc_now
+from git44_common.exceptions import InvalidLink
+from git44_common.links import resolve_public_addresses, validate_callback_url
+
+SECRET_PREFIX = "whsec_"
+MAX_ERROR_LENGTH = 200
+
+
+def new_webhook_secret() -> str:
+    """A fresh signing secret in the Standard Webhooks format (`whsec_` + base64)."""
+    return SECRET_PREFIX + base64.b64encode(secrets.token_bytes(32)).decode()
+
+
+def _iso(value: datetime | None) -> str | None:
+    if value is None:
+        return None
+    return value.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def job_public(doc: dict[str, Any]) -> dict[str, Any]:
+    """The job as the API shows it (camelCase, ISO-8601 UTC)."""
+    return {
+        "id": str(doc["_id"]),
+        "inputLink": doc.get("input_link"),
+        "outputLink": doc.get("output_link"),
+        "status": doc.get("status"),
+        "taskId": doc.get("task_id"),
+        "retryCount": int(doc.get("retry_count") or 0),
+        "maxRetries": int(doc.get("max_retries", 3)),
+        "pollCount": int(doc.get("poll_count") or 0),
+        "maxPolls": int(doc.get("max_polls", 8)),
+        "error": doc.get("error"),
+        "createdAt": _iso(doc.get("created_at")),
+        "startedAt": _iso(doc.get("started_at")),
+        "completedAt": _iso(doc.get("completed_at")),
+        "updatedAt": _iso(doc.get("updated_at")),
+    }
+
+
+def webhook_body(doc: dict[str, Any]) -> str:
+    """The JSON body: `{type: "removal.<status>", timestamp, data: <job>}`."""
+    payload = {
+        "type": f"removal.{doc['status']}",
+        "timestamp": _iso(doc.get("completed_at") or doc.get("updated_at")),
+        "data": job_public(doc),
+    }
+    return json.dumps(payload, separators=(",", ":"))
+
+
+def signed_headers(*, secret: str, msg_id: str, body: str, now: datetime) -> dict[str, str]:
+    """The three Standard Webhooks headers (plus the content type) for `body`."""
+    signature = Webhook(secret).sign(msg_id, now, body)
+    return {
+        "content-type": "application/json",
+        "webhook-id": msg_id,
+        "webhook-timestamp": str(int(now.timestamp())),
+        "webhook-signature": signature,
+    }
+
+
+@dataclass(frozen=True)
+class DeliveryResult:
+    status_code: int | None
+    latency_ms: float
+    error: str | None
+
+    @property
+    def delivered(self) -> bool:
+        return self.status_code is not None and 200 <= self.status_code < 300
+
+
+class WebhookSender:
+    """POSTs signed webhook bodies with a timeout, never following redirects."""
+
+    def __init__(
+        self,
+        *,
+        timeout: float,
+        allow_private: bool,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self._allow_private = allow_private
+        self._http = httpx.AsyncClient(
+            timeout=timeout, transport=transport, follow_redirects=False, trust_env=False
+        )
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def check_destination(self, url: str) -> None:
+        """InvalidLink unless `url` is (still) an allowed, publicly resolving URL."""
+        validate_callback_url(url, allow_private=self._allow_private)
+        await resolve_public_addresses(
+            urlsplit(url).hostname or "", allow_private=self._allow_private
+        )
+
+    async def send(self, url: str, *, secret: str, msg_id: str, body: str) -> DeliveryResult:
+        """One delivery attempt; never raises for network or HTTP failures."""
+        started = time.perf_counter()
+        try:
+            await self.check_destination(url)
+            headers = signed_headers(secret=secret, msg_id=msg_id, body=body, now=utc_now())
+            response = await self._http.post(url, content=body.encode(), headers=headers)
+        except InvalidLink as exc:
+            return DeliveryResult(None, _ms_since(started), str(exc)[:MAX_ERROR_LENGTH])
+        except httpx.HTTPError as exc:
+            return DeliveryResult(None, _ms_since(started), type(exc).__name__)
+        error = None if 200 <= response.status_code < 300 else f"HTTP {response.status_code}"
+        return DeliveryResult(response.status_code, _ms_since(started), error)
+
+
+def _ms_since(started: float) -> float:
+    return round((time.perf_counter() - started) * 1000, 1)

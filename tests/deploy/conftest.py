@@ -1,0 +1,67 @@
+"""Fixtures of the deployment tests: Debian's nginx and promtool, and a local stack
+(SecantusDB-or-MONGODB_URL, RabbitMQ, simulator, the four services) tuned so a job
+finishes in about a second, with the gateway in front of it."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from gateway import Gateway, nginx_binary, start_gateway
+from localstack import DEMO_SCRAPER_KEYS, LocalStack, free_port
+
+from tests.utils.stack import running_stack
+
+ROOT = Path(__file__).resolve().parents[2]
+INSTALL_HINT = "install it with .ci/install-system-packages.sh (Debian packages)"
+
+
+@pytest.fixture(scope="session")
+def nginx() -> str:
+    binary = nginx_binary()
+    if binary is None:
+        pytest.skip(f"nginx is not installed; {INSTALL_HINT}")
+    return binary
+
+
+@pytest.fixture(scope="session")
+def promtool() -> str:
+    binary = shutil.which("promtool")
+    if binary is None:
+        pytest.skip(f"promtool (Debian package prometheus) is not installed; {INSTALL_HINT}")
+    return binary
+
+
+@pytest.fixture(scope="session")
+def fast_stack(
+    mongo_url: str, amqp_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[LocalStack]:
+    """The whole backend as real processes; RemoveSora answers within a fraction of a second."""
+    with running_stack(
+        mongo_url=mongo_url,
+        amqp_url=amqp_url,
+        data_dir=tmp_path_factory.mktemp("deploy-stack"),
+        tag="d",
+        sim_args=["--keys", ",".join(DEMO_SCRAPER_KEYS), "--processing-seconds", "0.2"],
+        extra_env={"WORKER_POLL_MIN_SECONDS": "0.2", "WORKER_POLL_MAX_SECONDS": "0.3"},
+    ) as local:
+        yield local
+
+
+@pytest.fixture(scope="session")
+def stack_gateway(
+    nginx: str, fast_stack: LocalStack, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Gateway]:
+    """Debian's nginx on the rendered gateway config, in front of `fast_stack`."""
+    gateway = start_gateway(
+        fast_stack.ports,
+        run_dir=tmp_path_factory.mktemp("gateway"),
+        listen_port=free_port(),
+        cors_origins=["http://localhost:5173"],
+    )
+    try:
+        yield gateway
+    finally:
+        gateway.stop()

@@ -1,0 +1,154 @@
+"""Webhooks across real processes: a Dev API job with a `callbackUrl` is delivered to a
+receiver in this test, which verifies the Standard Webhooks signature by hand (an
+independent implementation of the spec, not the library the worker signs with)."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import hmac
+import json
+import time
+import uuid
+from collections.abc import AsyncIterator, Iterator
+
+import aio_pika
+import httpx
+import pytest
+import uvicorn
+from localstack import LocalStack
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from git44_common.amqp import Topology, delete_topology
+from git44_common.mongo import create_mongo_client
+from tests.utils.processes import free_port
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def stack(
+    mongo_url: str, amqp_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[LocalStack]:
+    suffix = uuid.uuid4().hex[:10]
+    local = LocalStack(
+        amqp_url=amqp_url,
+        mongodb_url=mongo_url,
+        mongodb_db=f"git44_e2e_{suffix}",
+        amqp_namespace=f".e{suffix}",
+        free_ports=True,
+        data_dir=tmp_path_factory.mktemp("stack"),
+        sim_args=["--keys", "demo-key-1,demo-key-2,demo-key-3", "--processing-seconds", "0.5"],
+        extra_env={
+            "GIT44_ENV": "test",
+            "AUTH_BCRYPT_ROUNDS": "4",
+            "JOBS_ALLOW_PRIVATE_CALLBACKS": "true",
+            "WORKER_WEBHOOK_ALLOW_PRIVATE": "true",
+            "WORKER_POLL_MIN_SECONDS": "0.3",
+            "WORKER_POLL_MAX_SECONDS": "0.5",
+            "WORKER_WEBHOOK_RETRY_DELAYS_SECONDS": "[1, 1, 1, 1, 1]",
+        },
+    )
+    try:
+        local.start(timeout=90)
+        yield local
+    finally:
+        local.stop()
+        asyncio.run(delete_namespace(amqp_url, local.amqp_namespace))
+
+
+async def delete_namespace(amqp_url: str, namespace: str) -> None:
+    """Drop the stack's queues, so finished runs leave no quorum queues behind."""
+    connection = await aio_pika.connect(amqp_url, timeout=10)
+    async with connection, connection.channel() as channel:
+        await delete_topology(channel, Topology(namespace=namespace))
+
+
+def verify_standard_webhook(secret: str, headers: dict[str, str], body: bytes) -> None:
+    """Standard Webhooks, by hand: v1 = base64(HMAC-SHA256(key, id.timestamp.body))."""
+    key = base64.b64decode(secret.removeprefix("whsec_"))
+    msg_id, timestamp = headers["webhook-id"], headers["webhook-timestamp"]
+    assert abs(time.time() - int(timestamp)) < 300, "timestamp outside the tolerance"
+    signed = f"{msg_id}.{timestamp}.".encode() + body
+    expected = base64.b64encode(hmac.new(key, signed, hashlib.sha256).digest()).decode()
+    signatures = [s.split(",", 1) for s in headers["webhook-signature"].split(" ")]
+    assert any(v == "v1" and hmac.compare_digest(s, expected) for v, s in signatures)
+
+
+class Receiver:
+    def __init__(self, url: str, statuses: list[int]) -> None:
+        self.url = url
+        self.statuses = statuses
+        self.received: list[tuple[dict[str, str], bytes]] = []
+
+    async def endpoint(self, request: Request) -> Response:
+        self.received.append((dict(request.headers), await request.body()))
+        return Response(status_code=self.statuses.pop(0) if self.statuses else 200)
+
+
+@pytest.fixture
+async def receiver() -> AsyncIterator[Receiver]:
+    port = free_port()
+    hooks = Receiver(f"http://127.0.0.1:{port}/hooks/git44", statuses=[503])
+    app = Starlette(routes=[Route("/hooks/git44", hooks.endpoint, methods=["POST"])])
+    server = uvicorn.Server(uvicorn.Config(app, port=port, log_level="warning", lifespan="off"))
+    task = asyncio.create_task(server.serve())
+    while not server.started:  # noqa: ASYNC110 - uvicorn offers no started event
+        await asyncio.sleep(0.02)
+    yield hooks
+    server.should_exit = True
+    await task
+
+
+async def test_a_finished_job_is_delivered_to_its_callback_signed_per_the_spec(
+    stack: LocalStack, receiver: Receiver
+) -> None:
+    async with httpx.AsyncClient(timeout=30, trust_env=False) as http:
+        password = "correct horse battery"
+        registered = await http.post(
+            f"{stack.url('auth')}/api/auth/register",
+            json={
+                "email": f"hook{uuid.uuid4().hex[:8]}@example.com",
+                "password": password,
+                "confirmPassword": password,
+            },
+        )
+        assert registered.status_code == 201, registered.text
+        api = {"X-API-Key": registered.json()["apiKey"]["key"]}
+        submitted = await http.post(
+            f"{stack.url('jobs-api')}/api/v1/removals",
+            json={"inputLink": "https://sora.chatgpt.com/p/s_hook1", "callbackUrl": receiver.url},
+            headers=api,
+        )
+        assert submitted.status_code == 202, submitted.text
+        job_id = submitted.json()["id"]
+        secret = await http.get(f"{stack.url('jobs-api')}/api/v1/webhook-secret", headers=api)
+        assert secret.status_code == 200, secret.text
+
+        deadline = time.monotonic() + 60
+        while len(receiver.received) < 2:  # the first answer is a 503: retried
+            assert time.monotonic() < deadline, "no retried webhook arrived"
+            await asyncio.sleep(0.2)
+
+    (first_headers, _), (headers, body) = receiver.received
+    verify_standard_webhook(secret.json()["secret"], headers, body)
+    assert headers["webhook-id"] == first_headers["webhook-id"]
+    payload = json.loads(body)
+    assert payload["type"] == "removal.success"
+    assert payload["data"]["id"] == job_id
+    assert payload["data"]["status"] == "success"
+    assert payload["data"]["outputLink"].endswith(".mp4")
+
+    assert stack.mongodb_url is not None
+    client = create_mongo_client(stack.mongodb_url, app_name="e2e-webhooks")
+    try:
+        db = client[stack.mongodb_db]
+        records = await db["webhook_deliveries"].find({"job_id": job_id}).sort("attempt").to_list()
+    finally:
+        await client.close()
+    assert [(r["attempt"], r["status_code"]) for r in records] == [(1, 503), (2, 200)]
+    assert all(r["url"] == receiver.url and r["latency_ms"] >= 0 for r in records)

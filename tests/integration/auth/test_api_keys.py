@@ -1,0 +1,78 @@
+"""Dev API keys: created with the secret shown once, listed without it, private to their
+owner, and dead the moment they are revoked (as jobs-api sees them)."""
+
+from __future__ import annotations
+
+import httpx
+from fastapi import FastAPI
+
+from git44_common.exceptions import Unauthorized
+from git44_common.mongo import Database
+from git44_common.security import Authenticator
+from tests.integration.auth.flows import bearer, problem_code, register
+
+
+async def test_create_list_and_revoke_keys(client: httpx.AsyncClient) -> None:
+    session = await register(client)
+    auth = bearer(session["accessToken"])
+    created = await client.post("/api/auth/api-keys", json={"name": "ci"}, headers=auth)
+    assert created.status_code == 201
+    new_key = created.json()
+    assert new_key["key"].startswith(new_key["prefix"])
+
+    listed = await client.get("/api/auth/api-keys", headers=auth)
+    assert listed.status_code == 200
+    keys = listed.json()["data"]
+    assert [k["name"] for k in keys] == ["ci", "Default"]
+    assert all("key" not in k for k in keys)
+    assert new_key["key"] not in listed.text
+
+    revoked = await client.delete(f"/api/auth/api-keys/{new_key['id']}", headers=auth)
+    assert revoked.status_code == 204
+    remaining = (await client.get("/api/auth/api-keys", headers=auth)).json()["data"]
+    assert [k["id"] for k in remaining] == [session["apiKey"]["id"]]
+    again = await client.delete(f"/api/auth/api-keys/{new_key['id']}", headers=auth)
+    assert again.status_code == 404
+
+
+async def test_other_users_keys_are_invisible_and_undeletable(client: httpx.AsyncClient) -> None:
+    alice, mallory = await register(client), await register(client)
+    as_mallory = bearer(mallory["accessToken"])
+    stolen = await client.delete(f"/api/auth/api-keys/{alice['apiKey']['id']}", headers=as_mallory)
+    assert stolen.status_code == 404
+    assert problem_code(stolen) == "not_found"
+    listed = (await client.get("/api/auth/api-keys", headers=as_mallory)).json()["data"]
+    assert alice["apiKey"]["id"] not in {k["id"] for k in listed}
+    alices = (await client.get("/api/auth/api-keys", headers=bearer(alice["accessToken"]))).json()
+    assert [k["id"] for k in alices["data"]] == [alice["apiKey"]["id"]]
+
+
+async def test_a_revoked_key_stops_working_at_once(
+    client: httpx.AsyncClient, auth_app: FastAPI, mongo_db: Database
+) -> None:
+    session = await register(client)
+    # what jobs-api does with an X-API-Key: git44_common's Authenticator on the same database
+    jobs_side = Authenticator(verifier=auth_app.state.auth.verifier, db=mongo_db)
+    principal = await jobs_side.from_api_key(session["apiKey"]["key"])
+    assert principal.user_id == session["user"]["id"]
+    assert principal.api_key_id == session["apiKey"]["id"]
+
+    auth = bearer(session["accessToken"])
+    await client.delete(f"/api/auth/api-keys/{session['apiKey']['id']}", headers=auth)
+    try:
+        await jobs_side.from_api_key(session["apiKey"]["key"])
+    except Unauthorized:
+        pass
+    else:
+        raise AssertionError("a revoked key still authenticates")
+
+
+async def test_api_key_routes_need_a_token(client: httpx.AsyncClient) -> None:
+    session = await register(client)
+    as_key = {"Authorization": f"Bearer {session['apiKey']['key']}"}
+    for response in (
+        await client.get("/api/auth/api-keys"),
+        await client.get("/api/auth/api-keys", headers=as_key),
+        await client.post("/api/auth/api-keys", json={"name": "x"}),
+    ):
+        assert response.status_code == 401

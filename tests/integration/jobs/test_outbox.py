@@ -1,0 +1,119 @@
+"""The outbox relay: jobs saved while the broker is unreachable are published once it is back."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from aio_pika.abc import AbstractRobustConnection
+from pydantic import BaseModel
+
+from git44_common.amqp import PublishError
+from git44_common.mongo import Database
+from git44_jobs.outbox import OutboxRelay
+from tests.integration.jobs.support import Jobs, Users, eventually, queue_depth, sora_link
+
+
+class BrokerDown:
+    """Stands in for the service's publisher while RabbitMQ is unreachable for it."""
+
+    def __init__(self) -> None:
+        self.attempts = 0
+
+    async def publish(self, *args: Any, **kwargs: Any) -> None:
+        self.attempts += 1
+        raise PublishError("connection refused")
+
+    async def publish_event(self, routing_key: str, event: BaseModel, **kwargs: Any) -> None:
+        raise PublishError("connection refused")
+
+
+async def test_submissions_while_the_broker_is_down_are_published_when_it_returns(
+    jobs: Jobs, users: Users, mongo_db: Database, amqp_connection: AbstractRobustConnection
+) -> None:
+    user = await users.create()
+    real_publisher = jobs.context.publisher
+    down = BrokerDown()
+    jobs.context.publisher = down
+    responses = [
+        await jobs.client.post(
+            "/api/removal", json={"inputLink": sora_link()}, headers=users.bearer(user)
+        )
+        for _ in range(5)
+    ]
+    assert [r.status_code for r in responses] == [202] * 5
+    await asyncio.sleep(1.0)  # the relay keeps trying meanwhile
+    assert down.attempts > 5
+    assert await mongo_db.removal_jobs.count_documents({"published": False}) == 5
+    queue = jobs.context.topology.removal_queue
+    assert await queue_depth(amqp_connection, queue) == 0
+
+    jobs.context.publisher = real_publisher
+
+    async def all_published() -> bool:
+        unpublished = await mongo_db.removal_jobs.count_documents({"published": False})
+        return unpublished == 0 and await queue_depth(amqp_connection, queue) == 5
+
+    assert await eventually(all_published, within=10)
+
+
+async def test_replicas_claim_each_job_once(
+    jobs: Jobs, users: Users, mongo_db: Database, amqp_connection: AbstractRobustConnection
+) -> None:
+    user = await users.create()
+    old = datetime.now(UTC) - timedelta(minutes=1)
+    await mongo_db.removal_jobs.insert_many(
+        [_job(f"j{i}", user, updated_at=old, published=False) for i in range(20)]
+    )
+    relays = [OutboxRelay(jobs.context) for _ in range(3)]
+    counts = await asyncio.gather(*(relay.relay_once() for relay in relays))
+    # the app's own relay may have taken some too; together exactly 20 messages
+    queue = jobs.context.topology.removal_queue
+
+    async def twenty() -> bool:
+        return await queue_depth(amqp_connection, queue) == 20
+
+    assert await eventually(twenty, within=10)
+    await asyncio.sleep(1.0)
+    assert await queue_depth(amqp_connection, queue) == 20
+    assert sum(counts) <= 20
+
+
+async def test_an_overdue_retry_is_published_again(
+    jobs: Jobs, users: Users, mongo_db: Database, amqp_connection: AbstractRobustConnection
+) -> None:
+    user = await users.create()
+    now = datetime.now(UTC)
+    await mongo_db.removal_jobs.insert_one(
+        _job("late", user, updated_at=now - timedelta(hours=2), published=True)
+        | {"next_attempt_at": now - timedelta(hours=1)}
+    )
+    await mongo_db.removal_jobs.insert_one(
+        _job("waiting", user, updated_at=now, published=True)
+        | {"next_attempt_at": now + timedelta(minutes=5)}
+    )
+    queue = jobs.context.topology.removal_queue
+
+    async def one() -> bool:
+        return await queue_depth(amqp_connection, queue) == 1
+
+    assert await eventually(one, within=10)
+    late = await mongo_db.removal_jobs.find_one({"_id": "late"})
+    assert late["next_attempt_at"] > now  # not overdue again right away
+
+
+def _job(job_id: str, user_id: str, *, updated_at: datetime, published: bool) -> dict[str, Any]:
+    return {
+        "_id": job_id,
+        "user_id": user_id,
+        "source": "web",
+        "input_link": sora_link(),
+        "status": "queued",
+        "retry_count": 0,
+        "published": published,
+        "next_attempt_at": None,
+        "version": 1,
+        "created_at": updated_at,
+        "updated_at": updated_at,
+    }

@@ -1,0 +1,154 @@
+"""limited → cooldown → recovery, audited and published, with one or two replicas."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections import Counter
+from collections.abc import AsyncIterator
+from datetime import timedelta
+
+import pytest
+from aio_pika.abc import AbstractQueue, AbstractRobustConnection
+
+from git44_common.amqp import KEY_EVENTS, Topology
+from git44_common.contracts import KeyStatus, ReleaseOutcome, utc_now
+from git44_common.mongo import Database
+from git44_keys.core.db import KEY_EVENTS as KEY_EVENTS_COLLECTION
+from git44_keys.core.db import SCRAPER_KEYS
+from git44_keys.metrics import KEYS_BY_STATE
+from tests.integration.keys.conftest import KeyManagerClient, StartKeyManager, eventually
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+async def key_events_queue(
+    amqp_connection: AbstractRobustConnection, topology: Topology
+) -> AsyncIterator[AbstractQueue]:
+    """A queue bound to `key.*` on the events exchange, like a subscriber would have."""
+    channel = await amqp_connection.channel()
+    queue = await channel.declare_queue(exclusive=True)
+    await queue.bind(topology.events_exchange, KEY_EVENTS)
+    yield queue
+    await channel.close()
+
+
+async def drain(queue: AbstractQueue) -> list[dict[str, object]]:
+    bodies = []
+    while (message := await queue.get(no_ack=True, fail=False)) is not None:
+        bodies.append(json.loads(message.body))
+    return bodies
+
+
+async def statuses(db: Database) -> Counter[str]:
+    return Counter([key["status"] async for key in db[SCRAPER_KEYS].find()])
+
+
+async def limit_every_key(client: KeyManagerClient) -> None:
+    leases = [await client.lease() for _ in range(3)]
+    assert len({lease.key_id for lease in leases}) == 3
+    for lease in leases:
+        await client.release(lease, ReleaseOutcome.LIMITED, 403)
+
+
+async def events_by_kind(db: Database) -> Counter[tuple[str, str]]:
+    docs = await db[KEY_EVENTS_COLLECTION].find().to_list()
+    return Counter((doc["key_id"], doc["event"]) for doc in docs)
+
+
+async def test_all_keys_limited_puts_the_pool_in_cooldown(
+    start_key_manager: StartKeyManager,
+    client: KeyManagerClient,
+    key_events_queue: AbstractQueue,
+) -> None:
+    context = await start_key_manager(cooldown_seconds=600)
+    db = context.db
+    before = utc_now()
+    await limit_every_key(client)
+    await eventually(lambda: _all_in(db, KeyStatus.COOLDOWN))
+    keys = await db[SCRAPER_KEYS].find().to_list()
+    until = {key["cooldown_until"] for key in keys}
+    assert all(key["limited_at"] is not None for key in keys)
+    assert all(
+        before + timedelta(seconds=590) < u < utc_now() + timedelta(seconds=601) for u in until
+    )
+    answer = await client.acquire()
+    assert answer.outcome == "cooldown"
+    assert answer.cooldown_until is not None
+    assert abs((answer.cooldown_until - min(until)).total_seconds()) < 0.01
+    events = await events_by_kind(db)
+    assert all(events[(key["_id"], "limited")] == 1 for key in keys)
+    assert all(events[(key["_id"], "cooldown")] == 1 for key in keys)
+    audit = await db[KEY_EVENTS_COLLECTION].find_one({"event": "cooldown"})
+    assert audit is not None
+    assert (audit["from"], audit["to"]) == ("limited", "cooldown")
+    assert audit["cooldown_until"] is not None
+    published = await drain(key_events_queue)
+    kinds = Counter(str(body["event"]) for body in published)
+    assert kinds["limited"] == 3
+    assert kinds["cooldown"] == 3
+    assert KEYS_BY_STATE.labels("cooldown")._value.get() == 3
+
+
+async def test_the_pool_recovers_when_the_cooldown_ends(
+    start_key_manager: StartKeyManager, client: KeyManagerClient
+) -> None:
+    context = await start_key_manager(cooldown_seconds=1.0)
+    db = context.db
+    await limit_every_key(client)
+    await eventually(lambda: _all_in(db, KeyStatus.COOLDOWN))
+    await eventually(lambda: _all_in(db, KeyStatus.ACTIVE), within=5)
+    for key in await db[SCRAPER_KEYS].find().to_list():
+        assert key["limited_at"] is None
+        assert key["cooldown_until"] is None
+        assert key["in_flight"] == 0
+    assert (await client.acquire()).outcome == "lease"
+    events = Counter(doc["event"] for doc in await db[KEY_EVENTS_COLLECTION].find().to_list())
+    assert events["recovered"] == 3
+
+
+async def test_acquire_ends_an_expired_cooldown_itself(
+    start_key_manager: StartKeyManager, client: KeyManagerClient
+) -> None:
+    # Maintenance effectively off: only the acquire can end the cooldown.
+    context = await start_key_manager(cooldown_seconds=0.5, maintenance_interval_seconds=3600)
+    await limit_every_key(client)
+    await eventually(lambda: _all_in(context.db, KeyStatus.COOLDOWN))
+    await asyncio.sleep(0.6)
+    assert (await client.acquire()).outcome == "lease"
+    assert (await statuses(context.db))[KeyStatus.ACTIVE.value] == 3
+
+
+async def test_two_replicas_make_each_transition_exactly_once(
+    start_key_manager: StartKeyManager, client: KeyManagerClient
+) -> None:
+    first = await start_key_manager(cooldown_seconds=1.0, maintenance_interval_seconds=0.05)
+    await start_key_manager(cooldown_seconds=1.0, maintenance_interval_seconds=0.05)
+    db = first.db
+    assert await db[SCRAPER_KEYS].count_documents({}) == 3  # seeded once between them
+    await limit_every_key(client)
+    await eventually(lambda: _all_in(db, KeyStatus.COOLDOWN))
+    await eventually(lambda: _all_in(db, KeyStatus.ACTIVE), within=5)
+    events = await events_by_kind(db)
+    per_key = Counter(event for (_key, event) in events.elements())
+    assert per_key == {"added": 3, "limited": 3, "cooldown": 3, "recovered": 3}
+    assert set(events.values()) == {1}
+
+
+async def test_two_replicas_share_the_concurrency_limit(
+    start_key_manager: StartKeyManager, client: KeyManagerClient
+) -> None:
+    settings = {"default_max_concurrency": 2, "acquire_wait_seconds": 0.3}
+    first = await start_key_manager(**settings)
+    await start_key_manager(**settings)
+    results = await asyncio.gather(*(client.acquire(worker_id=f"w{i}") for i in range(50)))
+    granted = [r.lease for r in results if r.lease is not None]
+    assert len(granted) == 6
+    assert len({lease.lease_id for lease in granted}) == 6
+    loads = [key["in_flight"] async for key in first.db[SCRAPER_KEYS].find()]
+    assert loads == [2, 2, 2]
+
+
+async def _all_in(db: Database, status: KeyStatus) -> bool:
+    return (await statuses(db))[status.value] == 3

@@ -1,0 +1,160 @@
+"""The removal pipeline inside the worker: real broker, MongoDB-wire server and
+simulator; key-manager's RPC is the fake of conftest."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+
+import pytest
+from aio_pika.abc import AbstractQueue, AbstractRobustConnection
+from prometheus_client import REGISTRY
+
+from git44_common.amqp import JOB_EVENTS, Topology
+from git44_sim.client import SimControl
+from tests.integration.worker.conftest import FakeKeyManager, Jobs, StartWorker, eventually
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+async def job_events(
+    amqp_connection: AbstractRobustConnection, topology: Topology
+) -> AsyncIterator[AbstractQueue]:
+    channel = await amqp_connection.channel()
+    queue = await channel.declare_queue(exclusive=True)
+    await queue.bind(topology.events_exchange, JOB_EVENTS)
+    yield queue
+    await channel.close()
+
+
+def sample(name: str, **labels: str) -> float:
+    return REGISTRY.get_sample_value(name, labels) or 0.0
+
+
+async def drain(queue: AbstractQueue) -> list[dict[str, object]]:
+    events = []
+    while (message := await queue.get(no_ack=True, fail=False)) is not None:
+        events.append(json.loads(message.body))
+    return events
+
+
+async def test_a_queued_job_succeeds_with_the_simulators_download_link(
+    start_worker: StartWorker,
+    jobs: Jobs,
+    keys: FakeKeyManager,
+    sim: SimControl,
+    job_events: AbstractQueue,
+) -> None:
+    await start_worker()
+    successes = sample("git44_worker_jobs_total", outcome="success")
+    creates = sample("git44_worker_upstream_calls_total", op="create")
+    submitted = await jobs.submit()
+
+    done = await jobs.wait_for(submitted["_id"], {"success", "failed"})
+
+    assert done["status"] == "success"
+    assert sample("git44_worker_jobs_total", outcome="success") == successes + 1
+    assert sample("git44_worker_upstream_calls_total", op="create") == creates + 1
+    tasks = await sim.tasks()
+    assert [t.task_id for t in tasks] == [done["task_id"]]
+    assert done["output_link"].endswith(f"/files/{done['task_id']}.mp4")
+    assert done["poll_count"] >= 1
+    assert done["started_at"] is not None
+    assert done["completed_at"] >= done["started_at"]
+    assert done["lease_owner"] is None
+    assert done["charge"] == "reserved"
+    # claim, task stored, each poll, success
+    assert done["version"] == submitted["version"] + 3 + done["poll_count"]
+    await eventually(lambda: _count_releases(keys, 1 + done["poll_count"]))
+    assert {r.outcome for r in keys.releases} == {"ok"}
+    await asyncio.sleep(0.2)
+    statuses = [e["status"] for e in await drain(job_events)]
+    assert statuses == ["processing"] + ["polling"] * done["poll_count"] + ["success"]
+
+
+async def _count_releases(keys: FakeKeyManager, expected: int) -> bool:
+    return len(keys.releases) >= expected
+
+
+async def test_a_task_failing_every_attempt_fails_after_three_retries_and_refunds_once(
+    start_worker: StartWorker, jobs: Jobs, keys: FakeKeyManager, sim: SimControl
+) -> None:
+    await sim.update_config(task_failure_rate=1.0)
+    await start_worker()
+    refunds = sample("git44_worker_refunds_total")
+    submitted = await jobs.submit()
+    charged = await jobs.quota()
+
+    done = await jobs.wait_for(submitted["_id"], {"success", "failed"}, within=30)
+
+    assert done["status"] == "failed"
+    assert done["retry_count"] == 3
+    assert done["error"]
+    assert done["completed_at"] is not None
+    assert done["charge"] == "refunded"
+    assert sample("git44_worker_refunds_total") == refunds + 1
+    assert [a["outcome"] for a in done["attempts"]] == ["retry", "retry", "retry", "failed"]
+    assert len({a["task_id"] for a in done["attempts"]}) == 4  # one task per attempt
+    quota = await jobs.quota()
+    assert quota["remaining_quota"] == charged["remaining_quota"] + 1
+    assert quota["daily_used"] == charged["daily_used"] - 1
+    assert (await sim.stats()).tasks_created == 4
+
+
+async def test_a_key_out_of_credits_is_reported_and_the_job_completes_on_another_key(
+    start_worker: StartWorker, jobs: Jobs, keys: FakeKeyManager, sim: SimControl
+) -> None:
+    await sim.put_key("wk-key-1", request_limit=0)
+    await start_worker()
+    submitted = await jobs.submit()
+
+    done = await jobs.wait_for(submitted["_id"], {"success", "failed"})
+
+    assert done["status"] == "success"
+    assert done["retry_count"] == 0
+    limited = [r for r in keys.releases if r.outcome == "limited"]
+    assert [(r.key_id, r.status_code) for r in limited] == [("id-wk-key-1", 403)]
+    assert len(await sim.tasks()) == 1
+
+
+async def test_all_keys_cooling_down_makes_the_job_wait_without_spending_a_retry(
+    start_worker: StartWorker, jobs: Jobs, keys: FakeKeyManager, sim: SimControl
+) -> None:
+    for key in ("wk-key-1", "wk-key-2", "wk-key-3"):
+        await sim.put_key(key, request_limit=0)
+    keys.cooldown_seconds = 1.5
+    await start_worker()
+    submitted = await jobs.submit()
+
+    waiting = await jobs.wait_for(submitted["_id"], {"queued"}, within=10)
+    await eventually(lambda: _has_next_attempt(jobs, submitted["_id"]))
+    waiting = await jobs.get(submitted["_id"])
+    assert waiting["retry_count"] == 0
+    assert waiting["next_attempt_at"] is not None
+    for key in ("wk-key-1", "wk-key-2", "wk-key-3"):
+        await sim.put_key(key, request_limit=1000)
+
+    done = await jobs.wait_for(submitted["_id"], {"success", "failed"}, within=15)
+
+    assert done["status"] == "success"
+    assert done["retry_count"] == 0
+
+
+async def _has_next_attempt(jobs: Jobs, job_id: str) -> bool:
+    doc = await jobs.get(job_id)
+    return doc["status"] == "queued" and doc["next_attempt_at"] is not None
+
+
+async def test_a_job_in_a_terminal_state_is_left_alone(
+    start_worker: StartWorker, jobs: Jobs, keys: FakeKeyManager, sim: SimControl
+) -> None:
+    await start_worker()
+    cancelled = await jobs.submit(status="cancelled")
+    marker = await jobs.submit(n=2)
+
+    await jobs.wait_for(marker["_id"], {"success"})
+
+    assert (await jobs.get(cancelled["_id"]))["status"] == "cancelled"
+    assert len(await sim.tasks()) == 1

@@ -1,0 +1,167 @@
+"""Webhook delivery: signed per Standard Webhooks (verified here by hand, from the
+spec), retried with backoff, every attempt recorded, private destinations refused."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import hmac
+import json
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+
+import pytest
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from git44_common.contracts import WebhookDeliveryRequested
+from git44_common.mongo import Database
+from git44_sim.client import SimControl
+from tests.integration.worker.conftest import FakeKeyManager, Jobs, StartWorker, eventually
+from tests.utils.processes import free_port
+
+pytestmark = pytest.mark.integration
+
+SECRET = "whsec_" + base64.b64encode(b"an-independent-test-secret-32by").decode()
+
+
+def verify_by_hand(secret: str, headers: dict[str, str], body: bytes) -> bool:
+    """The spec: HMAC-SHA256(base64-decoded secret, "<id>.<timestamp>.<body>"), base64."""
+    key = base64.b64decode(secret.removeprefix("whsec_"))
+    signed = f"{headers['webhook-id']}.{headers['webhook-timestamp']}.".encode() + body
+    expected = base64.b64encode(hmac.new(key, signed, hashlib.sha256).digest()).decode()
+    given = [s.split(",", 1) for s in headers["webhook-signature"].split()]
+    return any(v == "v1" and hmac.compare_digest(sig, expected) for v, sig in given)
+
+
+@dataclass
+class Receiver:
+    url: str
+    statuses: list[int] = field(default_factory=list)  # answers, in order; then 204
+    received: list[tuple[dict[str, str], bytes]] = field(default_factory=list)
+
+    async def endpoint(self, request: Request) -> Response:
+        self.received.append((dict(request.headers), await request.body()))
+        return Response(status_code=self.statuses.pop(0) if self.statuses else 204)
+
+
+@pytest.fixture
+async def receiver() -> AsyncIterator[Receiver]:
+    port = free_port()
+    hooks = Receiver(url=f"http://127.0.0.1:{port}/hook")
+    app = Starlette(routes=[Route("/hook", hooks.endpoint, methods=["POST"])])
+    server = uvicorn.Server(uvicorn.Config(app, port=port, log_level="warning", lifespan="off"))
+    task = asyncio.create_task(server.serve())
+    while not server.started:  # noqa: ASYNC110 - uvicorn offers no started event
+        await asyncio.sleep(0.02)
+    yield hooks
+    server.should_exit = True
+    await task
+
+
+async def deliveries(db: Database, job_id: str) -> list[dict[str, object]]:
+    return await db["webhook_deliveries"].find({"job_id": job_id}).sort("attempt", 1).to_list()
+
+
+async def test_a_finished_job_is_delivered_signed_with_the_users_secret(
+    start_worker: StartWorker,
+    jobs: Jobs,
+    keys: FakeKeyManager,
+    sim: SimControl,
+    receiver: Receiver,
+) -> None:
+    await jobs.db["webhook_secrets"].insert_one({"_id": jobs.user_id, "secret": SECRET})
+    await start_worker()
+    submitted = await jobs.submit(callback_url=receiver.url)
+    done = await jobs.wait_for(submitted["_id"], {"success", "failed"})
+
+    await eventually(lambda: _received(receiver, 1))
+
+    headers, body = receiver.received[0]
+    assert verify_by_hand(SECRET, headers, body)
+    assert abs(int(headers["webhook-timestamp"]) - time.time()) < 60
+    payload = json.loads(body)
+    assert payload["type"] == "removal.success"
+    assert payload["data"]["id"] == submitted["_id"]
+    assert payload["data"]["outputLink"] == done["output_link"]
+    await eventually(lambda: _recorded(jobs.db, submitted["_id"], 1))
+    [record] = await deliveries(jobs.db, submitted["_id"])
+    assert record["status_code"] == 204
+    assert record["url"] == receiver.url
+    assert record["attempt"] == 1
+    assert record["next_retry_at"] is None
+    assert (await jobs.get(submitted["_id"]))["webhook_pending"] is False
+
+
+async def _received(receiver: Receiver, count: int) -> bool:
+    return len(receiver.received) >= count
+
+
+async def _recorded(db: Database, job_id: str, count: int) -> bool:
+    return len(await deliveries(db, job_id)) >= count
+
+
+async def request_delivery(jobs: Jobs, callback_url: str, status: str = "failed") -> str:
+    job = await jobs.submit(callback_url=callback_url, status=status, error="it broke")
+    request = WebhookDeliveryRequested(job_id=job["_id"], event_id=f"evt-{job['_id']}")
+    topology = jobs.publisher.topology
+    await jobs.publisher.publish(topology.jobs_exchange, "webhook.deliver", request)
+    return str(job["_id"])
+
+
+async def test_a_failed_delivery_is_retried_with_the_same_id_and_a_lazily_created_secret(
+    start_worker: StartWorker, jobs: Jobs, receiver: Receiver
+) -> None:
+    receiver.statuses = [500]
+    await start_worker()
+    job_id = await request_delivery(jobs, receiver.url)
+
+    await eventually(lambda: _recorded(jobs.db, job_id, 2), within=10)
+
+    first, second = await deliveries(jobs.db, job_id)
+    assert (first["status_code"], first["error"]) == (500, "HTTP 500")
+    assert first["next_retry_at"] is not None
+    assert second["status_code"] == 204
+    assert second["attempted_at"] >= first["next_retry_at"]
+    secret = await jobs.db["webhook_secrets"].find_one({"_id": jobs.user_id})
+    assert secret is not None
+    assert secret["secret"].startswith("whsec_")
+    (h1, b1), (h2, b2) = receiver.received
+    assert h1["webhook-id"] == h2["webhook-id"] == f"evt-{job_id}"
+    assert verify_by_hand(secret["secret"], h2, b2)
+    assert json.loads(b2)["data"]["error"] == "it broke"
+
+
+async def test_delivery_gives_up_after_the_last_configured_attempt(
+    start_worker: StartWorker, jobs: Jobs, receiver: Receiver
+) -> None:
+    receiver.statuses = [500, 502, 503, 500]
+    await start_worker()
+    job_id = await request_delivery(jobs, receiver.url)
+
+    await eventually(lambda: _recorded(jobs.db, job_id, 3), within=10)
+    await asyncio.sleep(1.5)
+
+    records = await deliveries(jobs.db, job_id)
+    assert [r["status_code"] for r in records] == [500, 502, 503]
+    assert records[-1]["next_retry_at"] is None
+    assert len(receiver.received) == 3
+
+
+async def test_a_private_destination_is_refused_unless_allowed(
+    start_worker: StartWorker, jobs: Jobs, receiver: Receiver
+) -> None:
+    await start_worker(webhook_allow_private=False, webhook_retry_delays_seconds=[])
+    job_id = await request_delivery(jobs, receiver.url)
+
+    await eventually(lambda: _recorded(jobs.db, job_id, 1), within=10)
+
+    [record] = await deliveries(jobs.db, job_id)
+    assert record["status_code"] is None
+    assert "https" in record["error"]
+    assert receiver.received == []

@@ -1,0 +1,71 @@
+"""Settings: development gets conveniences that production refuses."""
+
+from __future__ import annotations
+
+import pathlib
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from pydantic import ValidationError
+
+from git44_auth.context import load_key_ring
+from git44_auth.core.config import DEV_ADMIN_PASSWORD, AuthSettings
+from git44_auth.keys import private_key_pem
+
+PEM = private_key_pem(Ed25519PrivateKey.generate())
+
+
+def test_defaults_follow_the_seed() -> None:
+    settings = AuthSettings(environment="test")
+    assert settings.bcrypt_rounds == 12
+    assert settings.access_token_ttl_seconds == 24 * 3600
+    assert settings.refresh_token_ttl_seconds == 7 * 24 * 3600
+
+
+def test_development_generates_a_key_when_none_is_configured() -> None:
+    ring = load_key_ring(AuthSettings(environment="development"))
+    assert len(ring.keys) == 1
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {},  # no signing key
+        {"jwt_private_keys": PEM, "bcrypt_rounds": 10},
+        {"jwt_private_keys": PEM, "bootstrap_admin_password": DEV_ADMIN_PASSWORD},
+        {"jwt_private_keys": PEM, "bootstrap_admin_password": "changeme"},
+    ],
+)
+def test_production_refuses_unsafe_settings(overrides: dict[str, object]) -> None:
+    with pytest.raises(ValidationError) as caught:
+        AuthSettings(environment="production", **overrides)
+    assert "BEGIN" not in str(caught.value)
+
+
+def test_production_starts_with_a_configured_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AUTH_JWT_PRIVATE_KEYS", PEM)
+    settings = AuthSettings(environment="production")
+    assert load_key_ring(settings).signer.kid
+
+
+def test_keys_come_from_the_secrets_dir(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: pathlib.Path
+) -> None:
+    second = private_key_pem(Ed25519PrivateKey.generate())
+    (tmp_path / "auth_jwt_private_keys").write_text(PEM + second)
+    monkeypatch.setenv("GIT44_SECRETS_DIR", str(tmp_path))
+    ring = load_key_ring(AuthSettings(environment="production"))
+    assert [key.kid for key in ring.keys] == [
+        load_key_ring(AuthSettings(environment="test", jwt_private_keys=pem)).signer.kid
+        for pem in (PEM, second)
+    ]
+
+
+def test_a_one_line_pem_with_escaped_newlines_is_accepted() -> None:
+    one_line = PEM.replace("\n", "\\n")
+    assert "\n" not in one_line
+    settings = AuthSettings(environment="test", jwt_private_keys=one_line)
+    assert (
+        load_key_ring(settings).signer.kid
+        == load_key_ring(AuthSettings(environment="test", jwt_private_keys=PEM)).signer.kid
+    )

@@ -1,0 +1,61 @@
+"""The whole backend as real processes for e2e tests, cleaned up afterwards."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+import aio_pika
+from localstack import DEMO_SCRAPER_KEYS, LocalStack
+
+from git44_common.amqp import Topology, delete_topology
+
+# Real behaviour, shorter clocks: sub-second upstream processing and polling, cheap bcrypt.
+FAST_ENV = {
+    "GIT44_ENV": "test",
+    "AUTH_BCRYPT_ROUNDS": "4",
+    "WORKER_POLL_MIN_SECONDS": "0.3",
+    "WORKER_POLL_MAX_SECONDS": "0.6",
+    "WORKER_RETRY_BACKOFF_SECONDS": "1",
+}
+FAST_SIM_ARGS = ("--keys", ",".join(DEMO_SCRAPER_KEYS), "--processing-seconds", "0.5-1.0")
+
+
+async def delete_namespace(amqp_url: str, namespace: str) -> None:
+    """Delete a namespace's exchanges and queues: leave no quorum queues on the broker."""
+    connection = await aio_pika.connect(amqp_url, timeout=10)
+    async with connection, connection.channel() as channel:
+        await delete_topology(channel, Topology(namespace=namespace))
+
+
+@contextmanager
+def running_stack(
+    *,
+    mongo_url: str,
+    amqp_url: str,
+    data_dir: Path,
+    tag: str = "e",
+    extra_env: Mapping[str, str] | None = None,
+    sim_args: Sequence[str] = FAST_SIM_ARGS,
+) -> Iterator[LocalStack]:
+    """SecantusDB-backed services + simulator on free ports, own database and namespace."""
+    suffix = uuid.uuid4().hex[:10]
+    local = LocalStack(
+        amqp_url=amqp_url,
+        mongodb_url=mongo_url,
+        mongodb_db=f"git44_{tag}_{suffix}",
+        amqp_namespace=f".{tag}{suffix}",
+        free_ports=True,
+        data_dir=data_dir,
+        sim_args=list(sim_args),
+        extra_env={**FAST_ENV, **(extra_env or {})},
+    )
+    try:
+        local.start(timeout=60)
+        yield local
+    finally:
+        local.stop()
+        asyncio.run(delete_namespace(amqp_url, local.amqp_namespace))
