@@ -7,7 +7,7 @@ PACKAGES := libs/git44_common libs/git44_sim services/auth services/jobs_api ser
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: help venv run test test-unit lint format bench chaos lock clean
+.PHONY: help venv system-packages run test test-unit lint format bench chaos lock clean
 
 help:  ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -22,6 +22,9 @@ $(STAMP): requirements.lock $(addsuffix /pyproject.toml,$(PACKAGES))
 	touch $(STAMP)
 
 venv: $(STAMP)  ## create .venv with the hash-pinned dependencies and the six packages
+
+system-packages:  ## Debian's nginx and promtool for the gateway and deployment tests (root)
+	.ci/install-system-packages.sh
 
 run: $(STAMP)  ## run everything locally: SecantusDB, RabbitMQ check, simulator, four services
 	deploy/local/ensure-rabbitmq.sh
@@ -57,6 +60,7 @@ lock: $(STAMP)  ## re-resolve requirements.in into the hash-pinned requirements.
 		--no-emit-package git44-common --no-emit-package git44-sim --no-emit-package git44-auth \
 		--no-emit-package git44-jobs --no-emit-package git44-worker --no-emit-package git44-keys \
 		-o requirements.lock
+	deploy/lock.sh
 
 clean:  ## remove the venv, local run data and caches
 	rm -rf $(VENV) .run .pytest_cache .mypy_cache .ruff_cache bench-results

@@ -14,6 +14,7 @@ import sys
 import time
 from pathlib import Path
 
+from gateway import Gateway, nginx_binary, start_gateway
 from localstack import DEV_ADMIN_EMAIL, DEV_ADMIN_PASSWORD, SERVICES, LocalStack
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -24,8 +25,20 @@ def _stop_on_signal(signum: int, _frame: object) -> None:
     raise KeyboardInterrupt
 
 
-def _print_urls(stack: LocalStack) -> None:
+def _start_gateway(stack: LocalStack, data_dir: Path) -> Gateway | None:
+    """The nginx gateway in front of everything, when nginx is installed (one origin for
+    the SPA); without it the services are still reachable on their own ports."""
+    if nginx_binary() is None:
+        print("(nginx is not installed: no gateway; apt-get install nginx-light adds one)")
+        return None
+    port = int(os.environ.get("GATEWAY_PORT", "8080"))
+    return start_gateway(stack.ports, run_dir=data_dir / "gateway", listen_port=port)
+
+
+def _print_urls(stack: LocalStack, gateway: Gateway | None) -> None:
     print("\nGit44 is running:")
+    if gateway is not None:
+        print(f"  {'gateway':<12} {gateway.url}   (the SPA's single origin: /api/...)")
     for spec in SERVICES:
         extra = "metrics and health only" if spec.name == "worker" else "API docs: /docs"
         print(f"  {spec.name:<12} {stack.url(spec.name)}   ({extra})")
@@ -52,9 +65,11 @@ def main() -> int:
     # SIGINT too: a shell without job control starts background jobs with SIGINT ignored.
     signal.signal(signal.SIGINT, _stop_on_signal)
     signal.signal(signal.SIGTERM, _stop_on_signal)
+    gateway: Gateway | None = None
     try:
         stack.start(timeout=60, with_sim=not os.environ.get("WORKER_SCRAPERAPI_URL"))
-        _print_urls(stack)
+        gateway = _start_gateway(stack, data_dir)
+        _print_urls(stack, gateway)
         while all(proc.alive() for proc in stack.processes.values()):
             time.sleep(1)
         dead = [name for name, proc in stack.processes.items() if not proc.alive()]
@@ -63,10 +78,12 @@ def main() -> int:
     except KeyboardInterrupt:
         print("\nstopping ...")
         return 0
-    except (RuntimeError, TimeoutError) as exc:
+    except (RuntimeError, TimeoutError, OSError) as exc:
         print(f"\ncould not start Git44: {exc}", file=sys.stderr)
         return 1
     finally:
+        if gateway is not None:
+            gateway.stop()
         stack.stop()
 
 
