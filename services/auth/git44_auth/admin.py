@@ -8,8 +8,9 @@ from datetime import datetime
 from typing import Any
 
 from git44_auth.context import AuthContext
-from git44_auth.crud import audit, refresh_tokens, users
+from git44_auth.crud import refresh_tokens, users
 from git44_auth.models import UserUpdate
+from git44_common.audit import record_admin_action
 from git44_common.exceptions import Conflict, NotFound, ValidationFailed
 from git44_common.mongo import Document
 from git44_common.pagination import decode_cursor, encode_cursor
@@ -56,14 +57,15 @@ async def update_user_as_admin(
     before, after = result
     if after.get("disabled") and not before.get("disabled"):
         await refresh_tokens.revoke_user_tokens(ctx.db, user_id=user_id, now=now)
-    await audit.record_admin_action(
+    await record_admin_action(
         ctx.db,
+        service="auth",
         actor=actor_id,
         action="user.update",
         target=user_id,
         before=_audited(before),
         after=_audited(after),
-        now=now,
+        at=now,
     )
     logger.info(
         "admin updated user",

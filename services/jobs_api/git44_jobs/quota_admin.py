@@ -6,9 +6,9 @@ from typing import Any
 
 from pymongo import ReturnDocument
 
+from git44_common.audit import record_admin_action
 from git44_common.exceptions import NotFound, ValidationFailed
 from git44_jobs import crud
-from git44_jobs.audit import record_admin_action
 from git44_jobs.context import JobsContext
 from git44_jobs.core.db import QUOTAS, USERS
 from git44_jobs.models import QuotaUpdate
@@ -54,6 +54,7 @@ async def change_user_quota(
     assert after is not None
     await record_admin_action(
         ctx.db,
+        service="jobs-api",
         actor=actor,
         action="quota.update",
         target=user_id,

@@ -10,10 +10,11 @@ import logging
 import uuid
 from typing import Any
 
+from git44_common.audit import record_admin_action
 from git44_common.contracts import KeyStatus, utc_now
 from git44_common.logs import register_secret
 from git44_common.mongo import Database, Document, is_duplicate_key_error
-from git44_keys.crud import audit, keys, leases
+from git44_keys.crud import keys, leases
 from git44_keys.crypto import KeyCipher, mask_key
 from git44_keys.exceptions import ScraperKeyExists, ScraperKeyNotFound
 from git44_keys.lifecycle import KeyLifecycle
@@ -138,8 +139,9 @@ class KeyRegistry:
     async def _audit(
         self, key_id: str, action: str, actor: str, before: Document | None, after: Document | None
     ) -> None:
-        await audit.insert_audit_entry(
+        await record_admin_action(
             self._db,
+            service="key-manager",
             actor=actor,
             action=action,
             target=key_id,
@@ -147,4 +149,3 @@ class KeyRegistry:
             after=snapshot(after),
             at=utc_now(),
         )
-        log.info("%s %s by %s", action, key_id, actor, extra={"key_id": key_id, "actor": actor})

@@ -1,14 +1,12 @@
-"""Writes to `key_events` (every key state change) and `audit_log` (admin actions)."""
+"""Writes to `key_events`: every key state change (admin actions go to `audit_log`)."""
 
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
-from typing import Any
 
 from git44_common.contracts import KeyEvent
 from git44_common.mongo import Database
-from git44_keys.core.db import AUDIT_LOG, KEY_EVENTS
+from git44_keys.core.db import KEY_EVENTS
 
 
 async def insert_key_event(db: Database, event: KeyEvent, *, reason: str | None) -> None:
@@ -23,29 +21,5 @@ async def insert_key_event(db: Database, event: KeyEvent, *, reason: str | None)
             "at": event.occurred_at,
             "cooldown_until": event.cooldown_until,
             "reason": reason,
-        }
-    )
-
-
-async def insert_audit_entry(
-    db: Database,
-    *,
-    actor: str,
-    action: str,
-    target: str,
-    before: dict[str, Any] | None,
-    after: dict[str, Any] | None,
-    at: datetime,
-) -> None:
-    await db[AUDIT_LOG].insert_one(
-        {
-            "_id": uuid.uuid4().hex,
-            "service": "key-manager",
-            "actor": actor,
-            "action": action,
-            "target": target,
-            "before": before,
-            "after": after,
-            "at": at,
         }
     )

@@ -7,12 +7,12 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 
+from git44_common.audit import record_admin_action
 from git44_common.contracts import JobStatus
 from git44_common.quota import view_quota
 from git44_jobs import crud, stats
 from git44_jobs.api.deps import AdminUser, Ctx, require_admin
 from git44_jobs.api.respond import PROBLEMS, PageSize
-from git44_jobs.audit import record_admin_action
 from git44_jobs.listing import after_cursor, split_page
 from git44_jobs.models import (
     AdminJobPublic,
@@ -61,7 +61,7 @@ async def retry_any_job(job_id: str, admin: AdminUser, ctx: Ctx) -> AdminJobPubl
     """Queue a failed job again, free of charge for its owner (audited)."""
     job = await retry_job(ctx, job_id[:64], user_id=None, charge=False)
     await record_admin_action(
-        ctx.db, actor=admin.user_id, action="job.retry", target=job["_id"],
+        ctx.db, service="jobs-api", actor=admin.user_id, action="job.retry", target=job["_id"],
         before={"status": "failed"}, after={"status": job["status"]}, at=ctx.now(),
     )  # fmt: skip
     return AdminJobPublic.from_doc(job)

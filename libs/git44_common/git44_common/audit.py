@@ -1,14 +1,19 @@
-"""The `audit_log` of admin actions: who did what to whom, before and after, when."""
+"""The `audit_log`: every admin action, from whichever service performed it.
+
+One document per action — `{service, actor, action, target, before, after, at}` —
+never a secret (callers pass only the fields the action changed), plus a log line.
+"""
 
 from __future__ import annotations
 
 import logging
+import uuid
 from datetime import datetime
 from typing import Any
 
 from git44_common.mongo import Database
-from git44_jobs.core.db import AUDIT_LOG
-from git44_jobs.documents import new_job_id
+
+AUDIT_LOG = "audit_log"
 
 log = logging.getLogger(__name__)
 
@@ -16,6 +21,7 @@ log = logging.getLogger(__name__)
 async def record_admin_action(
     db: Database,
     *,
+    service: str,
     actor: str,
     action: str,
     target: str,
@@ -23,9 +29,11 @@ async def record_admin_action(
     after: dict[str, Any] | None,
     at: datetime,
 ) -> None:
+    """Write one audit entry and log the action (actor and target ids only)."""
     await db[AUDIT_LOG].insert_one(
         {
-            "_id": new_job_id(),
+            "_id": uuid.uuid4().hex,
+            "service": service,
             "actor": actor,
             "action": action,
             "target": target,
