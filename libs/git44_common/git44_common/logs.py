@@ -227,3 +227,4 @@ def configure_logging(*, service: str, level: str = "INFO", json: bool = True) -
         uvicorn_logger = logging.getLogger(name)
         uvicorn_logger.handlers.clear()
         uvicorn_logger.propagate = True
+        uvicorn_logger.setLevel(logging.NOTSET)  # the configured level applies to them too

@@ -154,6 +154,11 @@ class RequestTimeoutMiddleware:
         async def send_and_disarm(message: Message) -> None:
             nonlocal started
             if message["type"] == "http.response.start":
+                if deadline.expired():
+                    # The deadline fired just as the response was about to start: its
+                    # cancellation is already pending, so let it land here, before
+                    # anything is sent, and answer the 503 below.
+                    await asyncio.sleep(0)
                 started = True
                 deadline.reschedule(None)
             await send(message)
