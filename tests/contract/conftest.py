@@ -1,0 +1,95 @@
+"""The contract suite's stack: every service as a real process, a registered user (bearer
+token and API key) and the development admin, shared by every fuzzed operation."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import httpx
+import pytest
+import requests
+from localstack import DEV_ADMIN_EMAIL, DEV_ADMIN_PASSWORD, LocalStack
+
+from tests.utils.stack import running_stack
+
+PASSWORD = "contract-Pass-1234"
+
+# Generous limits: the fuzzer should reach the validation and business paths, not spend
+# its examples on 429s (the security suite proves the throttles with default limits).
+CONTRACT_ENV = {
+    "JOBS_API_KEY_RATE_LIMIT": "1000000",
+    "JOBS_DEFAULT_TOTAL_QUOTA": "1000000",
+    "JOBS_DEFAULT_DAILY_LIMIT": "1000000",
+    "AUTH_LOGIN_IP_LIMIT": "1000000",
+    "AUTH_LOGIN_ACCOUNT_LIMIT": "1000000",
+}
+
+
+@dataclass(frozen=True)
+class Credentials:
+    user_token: str
+    api_key: str
+    admin_token: str
+
+    def headers_for(self, path: str) -> dict[str, str]:
+        """Admin routes get the admin's token, the Dev API the user's API key, the rest
+        the user's bearer token."""
+        if path.startswith("/api/admin"):
+            return {"Authorization": f"Bearer {self.admin_token}"}
+        if path.startswith("/api/v1"):
+            return {"X-API-Key": self.api_key}
+        return {"Authorization": f"Bearer {self.user_token}"}
+
+
+@pytest.fixture(scope="package")
+def contract_stack(
+    mongo_url: str, amqp_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[LocalStack]:
+    with running_stack(
+        mongo_url=mongo_url,
+        amqp_url=amqp_url,
+        data_dir=tmp_path_factory.mktemp("contract-stack"),
+        tag="c",
+        extra_env=CONTRACT_ENV,
+    ) as local:
+        yield local
+
+
+@pytest.fixture(scope="package")
+def credentials(contract_stack: LocalStack) -> Credentials:
+    base = contract_stack.url("auth")
+    body = {"email": "fuzz-user@example.com", "password": PASSWORD, "confirmPassword": PASSWORD}
+    registered = httpx.post(f"{base}/api/auth/register", json=body, timeout=30)
+    assert registered.status_code == 201, registered.text
+    admin = httpx.post(
+        f"{base}/api/auth/login",
+        json={"email": DEV_ADMIN_EMAIL, "password": DEV_ADMIN_PASSWORD},
+        timeout=30,
+    )
+    assert admin.status_code == 200, admin.text
+    session = registered.json()
+    return Credentials(
+        user_token=session["accessToken"],
+        api_key=session["apiKey"]["key"],
+        admin_token=admin.json()["accessToken"],
+    )
+
+
+@pytest.fixture(scope="package")
+def http() -> Iterator[requests.Session]:
+    """One keep-alive session for every example (schemathesis sends with requests)."""
+    with requests.Session() as session:
+        yield session
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """How many examples each operation got and what it answered (the issue's evidence)."""
+    from tests.contract.fuzz import SENT, STATUSES
+
+    if not SENT:
+        return
+    terminalreporter.section("contract: examples per operation")
+    for label, count in sorted(SENT.items()):
+        statuses = " ".join(f"{code}x{n}" for code, n in sorted(STATUSES[label].items()))
+        terminalreporter.write_line(f"{count:5d}  {label}  [{statuses}]")
