@@ -17,6 +17,11 @@ Document = dict[str, Any]
 MongoClient = AsyncMongoClient[Document]
 Database = AsyncDatabase[Document]
 
+# No operation waits forever for a reply: a server that restarted can leave a connection
+# open but silent, and a worker stuck on it would hold its job's lease indefinitely.
+# Generous, since the embedded server queues transactions under load.
+SOCKET_TIMEOUT_MS = 30_000
+
 # Codes MongoDB answers when an index of that name or those keys exists with other options.
 _INDEX_CONFLICT_CODES = frozenset({85, 86})
 
@@ -52,6 +57,7 @@ def create_mongo_client(
         tz_aware=tz_aware,
         serverSelectionTimeoutMS=timeout_ms,
         connectTimeoutMS=timeout_ms,
+        socketTimeoutMS=SOCKET_TIMEOUT_MS,
         uuidRepresentation="standard",
     )
 

@@ -5,7 +5,13 @@ Every `outbox_interval_seconds` it looks for `queued` jobs that are
 - unpublished (`published: false`) for longer than `outbox_grace_seconds` — the broker
   was down, or the process died between the commit and the publish; or
 - overdue: their `next_attempt_at` (a worker's delayed retry) passed more than
-  `outbox_overdue_seconds` ago without the job moving — the delayed message was lost.
+  `outbox_overdue_seconds` ago without the job moving — the delayed message was lost;
+
+and for `processing`/`polling` jobs whose worker lease expired more than
+`outbox_abandoned_seconds` ago: the worker died or lost its database mid-job after
+its message was acked, so no message will bring the job back. Re-publishing lets a
+worker take it over and resume its stored task (ADR 0004); while the job stays
+abandoned this repeats at most every `outbox_claim_seconds`.
 
 Each job is claimed with a compare-and-set (`relay_claimed_until`) so several jobs-api
 replicas do not publish it at once; a duplicate would be harmless anyway, since the
@@ -31,19 +37,28 @@ log = logging.getLogger(__name__)
 Document = dict[str, Any]
 
 
-def due_query(*, now: datetime, grace_seconds: float, overdue_seconds: float) -> Document:
-    """Queued jobs the relay should publish now (and nobody else is publishing)."""
+def due_query(
+    *, now: datetime, grace_seconds: float, overdue_seconds: float, abandoned_seconds: float
+) -> Document:
+    """Jobs the relay should publish now (and nobody else is publishing)."""
     return {
-        "status": "queued",
         "$and": [
             {"$or": [{"relay_claimed_until": None}, {"relay_claimed_until": {"$lte": now}}]},
             {
                 "$or": [
                     {
+                        "status": "queued",
                         "published": False,
                         "updated_at": {"$lte": now - timedelta(seconds=grace_seconds)},
                     },
-                    {"next_attempt_at": {"$lte": now - timedelta(seconds=overdue_seconds)}},
+                    {
+                        "status": "queued",
+                        "next_attempt_at": {"$lte": now - timedelta(seconds=overdue_seconds)},
+                    },
+                    {
+                        "status": {"$in": ["processing", "polling"]},
+                        "lease_expires_at": {"$lte": now - timedelta(seconds=abandoned_seconds)},
+                    },
                 ]
             },
         ],
@@ -95,6 +110,7 @@ class OutboxRelay:
             now=now,
             grace_seconds=settings.outbox_grace_seconds,
             overdue_seconds=settings.outbox_overdue_seconds,
+            abandoned_seconds=settings.outbox_abandoned_seconds,
         )
 
     async def _claim(self, job_id: str, now: datetime) -> Document | None:
@@ -110,6 +126,12 @@ class OutboxRelay:
         if not await publish_removal_request(self._ctx, job):
             await jobs.update_one({"_id": job["_id"]}, {"$set": {"relay_claimed_until": None}})
             return False
+        if job["status"] != "queued":
+            # abandoned mid-job: the claim stays, so it is re-sent at most once a claim period
+            reason = "abandoned"
+            metrics.OUTBOX_PUBLISHED.labels(reason).inc()
+            log.warning("outbox relay re-sent an abandoned job", extra={"job_id": job["_id"]})
+            return True
         was_unpublished = not job.get("published", False)
         fields: Document = {"published": True, "relay_claimed_until": None}
         if not was_unpublished:

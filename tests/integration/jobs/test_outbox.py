@@ -103,6 +103,31 @@ async def test_an_overdue_retry_is_published_again(
     assert late["next_attempt_at"] > now  # not overdue again right away
 
 
+async def test_a_job_abandoned_mid_flight_is_sent_again_for_takeover(
+    jobs: Jobs, users: Users, mongo_db: Database, amqp_connection: AbstractRobustConnection
+) -> None:
+    # A worker lost its job after the message was acked (it died, or its database write
+    # was lost): only the relay can bring the job back to a worker.
+    user = await users.create()
+    now = datetime.now(UTC)
+    await mongo_db.removal_jobs.insert_one(
+        _job("abandoned", user, updated_at=now - timedelta(minutes=5), published=True)
+        | {"status": "polling", "task_id": "t1", "lease_expires_at": now - timedelta(minutes=4)}
+    )
+    await mongo_db.removal_jobs.insert_one(
+        _job("working", user, updated_at=now, published=True)
+        | {"status": "polling", "task_id": "t2", "lease_expires_at": now + timedelta(seconds=30)}
+    )
+    queue = jobs.context.topology.removal_queue
+
+    async def one() -> bool:
+        return await queue_depth(amqp_connection, queue) == 1
+
+    assert await eventually(one, within=10)
+    await asyncio.sleep(1.0)  # a few more relay rounds: the claim keeps it from repeating
+    assert await queue_depth(amqp_connection, queue) == 1
+
+
 def _job(job_id: str, user_id: str, *, updated_at: datetime, published: bool) -> dict[str, Any]:
     return {
         "_id": job_id,

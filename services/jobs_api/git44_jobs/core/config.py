@@ -35,6 +35,8 @@ class JobsSettings(ServiceSettings):
     outbox_grace_seconds: float = Field(default=2.0, ge=0)
     outbox_overdue_seconds: float = Field(default=600.0, gt=0)
     outbox_claim_seconds: float = Field(default=30.0, gt=0)
+    # a processing/polling job whose worker lease expired this long ago is re-sent
+    outbox_abandoned_seconds: float = Field(default=60.0, gt=0)
     # How long the relay leaves a just-submitted job to the request that publishes it. It
     # outlasts the request time limit (30 s): under load a live request can take seconds
     # between commit and publish, and the relay must not publish its job a second time.

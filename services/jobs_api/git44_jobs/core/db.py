@@ -47,6 +47,12 @@ INDEXES = (
         name="task_id",
         partial_filter={"task_id": {"$type": "string"}},
     ),
+    # the outbox relay's abandoned-job query: in-flight jobs whose lease expired
+    IndexSpec(
+        collection=JOBS,
+        keys=[("status", ASCENDING), ("lease_expires_at", ASCENDING)],
+        name="status_lease",
+    ),
     # the outbox relay's query: queued jobs not yet published or overdue
     IndexSpec(
         collection=JOBS,
