@@ -73,18 +73,12 @@ def _invalid(field: str, reason: str) -> ValidationFailed:
 
 async def submit_removal(ctx: JobsContext, submission: Submission, *, job_id: str) -> Document:
     """The queued job (202), created with `job_id` unless a job with that id exists already."""
-    existing = await crud.get_job(ctx.db, job_id, user_id=submission.user_id)
-    if existing is not None:
-        return existing
+    if submission.idempotency_key is not None:  # without one, `job_id` is brand new
+        existing = await crud.get_job(ctx.db, job_id, user_id=submission.user_id)
+        if existing is not None:
+            return existing
     now = ctx.now()
-    settings = ctx.settings
-    await crud.ensure_quota(
-        ctx.db,
-        submission.user_id,
-        total=settings.default_total_quota,
-        daily_limit=settings.default_daily_limit,
-        now=now,
-    )
+    await _ensure_quota_once(ctx, submission.user_id, now=now)
     job = _new_job(ctx, submission, job_id=job_id, now=now)
     try:
         await _reserve_and_insert(ctx, job, now=now)
@@ -96,6 +90,29 @@ async def submit_removal(ctx: JobsContext, submission: Submission, *, job_id: st
         return await _existing_or_refusal(ctx, submission.user_id, job_id, now=now)
     metrics.SUBMISSIONS.labels("accepted").inc()
     return await publish_queued_job(ctx, job, previous=None)
+
+
+# Users whose quota document this process has made sure of. Quota documents are never
+# deleted, so the upsert (a write on the user's hot document) runs once per user and
+# process instead of on every submission. Bounded: cleared when it grows large.
+_QUOTA_KNOWN: set[str] = set()
+_QUOTA_KNOWN_MAX = 100_000
+
+
+async def _ensure_quota_once(ctx: JobsContext, user_id: str, *, now: datetime) -> None:
+    if user_id in _QUOTA_KNOWN:
+        return
+    settings = ctx.settings
+    await crud.ensure_quota(
+        ctx.db,
+        user_id,
+        total=settings.default_total_quota,
+        daily_limit=settings.default_daily_limit,
+        now=now,
+    )
+    if len(_QUOTA_KNOWN) >= _QUOTA_KNOWN_MAX:
+        _QUOTA_KNOWN.clear()
+    _QUOTA_KNOWN.add(user_id)
 
 
 def _new_job(ctx: JobsContext, submission: Submission, *, job_id: str, now: datetime) -> Document:
