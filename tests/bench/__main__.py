@@ -28,7 +28,8 @@ def main(argv: list[str]) -> int:
     RESULTS.mkdir(exist_ok=True)
     for name in discover(argv):
         module = importlib.import_module(f"tests.bench.bench_{name}")
-        print(f"\n== {name}: {module.__doc__.strip().splitlines()[0]}", flush=True)
+        title = (module.__doc__ or name).strip().splitlines()[0]
+        print(f"\n== {name}: {title}", flush=True)
         started = time.time()
         figures = asyncio.run(module.run())
         report = {

@@ -1,0 +1,236 @@
+"""Shared helpers of the service benchmarks: a stack of real processes, users, figures.
+
+`bench_stack` starts SecantusDB (or uses `MONGODB_URL`), optionally the simulator, and
+the services asked for, on free ports with their own database and AMQP namespace
+(deleted afterwards), like the e2e tests' `running_stack` but with a choice of services.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import statistics
+import time
+import uuid
+from collections import Counter
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+from localstack import (
+    DEMO_SCRAPER_KEYS,
+    DEV_ADMIN_EMAIL,
+    DEV_ADMIN_PASSWORD,
+    SERVICES,
+    LocalStack,
+    ServiceSpec,
+)
+
+from tests.utils.stack import FAST_ENV, delete_namespace
+
+AMQP_URL = os.environ.get("AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/")
+PASSWORD = "bench-password-1"  # throwaway users of a throwaway database
+SORA = "https://sora.chatgpt.com/p/s_{}"
+SPECS = {spec.name: spec for spec in SERVICES}
+
+
+def env_int(name: str, default: int) -> int:
+    return int(os.environ.get(name, str(default)))
+
+
+def env_float(name: str, default: float) -> float:
+    return float(os.environ.get(name, str(default)))
+
+
+def sora_link() -> str:
+    return SORA.format(uuid.uuid4().hex[:16])
+
+
+@asynccontextmanager
+async def bench_stack(
+    *,
+    tag: str,
+    services: Sequence[str] = ("auth", "key-manager", "jobs-api", "worker"),
+    extra_env: Mapping[str, str] | None = None,
+    sim_args: Sequence[str] | None = None,
+    with_sim: bool = True,
+) -> AsyncIterator[LocalStack]:
+    """The named services as real processes, ready; stopped and cleaned up afterwards."""
+    suffix = uuid.uuid4().hex[:8]
+    stack = LocalStack(
+        amqp_url=AMQP_URL,
+        mongodb_url=os.environ.get("MONGODB_URL") or None,
+        mongodb_db=f"git44_bench_{tag}_{suffix}",
+        amqp_namespace=f".bench{tag}{suffix}",
+        free_ports=True,
+        sim_args=list(sim_args or ["--keys", ",".join(DEMO_SCRAPER_KEYS)]),
+        extra_env={**FAST_ENV, **(extra_env or {})},
+    )
+    for spec in SERVICES:
+        stack._port(spec.name, spec.default_port)
+    stack._port("sim", 8090)
+    try:
+        await asyncio.to_thread(stack.start_mongo)
+        if with_sim:
+            await asyncio.to_thread(stack.start_sim)
+        for name in services:
+            await start_ready(stack, SPECS[name])
+        yield stack
+    finally:
+        await asyncio.to_thread(stack.stop)
+        await delete_namespace(AMQP_URL, stack.amqp_namespace)
+
+
+async def start_ready(stack: LocalStack, spec: ServiceSpec, *, name: str | None = None) -> None:
+    """Start one service process (e.g. `worker-2`) and wait until it is ready."""
+    proc = stack.start_service(spec, name=name)
+    url = f"{stack.url(name or spec.name)}{spec.ready_path}"
+    await asyncio.to_thread(proc.wait_http_ok, url, timeout=90)
+
+
+def client(
+    base_url: str, *, timeout: float | None = 60.0, connections: int = 200
+) -> httpx.AsyncClient:
+    limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
+    return httpx.AsyncClient(base_url=base_url, timeout=timeout, limits=limits, trust_env=False)
+
+
+async def register(http: httpx.AsyncClient, email: str | None = None) -> tuple[str, str]:
+    """A new user on auth at `http`'s base URL: (user id, access token)."""
+    email = email or f"bench-{uuid.uuid4().hex[:12]}@example.com"
+    body = {"email": email, "password": PASSWORD, "confirmPassword": PASSWORD}
+    response = await http.post("/api/auth/register", json=body)
+    response.raise_for_status()
+    data = response.json()
+    return str(data["user"]["id"]), str(data["accessToken"])
+
+
+async def admin_token(http: httpx.AsyncClient) -> str:
+    body = {"email": DEV_ADMIN_EMAIL, "password": DEV_ADMIN_PASSWORD}
+    response = await http.post("/api/auth/login", json=body)
+    response.raise_for_status()
+    return str(response.json()["accessToken"])
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def parse_time(text: str) -> datetime:
+    value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def percentiles(values: Sequence[float], *, scale: float = 1000.0) -> dict[str, float]:
+    """p50/p99/max/mean of `values` (seconds) in ms by default."""
+    if not values:
+        return {"n": 0}
+    ordered = sorted(values)
+
+    def at(q: float) -> float:
+        return round(ordered[min(len(ordered) - 1, int(len(ordered) * q))] * scale, 1)
+
+    return {
+        "n": len(ordered),
+        "p50": at(0.50),
+        "p99": at(0.99),
+        "max": round(ordered[-1] * scale, 1),
+        "mean": round(statistics.fmean(ordered) * scale, 1),
+    }
+
+
+async def closed_loop(
+    request: Callable[[int], Awaitable[int]], *, total: int, concurrency: int
+) -> dict[str, Any]:
+    """`concurrency` lanes sending `total` requests (each answers its HTTP status) back
+    to back: throughput, latency, and the statuses other than 2xx."""
+    latencies: list[float] = []
+    failures: Counter[str] = Counter()
+    counter = iter(range(total))
+
+    async def lane() -> None:
+        for i in counter:
+            t0 = time.perf_counter()
+            try:
+                status = str(await request(i))
+            except httpx.HTTPError as exc:
+                status = type(exc).__name__
+            latencies.append(time.perf_counter() - t0)
+            if not status.startswith("2"):
+                failures[status] += 1
+
+    started = time.perf_counter()
+    await asyncio.gather(*(lane() for _ in range(concurrency)))
+    elapsed = time.perf_counter() - started
+    return {
+        "concurrency": concurrency,
+        "requests": total,
+        "failures": dict(failures),
+        "seconds": round(elapsed, 2),
+        "requests_per_s": round(total / elapsed, 1),
+        "latency_ms": percentiles(latencies),
+    }
+
+
+async def submit_many(
+    jobs: httpx.AsyncClient, token: str, count: int, *, concurrency: int = 8
+) -> list[str]:
+    """Submit `count` jobs as the token's user; their ids in submission order."""
+    ids: list[str] = []
+
+    async def one(i: int) -> int:
+        response = await jobs.post(
+            "/api/removal", json={"inputLink": sora_link()}, headers=bearer(token)
+        )
+        if response.status_code == 202:
+            ids.append(str(response.json()["id"]))
+        return response.status_code
+
+    figures = await closed_loop(one, total=count, concurrency=concurrency)
+    if figures["failures"]:
+        raise RuntimeError(f"submissions refused: {figures['failures']}")
+    return ids
+
+
+async def list_jobs(jobs: httpx.AsyncClient, token: str) -> list[dict[str, Any]]:
+    """Every job of the token's user (all pages)."""
+    found: list[dict[str, Any]] = []
+    cursor: str | None = None
+    while True:
+        params: dict[str, Any] = {"limit": 100, **({"cursor": cursor} if cursor else {})}
+        response = await jobs.get("/api/removal/user/jobs", params=params, headers=bearer(token))
+        response.raise_for_status()
+        body = response.json()
+        found.extend(body["data"])
+        cursor = body.get("nextCursor")
+        if not cursor:
+            return found
+
+
+TERMINAL = {"success", "failed", "cancelled"}
+
+
+async def wait_terminal(
+    jobs: httpx.AsyncClient, token: str, count: int, *, within: float
+) -> list[dict[str, Any]]:
+    """Poll until `count` of the user's jobs are terminal (or `within` s): the jobs."""
+    deadline = time.monotonic() + within
+    while True:
+        found = await list_jobs(jobs, token)
+        done = [job for job in found if job["status"] in TERMINAL]
+        if len(done) >= count or time.monotonic() > deadline:
+            return found
+        await asyncio.sleep(1.0)
+
+
+def steady_rate(jobs: list[dict[str, Any]], *, low: float = 0.2, high: float = 0.8) -> float:
+    """Completions per second between the `low` and `high` fractions of completions
+    (leaves out the ramp-up and the tail)."""
+    times = sorted(parse_time(j["completedAt"]).timestamp() for j in jobs if j["completedAt"])
+    if len(times) < 5:
+        return 0.0
+    a, b = int(len(times) * low), int(len(times) * high) - 1
+    span = times[b] - times[a]
+    return round((b - a) / span, 3) if span > 0 else 0.0

@@ -1,0 +1,153 @@
+"""Pipeline: jobs/s against the keys' bound, 429s, upstream calls per job, ready→success delay.
+
+One stack (simulator, auth, key-manager, jobs-api); per poll policy (`fixed` 3–5 s, the
+seed's, then `adaptive`) a fresh worker process, the simulator's counters reset, N jobs
+submitted at once by one user, and the figures read back from the jobs and the
+simulator's control plane.
+
+The simulator has K keys with concurrency C each (key-manager is told the same C);
+the worker runs K·C jobs at a time, so at most K·C tasks are being processed and the
+bound is K·C / mean processing time. Key slots are leased per upstream call (ADR 0004),
+so with fast calls the keys themselves are far from saturated; the simulator's peak
+in-flight calls per key (`max_concurrent_by_key`) shows how close.
+
+Sizes: BENCH_PIPELINE_JOBS (60), BENCH_PIPELINE_KEYS (3), BENCH_PIPELINE_KEY_CONCURRENCY
+(2), BENCH_PIPELINE_PROCESSING ("2-4" s), BENCH_PIPELINE_POLICIES ("fixed,adaptive").
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import httpx
+from localstack import LocalStack
+
+from git44_sim.client import SimControl
+from tests.bench._support import (
+    SPECS,
+    bench_stack,
+    client,
+    env_int,
+    parse_time,
+    percentiles,
+    register,
+    start_ready,
+    steady_rate,
+    submit_many,
+    wait_terminal,
+)
+
+JOBS = env_int("BENCH_PIPELINE_JOBS", 60)
+KEYS = env_int("BENCH_PIPELINE_KEYS", 3)
+KEY_CONCURRENCY = env_int("BENCH_PIPELINE_KEY_CONCURRENCY", 2)
+PROCESSING = os.environ.get("BENCH_PIPELINE_PROCESSING", "2-4")
+POLICIES = os.environ.get("BENCH_PIPELINE_POLICIES", "fixed,adaptive").split(",")
+GENEROUS = str(10**6)
+
+
+def mean_processing() -> float:
+    low, _, high = PROCESSING.partition("-")
+    return (float(low) + float(high or low)) / 2
+
+
+def stack_env() -> dict[str, str]:
+    return {
+        "JOBS_DEFAULT_TOTAL_QUOTA": GENEROUS,
+        "JOBS_DEFAULT_DAILY_LIMIT": GENEROUS,
+        "KEYS_DEFAULT_MAX_CONCURRENCY": str(KEY_CONCURRENCY),
+        "KEYS_SEED_KEYS": ",".join(key_names()),
+        "WORKER_CONCURRENCY": str(KEYS * KEY_CONCURRENCY),
+        "WORKER_POLL_MIN_SECONDS": "3",
+        "WORKER_POLL_MAX_SECONDS": "5",
+    }
+
+
+def key_names() -> list[str]:
+    return [f"bench-key-{i}" for i in range(1, KEYS + 1)]
+
+
+async def run() -> dict[str, Any]:
+    sim_args = [
+        "--keys", ",".join(key_names()),
+        "--concurrency", str(KEY_CONCURRENCY),
+        "--credits", GENEROUS,
+        "--processing-seconds", PROCESSING,
+        "--log-level", "warning",
+    ]  # fmt: skip
+    services = ("auth", "key-manager", "jobs-api")
+    async with (
+        bench_stack(
+            tag="pipe", services=services, extra_env=stack_env(), sim_args=sim_args
+        ) as stack,
+        client(stack.url("auth")) as auth,
+        client(stack.url("jobs-api")) as jobs,
+    ):
+        results = {}
+        for policy in POLICIES:
+            _, token = await register(auth)
+            results[policy] = await run_policy(stack, jobs, token, policy)
+    return {
+        "jobs": JOBS,
+        "keys": KEYS,
+        "key_concurrency": KEY_CONCURRENCY,
+        "worker_concurrency": KEYS * KEY_CONCURRENCY,
+        "processing_seconds": PROCESSING,
+        "bound_jobs_per_s": round(KEYS * KEY_CONCURRENCY / mean_processing(), 3),
+        "policies": results,
+    }
+
+
+async def run_policy(
+    stack: LocalStack, jobs: httpx.AsyncClient, token: str, policy: str
+) -> dict[str, Any]:
+    async with SimControl(stack.url("sim")) as sim:
+        await sim.reset(keep_config=True)
+        stack.extra_env["WORKER_POLL_POLICY"] = policy
+        name = f"worker-{policy}"
+        await start_ready(stack, SPECS["worker"], name=name)
+        try:
+            await submit_many(jobs, token, JOBS)
+            done = await wait_terminal(jobs, token, JOBS, within=60 + 10 * JOBS)
+        finally:
+            stack.processes[name].stop()
+        stats = await sim.stats()
+        tasks = {t.task_id: t for t in await sim.tasks()}
+    figures = summarise(done, stats.model_dump(), tasks)
+    print(f"{policy}: {figures['summary']}", flush=True)
+    return figures
+
+
+def summarise(
+    done: list[dict[str, Any]], stats: dict[str, Any], tasks: dict[str, Any]
+) -> dict[str, Any]:
+    successes = [j for j in done if j["status"] == "success"]
+    charged = sum(k["charged"] for k in stats["requests_by_key"].values())
+    delays = [
+        (parse_time(j["completedAt"]) - tasks[j["taskId"]].ready_at).total_seconds()
+        for j in successes
+        if j.get("taskId") in tasks
+    ]
+    rate = steady_rate(successes)
+    bound = KEYS * KEY_CONCURRENCY / mean_processing()
+    per_job = round(charged / len(successes), 2) if successes else None
+    ready_delay = percentiles(delays)
+    return {
+        "summary": (
+            f"{len(successes)}/{len(done)} success, steady {rate} jobs/s = "
+            f"{round(rate / bound, 2)} of bound {round(bound, 2)}, 429s {stats['served_429']}, "
+            f"upstream calls/job {per_job}, ready→success p50 {ready_delay.get('p50')} ms "
+            f"p99 {ready_delay.get('p99')} ms"
+        ),
+        "successes": len(successes),
+        "failed": sum(1 for j in done if j["status"] == "failed"),
+        "steady_jobs_per_s": rate,
+        "fraction_of_bound": round(rate / bound, 3),
+        "served_429": stats["served_429"],
+        "upstream_calls_charged": charged,
+        "upstream_calls_per_success": per_job,
+        "tasks_created": stats["tasks_created"],
+        "task_polls": stats["task_polls"],
+        "max_concurrent_by_key": stats["max_concurrent_by_key"],
+        "ready_to_success_ms": ready_delay,
+    }
