@@ -16,14 +16,13 @@ from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
-import aio_pika
 import httpx
 import pytest
 from localstack import DEMO_SCRAPER_KEYS, SERVICES, LocalStack
 
-from git44_common.amqp import Topology, delete_topology
 from git44_common.mongo import Database, create_mongo_client
 from git44_sim.client import SimControl
+from tests.utils.stack import delete_namespace_now
 
 pytestmark = pytest.mark.e2e
 
@@ -74,14 +73,7 @@ def stack(
         yield local
     finally:
         local.stop()
-        asyncio.run(delete_namespace(amqp_url, local.amqp_namespace))
-
-
-async def delete_namespace(amqp_url: str, namespace: str) -> None:
-    """Drop the stack's queues, so finished runs leave no quorum queues behind."""
-    connection = await aio_pika.connect(amqp_url, timeout=10)
-    async with connection, connection.channel() as channel:
-        await delete_topology(channel, Topology(namespace=namespace))
+        delete_namespace_now(amqp_url, local.amqp_namespace)
 
 
 @pytest.fixture

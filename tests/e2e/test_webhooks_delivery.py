@@ -13,7 +13,6 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 
-import aio_pika
 import httpx
 import pytest
 import uvicorn
@@ -23,9 +22,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from git44_common.amqp import Topology, delete_topology
 from git44_common.mongo import create_mongo_client
 from tests.utils.processes import free_port
+from tests.utils.stack import delete_namespace_now
 
 pytestmark = pytest.mark.e2e
 
@@ -58,14 +57,7 @@ def stack(
         yield local
     finally:
         local.stop()
-        asyncio.run(delete_namespace(amqp_url, local.amqp_namespace))
-
-
-async def delete_namespace(amqp_url: str, namespace: str) -> None:
-    """Drop the stack's queues, so finished runs leave no quorum queues behind."""
-    connection = await aio_pika.connect(amqp_url, timeout=10)
-    async with connection, connection.channel() as channel:
-        await delete_topology(channel, Topology(namespace=namespace))
+        delete_namespace_now(amqp_url, local.amqp_namespace)
 
 
 def verify_standard_webhook(secret: str, headers: dict[str, str], body: bytes) -> None:

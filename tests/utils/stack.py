@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -29,6 +30,13 @@ async def delete_namespace(amqp_url: str, namespace: str) -> None:
     connection = await aio_pika.connect(amqp_url, timeout=10)
     async with connection, connection.channel() as channel:
         await delete_topology(channel, Topology(namespace=namespace))
+
+
+def delete_namespace_now(amqp_url: str, namespace: str) -> None:
+    """`delete_namespace` from synchronous code, even while an event loop runs in this
+    thread (a fixture's teardown inside an async test): in a thread of its own."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(asyncio.run, delete_namespace(amqp_url, namespace)).result(timeout=60)
 
 
 @contextmanager
@@ -58,4 +66,4 @@ def running_stack(
         yield local
     finally:
         local.stop()
-        asyncio.run(delete_namespace(amqp_url, local.amqp_namespace))
+        delete_namespace_now(amqp_url, local.amqp_namespace)
