@@ -130,9 +130,17 @@ async def test_two_replicas_make_each_transition_exactly_once(
     await limit_every_key(client)
     await eventually(lambda: _all_in(db, KeyStatus.COOLDOWN))
     await eventually(lambda: _all_in(db, KeyStatus.ACTIVE), within=5)
+    expected = {"added": 3, "limited": 3, "cooldown": 3, "recovered": 3}
+
+    async def every_event_written() -> bool:
+        # a transition's audit entry is written just after its compare-and-set
+        events = await events_by_kind(db)
+        return Counter(event for (_key, event) in events.elements()) == expected
+
+    await eventually(every_event_written, within=5)
+    await asyncio.sleep(0.3)  # more maintenance rounds on both replicas: nothing doubles
     events = await events_by_kind(db)
-    per_key = Counter(event for (_key, event) in events.elements())
-    assert per_key == {"added": 3, "limited": 3, "cooldown": 3, "recovered": 3}
+    assert Counter(event for (_key, event) in events.elements()) == expected
     assert set(events.values()) == {1}
 
 
