@@ -50,7 +50,8 @@ def test_a_submitted_job_reaches_success_through_every_service(stack: LocalStack
         timeout=30,
     )
     assert submitted.status_code == 202, submitted.text
-    assert submitted.json()["status"] == "queued"
+    # 202 shows the job as it is by then: a fast worker may already have claimed it
+    assert submitted.json()["status"] in ("queued", "processing", "polling")
 
     job = wait_for_status(stack, submitted.json()["id"], token, within=60)
 
