@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -19,6 +20,17 @@ import httpx
 
 
 def free_port() -> int:
+    """A port nothing listens on, picked below the kernel's ephemeral range: a port the
+    kernel hands out (bind to 0) can be taken by an outgoing connection before the
+    service binds it, and the suite makes thousands of those."""
+    for _ in range(200):
+        port = random.randint(20000, 30999)
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
