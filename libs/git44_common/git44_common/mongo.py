@@ -11,7 +11,7 @@ from typing import Any
 
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import DuplicateKeyError, OperationFailure
+from pymongo.errors import BulkWriteError, DuplicateKeyError, OperationFailure
 
 Document = dict[str, Any]
 MongoClient = AsyncMongoClient[Document]
@@ -81,7 +81,10 @@ async def ensure_indexes(db: Database, specs: Iterable[IndexSpec]) -> None:
 
 
 def is_duplicate_key_error(exc: BaseException) -> bool:
-    """True when `exc` is a unique-index violation."""
+    """True when `exc` is a unique-index violation (of a single write or of a batch)."""
     if isinstance(exc, DuplicateKeyError):
         return True
+    if isinstance(exc, BulkWriteError):
+        errors = exc.details.get("writeErrors") or []
+        return bool(errors) and all(error.get("code") == 11000 for error in errors)
     return isinstance(exc, OperationFailure) and exc.code == 11000

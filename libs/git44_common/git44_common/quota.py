@@ -39,33 +39,37 @@ def _used_today(today: str) -> dict[str, Any]:
     return {"$cond": [{"$eq": ["$day", today]}, "$daily_used", 0]}
 
 
-def reserve_filter(user_id: str, now: datetime) -> dict[str, Any]:
-    """Matches the user's quota only if a credit is left and today's limit is not reached."""
+def reserve_filter(user_id: str | list[str], now: datetime, *, count: int = 1) -> dict[str, Any]:
+    """Matches the user's quota (or each of the users') only if `count` credits are left
+    and fit in today's limit."""
     today = utc_day(now)
     return {
-        "_id": user_id,
+        "_id": user_id if isinstance(user_id, str) else {"$in": user_id},
         "$expr": {
             "$and": [
-                {"$gt": ["$remaining_quota", 0]},
-                {"$lt": [_used_today(today), "$daily_limit"]},
+                {"$gte": ["$remaining_quota", count]},
+                {"$lte": [{"$add": [_used_today(today), count]}, "$daily_limit"]},
             ]
         },
     }
 
 
-def reserve_update(now: datetime) -> list[dict[str, Any]]:
-    """Pipeline update: one credit less, today's counter + 1 (reset first on a new day)."""
+def reserve_update(
+    now: datetime, *, count: int = 1, reservation: str | None = None
+) -> list[dict[str, Any]]:
+    """Pipeline update: `count` credits less, today's counter + `count` (reset first on a
+    new day); `reservation` is recorded as `last_reservation`, to find which documents
+    an update of several matched."""
     today = utc_day(now)
-    return [
-        {
-            "$set": {
-                "remaining_quota": {"$subtract": ["$remaining_quota", 1]},
-                "daily_used": {"$add": [_used_today(today), 1]},
-                "day": today,
-                "updated_at": now,
-            }
-        }
-    ]
+    fields: dict[str, Any] = {
+        "remaining_quota": {"$subtract": ["$remaining_quota", count]},
+        "daily_used": {"$add": [_used_today(today), count]},
+        "day": today,
+        "updated_at": now,
+    }
+    if reservation is not None:
+        fields["last_reservation"] = {"$literal": reservation}
+    return [{"$set": fields}]
 
 
 def refund_update(*, charged_day: str | None, now: datetime) -> list[dict[str, Any]]:

@@ -11,6 +11,8 @@ from pydantic import BaseModel
 
 from git44_common.amqp import Topology
 from git44_common.mongo import Database, MongoClient
+from git44_jobs.coalesce import Coalescer
+from git44_jobs.commits import Document, published_marks, submission_commits
 from git44_jobs.core.config import JobsSettings
 
 Clock = Callable[[], datetime]
@@ -42,7 +44,8 @@ class MessagePublisher(Protocol):
 
 @dataclass
 class JobsContext:
-    """Clients and settings; `publisher` may be swapped at run time (tests, broker outages)."""
+    """Clients, settings and per-process state; `publisher` may be swapped at run time
+    (tests, broker outages)."""
 
     settings: JobsSettings
     mongo: MongoClient
@@ -50,6 +53,21 @@ class JobsContext:
     topology: Topology
     publisher: MessagePublisher
     clock: Clock = field(default=utc_now_ms)
+    # users whose quota document this process has made sure of (see submission.py)
+    known_quotas: set[str] = field(default_factory=set)
+    # the request path's coalesced writes (commits.py)
+    submissions: Coalescer[Document, bool] = field(init=False)
+    published: Coalescer[str, None] = field(init=False)
+
+    def __post_init__(self) -> None:
+        batch = self.settings.submit_batch_max
+        self.submissions = submission_commits(self.mongo, self.db, self.now, max_batch=batch)
+        self.published = published_marks(self.db, max_batch=max(batch, 100))
 
     def now(self) -> datetime:
         return self.clock()
+
+    async def close(self) -> None:
+        """Finish the writes still queued (at shutdown, before the clients close)."""
+        await self.submissions.close()
+        await self.published.close()

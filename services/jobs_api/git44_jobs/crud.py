@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 from typing import Any
 
@@ -45,6 +46,68 @@ async def reserve_credit(
     )
 
 
+async def reserve_for_users(
+    db: Database, counts: dict[str, int], *, now: datetime, session: AsyncClientSession
+) -> dict[str, int]:
+    """Credits for several users at once (`counts`: how many each asks for): how many
+    each got. Users asking for the same number share one `update_many`; which quotas it
+    matched is read back (inside the transaction) by the reservation's mark."""
+    if len(counts) == 1:
+        ((user_id, count),) = counts.items()
+        return {user_id: await reserve_credits(db, user_id, count, now=now, session=session)}
+    mark = uuid.uuid4().hex
+    by_count: dict[int, list[str]] = {}
+    for user_id, count in counts.items():
+        by_count.setdefault(count, []).append(user_id)
+    for count, users in by_count.items():
+        await db[QUOTAS].update_many(
+            reserve_filter(users, now, count=count),
+            reserve_update(now, count=count, reservation=mark),
+            session=session,
+        )
+    matched = db[QUOTAS].find(
+        {"_id": {"$in": list(counts)}, "last_reservation": mark}, {"_id": 1}, session=session
+    )
+    granted = {document["_id"] async for document in matched}
+    result: dict[str, int] = {}
+    for user_id, count in counts.items():
+        if user_id in granted:
+            result[user_id] = count
+        elif count > 1:  # not all of them fit: as many as do, one at a time
+            result[user_id] = await reserve_credits(
+                db, user_id, count, now=now, session=session, one_by_one=True
+            )
+        else:
+            result[user_id] = 0
+    return result
+
+
+async def reserve_credits(
+    db: Database,
+    user_id: str,
+    count: int,
+    *,
+    now: datetime,
+    session: AsyncClientSession,
+    one_by_one: bool = False,
+) -> int:
+    """Up to `count` credits taken for one user: all at once in one update when they fit,
+    else one at a time until refused. How many were taken."""
+    if count > 1 and not one_by_one:
+        taken = await db[QUOTAS].find_one_and_update(
+            reserve_filter(user_id, now, count=count),
+            reserve_update(now, count=count),
+            projection={"_id": 1},
+            session=session,
+        )
+        if taken is not None:
+            return count
+    granted = 0
+    while granted < count and await reserve_credit(db, user_id, now=now, session=session):
+        granted += 1
+    return granted
+
+
 async def refund_credit(
     db: Database,
     user_id: str,
@@ -58,8 +121,9 @@ async def refund_credit(
     )
 
 
-async def insert_job(db: Database, job: Document, *, session: AsyncClientSession) -> None:
-    await db[JOBS].insert_one(job, session=session)
+async def insert_jobs(db: Database, jobs: list[Document], *, session: AsyncClientSession) -> None:
+    """Insert in order; a duplicate `_id` raises (and aborts the transaction)."""
+    await db[JOBS].insert_many(jobs, ordered=True, session=session)
 
 
 async def get_job(db: Database, job_id: str, *, user_id: str | None = None) -> Document | None:
@@ -70,12 +134,11 @@ async def get_job(db: Database, job_id: str, *, user_id: str | None = None) -> D
     return await db[JOBS].find_one(query)
 
 
-async def mark_published(db: Database, job_id: str) -> Document | None:
-    """Set the outbox flag; the job as it is now (None if it left `queued` meanwhile)."""
-    return await db[JOBS].find_one_and_update(
-        {"_id": job_id},
+async def mark_published(db: Database, job_ids: list[str]) -> None:
+    """Set the outbox flag of jobs whose `removal.requested` the broker confirmed."""
+    await db[JOBS].update_many(
+        {"_id": {"$in": job_ids}},
         {"$set": {"published": True, "relay_claimed_until": None}},
-        return_document=ReturnDocument.AFTER,
     )
 
 

@@ -63,6 +63,7 @@ def create_app(settings: JobsSettings | None = None, *, clock: Clock = utc_now_m
                 publisher=runtime.publisher,
                 clock=clock,
             )
+            stack.push_async_callback(context.close)
             app.state.runtime = runtime
             app.state.jobs = context
             app.state.authenticator = authenticator

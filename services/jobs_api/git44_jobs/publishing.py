@@ -1,4 +1,4 @@
-"""Publishing after commit: `removal.requested` for the worker, then the job event.
+"""Publishing after commit: `removal.requested` for the worker and the job event.
 
 A failure here never fails the request: the job is saved with `published: false` and
 the outbox relay (`outbox.py`) publishes it once the broker answers again.
@@ -6,6 +6,7 @@ the outbox relay (`outbox.py`) publishes it once the broker answers again.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
@@ -58,10 +59,13 @@ async def publish_job_event(ctx: JobsContext, job: dict[str, Any], *, previous: 
 async def publish_queued_job(
     ctx: JobsContext, job: dict[str, Any], *, previous: str | None
 ) -> dict[str, Any]:
-    """Publish a freshly queued job, mark it published, announce it; the job as it is now."""
-    if not await publish_removal_request(ctx, job):
+    """Publish a freshly queued job and announce it (both at once), then have it marked
+    published (coalesced, not awaited: see commits.py); the job."""
+    published, _ = await asyncio.gather(
+        publish_removal_request(ctx, job), publish_job_event(ctx, job, previous=previous)
+    )
+    if published:
+        ctx.published.add(job["_id"])
+    else:
         await crud.release_relay_claim(ctx.db, job["_id"])
-        return job
-    current = await crud.mark_published(ctx.db, job["_id"]) or job
-    await publish_job_event(ctx, job, previous=previous)
-    return current
+    return job

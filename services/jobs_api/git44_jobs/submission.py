@@ -3,6 +3,8 @@
     validate link → (idempotency, see idempotency.py) → ensure quota exists →
     transaction { reserve credit ; insert job queued, published false } → publish
 
+The transaction is shared with the submissions that arrive while another one runs
+(group commit, commits.py): each job is still charged if and only if it is inserted.
 The job id is chosen before the transaction, so a retried or concurrent duplicate of
 an idempotent request collides on `_id`: its transaction aborts (its credit with it)
 and it answers with the job that won.
@@ -41,10 +43,6 @@ class Submission:
     idempotency_key: str | None = None
 
 
-class _Refused(Exception):
-    """Raised inside the transaction when no credit could be reserved (aborts it)."""
-
-
 def check_links(
     ctx: JobsContext, input_link: object, callback_url: object = None
 ) -> tuple[str, str | None]:
@@ -81,26 +79,26 @@ async def submit_removal(ctx: JobsContext, submission: Submission, *, job_id: st
     await _ensure_quota_once(ctx, submission.user_id, now=now)
     job = _new_job(ctx, submission, job_id=job_id, now=now)
     try:
-        await _reserve_and_insert(ctx, job, now=now)
-    except _Refused:
-        return await _existing_or_refusal(ctx, submission.user_id, job_id, now=now)
+        inserted = await ctx.submissions.submit(job)
     except Exception as exc:
         if not is_duplicate_key_error(exc):
             raise
+        inserted = False
+    if not inserted:
         return await _existing_or_refusal(ctx, submission.user_id, job_id, now=now)
     metrics.SUBMISSIONS.labels("accepted").inc()
     return await publish_queued_job(ctx, job, previous=None)
 
 
-# Users whose quota document this process has made sure of. Quota documents are never
-# deleted, so the upsert (a write on the user's hot document) runs once per user and
-# process instead of on every submission. Bounded: cleared when it grows large.
-_QUOTA_KNOWN: set[str] = set()
+# Quota documents are never deleted, so the upsert (a write on the user's hot document)
+# runs once per user and process (`ctx.known_quotas`) instead of on every submission.
+# Bounded: the set is cleared when it grows this large.
 _QUOTA_KNOWN_MAX = 100_000
 
 
 async def _ensure_quota_once(ctx: JobsContext, user_id: str, *, now: datetime) -> None:
-    if user_id in _QUOTA_KNOWN:
+    known = ctx.known_quotas
+    if user_id in known:
         return
     settings = ctx.settings
     await crud.ensure_quota(
@@ -110,9 +108,9 @@ async def _ensure_quota_once(ctx: JobsContext, user_id: str, *, now: datetime) -
         daily_limit=settings.default_daily_limit,
         now=now,
     )
-    if len(_QUOTA_KNOWN) >= _QUOTA_KNOWN_MAX:
-        _QUOTA_KNOWN.clear()
-    _QUOTA_KNOWN.add(user_id)
+    if len(known) >= _QUOTA_KNOWN_MAX:
+        known.clear()
+    known.add(user_id)
 
 
 def _new_job(ctx: JobsContext, submission: Submission, *, job_id: str, now: datetime) -> Document:
@@ -133,19 +131,6 @@ def _new_job(ctx: JobsContext, submission: Submission, *, job_id: str, now: date
     # published once, not also by the relay.
     job["relay_claimed_until"] = now + timedelta(seconds=ctx.settings.request_claim_seconds)
     return job
-
-
-async def _reserve_and_insert(ctx: JobsContext, job: Document, *, now: datetime) -> None:
-    async with ctx.mongo.start_session() as session:
-
-        async def reserve_then_insert(session: Any) -> None:
-            if await crud.reserve_credit(ctx.db, job["user_id"], now=now, session=session) is None:
-                raise _Refused
-            await crud.insert_job(ctx.db, job, session=session)
-
-        # with_transaction retries the whole unit on transient errors (write conflicts
-        # on the quota document when one user submits concurrently)
-        await session.with_transaction(reserve_then_insert)
 
 
 async def _existing_or_refusal(

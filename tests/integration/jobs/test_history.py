@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from git44_common.mongo import Database
-from tests.integration.jobs.support import Jobs, Users, sora_link
+from tests.integration.jobs.support import Jobs, Users, eventually, sora_link
 
 
 async def _submit(jobs: Jobs, headers: dict[str, str]) -> str:
@@ -118,7 +118,8 @@ async def test_retry_requeues_a_failed_job_and_charges_a_credit(
         "queued", 0, None, None,
     )  # fmt: skip
     stored = await mongo_db.removal_jobs.find_one({"_id": job_id})
-    assert (stored["charge"], stored["published"]) == ("reserved", True)
+    assert stored["charge"] == "reserved"
+    assert await eventually(lambda: _published(mongo_db, job_id))  # set after the confirm
     quota = await mongo_db.user_quotas.find_one({"_id": user})
     assert quota["remaining_quota"] == 4
 
@@ -133,3 +134,8 @@ async def test_retry_without_credits_is_402(jobs: Jobs, users: Users, mongo_db: 
     response = await jobs.client.post(f"/api/removal/{job_id}/retry", headers=headers)
     assert response.status_code == 402
     assert (await mongo_db.removal_jobs.find_one({"_id": job_id}))["status"] == "failed"
+
+
+async def _published(db: Database, job_id: str) -> bool:
+    stored = await db.removal_jobs.find_one({"_id": job_id})
+    return bool(stored and stored["published"])

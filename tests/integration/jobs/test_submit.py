@@ -35,8 +35,13 @@ async def test_a_submission_is_queued_charged_and_published(
     assert ISO_UTC.match(job["updatedAt"])
 
     stored = await mongo_db.removal_jobs.find_one({"_id": job["id"]})
-    assert stored["published"] is True
     assert (stored["charge"], stored["version"], stored["source"]) == ("reserved", 1, "web")
+
+    async def published() -> bool:  # the flag is set after the broker's confirm
+        stored = await mongo_db.removal_jobs.find_one({"_id": job["id"]})
+        return bool(stored["published"]) and stored["relay_claimed_until"] is None
+
+    assert await eventually(published)
     quota = await mongo_db.user_quotas.find_one({"_id": user})
     assert (quota["total_quota"], quota["remaining_quota"], quota["daily_used"]) == (500, 499, 1)
     queue = jobs.context.topology.removal_queue

@@ -27,6 +27,9 @@ class JobsSettings(ServiceSettings):
     # development only: callback URLs on http/private addresses (local webhook receivers)
     allow_private_callbacks: bool = False
 
+    # request path: submissions arriving while a transaction runs share the next one
+    # (group commit, ADR 0005); at most this many jobs per transaction
+    submit_batch_max: int = Field(default=64, ge=1, le=1000)
     # request path: how long to wait for a publisher confirm before leaving it to the relay
     publish_timeout_seconds: float = Field(default=3.0, gt=0)
 
