@@ -103,6 +103,11 @@ async def served_jobs(
     async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
         yield Jobs(app, client, settings)
     server.should_exit = True
-    await asyncio.wait_for(task, timeout=30)
+    done, _ = await asyncio.wait([task], timeout=30)
+    if not done:  # say what the shutdown waits for before failing
+        for other in asyncio.all_tasks():
+            other.print_stack(limit=8)
+        task.cancel()
+        raise TimeoutError("jobs-api did not shut down within 30 s")
     async with amqp_connection.channel() as channel:
         await delete_topology(channel, Topology(namespace=amqp_namespace))

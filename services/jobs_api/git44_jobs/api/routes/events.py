@@ -10,7 +10,7 @@ from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from git44_jobs.api.deps import Ctx, CurrentUser
 from git44_jobs.context import JobsContext
-from git44_jobs.events import EventHub, JobUpdate, replay_since
+from git44_jobs.events import EventHub, JobUpdate, parse_last_event_id, replay_since
 
 router = APIRouter(prefix="/api/removal", tags=["removal"])
 
@@ -26,19 +26,35 @@ def _message(update: JobUpdate) -> ServerSentEvent:
 async def _stream(
     ctx: JobsContext, hub: EventHub, user_id: str, last_event_id: str | None
 ) -> AsyncIterator[ServerSentEvent]:
-    # Subscribe before replaying, so nothing that happens during the replay is missed.
+    # Subscribe before replaying, so nothing that happens during the replay is missed;
+    # a live update the replay already carried (same job, same or older version) is
+    # not sent twice.
     subscriber = hub.subscribe(user_id)
     try:
         yield ServerSentEvent(data="{}", event="ready", retry=RECONNECT_MS)
+        replayed: dict[str, int] = {}
         for update in await replay_since(ctx, user_id, last_event_id):
+            _note(replayed, update)
             yield _message(update)
         while True:
             live = await subscriber.next_update()
             if live is None:
                 return  # overflowed or shutting down: the client reconnects and replays
-            yield _message(live)
+            if not _already_sent(replayed, live):
+                yield _message(live)
     finally:
         hub.unsubscribe(subscriber)
+
+
+def _note(replayed: dict[str, int], update: JobUpdate) -> None:
+    parsed = parse_last_event_id(update.id)
+    if parsed is not None:
+        replayed[parsed[0]] = max(parsed[1], replayed.get(parsed[0], 0))
+
+
+def _already_sent(replayed: dict[str, int], update: JobUpdate) -> bool:
+    parsed = parse_last_event_id(update.id)
+    return parsed is not None and parsed[1] <= replayed.get(parsed[0], 0)
 
 
 @router.get(
