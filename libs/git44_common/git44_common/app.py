@@ -23,6 +23,7 @@ from git44_common.middleware import (
     CorrelationIdMiddleware,
     RequestTimeoutMiddleware,
 )
+from git44_common.openapi import document_problems
 from git44_common.problems import install_problem_handlers
 from git44_common.settings import ServiceSettings
 
@@ -56,6 +57,7 @@ def create_service_app(
     app.state.readiness = readiness
     app.state.settings = settings
     install_problem_handlers(app)
+    document_problems(app)
     app.include_router(build_health_router())
     for router in routers:
         app.include_router(router)

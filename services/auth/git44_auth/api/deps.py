@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Header, Request
+from fastapi import Depends, Request
 
 from git44_auth.context import AuthContext
 from git44_auth.crud import users
 from git44_common.exceptions import Forbidden
+from git44_common.openapi import authorization_header
 from git44_common.security import Principal
 
 
@@ -21,7 +22,7 @@ Ctx = Annotated[AuthContext, Depends(get_context)]
 
 
 async def get_current_user(
-    ctx: Ctx, authorization: Annotated[str | None, Header(include_in_schema=False)] = None
+    ctx: Ctx, authorization: Annotated[str | None, Depends(authorization_header)]
 ) -> Principal:
     return await ctx.authenticator.from_bearer(authorization)
 

@@ -6,16 +6,16 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import Depends, Header, Request
-from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.security import APIKeyHeader
 
 from git44_common.exceptions import Forbidden
 from git44_common.mongo import Database
+from git44_common.openapi import authorization_header
 from git44_common.security import Authenticator, Principal
 from git44_jobs.context import JobsContext, MessagePublisher
 from git44_jobs.idempotency import check_key
 from git44_jobs.ratelimit import count_request
 
-_bearer = HTTPBearer(auto_error=False, description="Access token from the auth service")
 _api_key = APIKeyHeader(name="X-API-Key", auto_error=False, description="Dev API key (g44_…)")
 
 
@@ -50,11 +50,10 @@ def _authenticator(request: Request) -> Authenticator:
 
 
 async def current_user(
-    request: Request,
-    _credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    request: Request, authorization: Annotated[str | None, Depends(authorization_header)]
 ) -> Principal:
     """The caller of an `Authorization: Bearer <access token>` request."""
-    return await _authenticator(request).from_bearer(request.headers.get("authorization"))
+    return await _authenticator(request).from_bearer(authorization)
 
 
 CurrentUser = Annotated[Principal, Depends(current_user)]

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Header, Request
+from fastapi import Depends, Request
 
 from git44_common.exceptions import Forbidden
 from git44_common.mongo import Database
+from git44_common.openapi import authorization_header
 from git44_common.security import Principal
 from git44_keys.context import KeysContext
 from git44_keys.registry import KeyRegistry
@@ -34,7 +35,7 @@ Registry = Annotated[KeyRegistry, Depends(get_registry)]
 
 
 async def get_principal(
-    context: Context, authorization: Annotated[str | None, Header()] = None
+    context: Context, authorization: Annotated[str | None, Depends(authorization_header)]
 ) -> Principal:
     return await context.authenticator.from_bearer(authorization)
 

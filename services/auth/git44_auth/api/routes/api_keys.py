@@ -12,6 +12,7 @@ from git44_auth.api.routes.presenters import api_key_created, api_key_public
 from git44_auth.crud import api_keys
 from git44_auth.models import ApiKeyCreate, ApiKeyCreated, ApiKeysPublic
 from git44_common.exceptions import NotFound
+from git44_common.openapi import problems
 
 router = APIRouter(prefix="/api/auth/api-keys", tags=["api-keys"])
 
@@ -25,7 +26,12 @@ async def list_api_keys(ctx: Ctx, principal: CurrentUser) -> ApiKeysPublic:
     return ApiKeysPublic(data=[api_key_public(r) for r in records])
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, response_model=ApiKeyCreated)
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=ApiKeyCreated,
+    responses=problems(**{"409": "conflict: too many active API keys"}),
+)
 async def create_api_key(ctx: Ctx, principal: CurrentUser, body: ApiKeyCreate) -> ApiKeyCreated:
     """Create an API key; the `key` is in this response only."""
     new = await accounts.create_api_key(

@@ -26,11 +26,17 @@ from git44_auth.models import (
     UserPublic,
 )
 from git44_common.exceptions import TokenInvalid
+from git44_common.openapi import problems
 
 router = APIRouter(prefix="/api/auth", tags=["auth"])
 
 
-@router.post("/register", status_code=status.HTTP_201_CREATED, response_model=RegisteredPublic)
+@router.post(
+    "/register",
+    status_code=status.HTTP_201_CREATED,
+    response_model=RegisteredPublic,
+    responses=problems(**{"409": "email_taken"}),
+)
 async def register(ctx: Ctx, body: RegisterRequest) -> RegisteredPublic:
     """Create an account; returns tokens and the first Dev API key (shown only once)."""
     done = await accounts.register(ctx, body, now=datetime.now(UTC))
@@ -38,7 +44,11 @@ async def register(ctx: Ctx, body: RegisterRequest) -> RegisteredPublic:
     return RegisteredPublic(**session.model_dump(), api_key=api_key_created(done.api_key))
 
 
-@router.post("/login", response_model=SessionPublic)
+@router.post(
+    "/login",
+    response_model=SessionPublic,
+    responses=problems(403, **{"401": "invalid_credentials", "429": "rate_limited (Retry-After)"}),
+)
 async def login(ctx: Ctx, body: LoginRequest, client_ip: ClientIp) -> SessionPublic:
     """Exchange email and password for an access and a refresh token."""
     user, tokens = await accounts.log_in(
@@ -47,14 +57,14 @@ async def login(ctx: Ctx, body: LoginRequest, client_ip: ClientIp) -> SessionPub
     return session_public(user, tokens)
 
 
-@router.post("/refresh", response_model=TokensPublic)
+@router.post("/refresh", response_model=TokensPublic, responses=problems(401, 403))
 async def refresh(ctx: Ctx, body: RefreshRequest) -> TokensPublic:
     """Rotate a refresh token: it stops working and a new pair is returned."""
     tokens = await sessions.rotate_session(ctx, body.refresh_token, now=datetime.now(UTC))
     return tokens_public(tokens)
 
 
-@router.post("/logout", status_code=status.HTTP_204_NO_CONTENT)
+@router.post("/logout", status_code=status.HTTP_204_NO_CONTENT, responses=problems(401))
 async def logout(ctx: Ctx, body: RefreshRequest) -> Response:
     """End the session of a refresh token (its whole family is revoked)."""
     await sessions.end_session(ctx, body.refresh_token, now=datetime.now(UTC))
@@ -70,7 +80,11 @@ async def me(ctx: Ctx, principal: CurrentUser) -> UserPublic:
     return user_public(user)
 
 
-@router.post("/password", response_model=TokensPublic)
+@router.post(
+    "/password",
+    response_model=TokensPublic,
+    responses=problems(**{"401": "invalid_credentials / token_invalid"}),
+)
 async def change_password(
     ctx: Ctx, principal: CurrentUser, body: PasswordChangeRequest
 ) -> TokensPublic:

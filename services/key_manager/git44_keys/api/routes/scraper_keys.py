@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Response, status
 
+from git44_common.openapi import problems
 from git44_common.pagination import decode_cursor, encode_cursor
 from git44_keys.api.deps import AdminUser, Context, Db, Registry, require_admin
 from git44_keys.crud import keys
@@ -50,6 +51,7 @@ async def list_scraper_keys(
     status_code=status.HTTP_201_CREATED,
     response_model=ScraperKeyPublic,
     response_model_by_alias=True,
+    responses=problems(**{"409": "conflict: the key is registered already"}),
 )
 async def add_scraper_key(
     body: ScraperKeyCreate, registry: Registry, admin: AdminUser, context: Context
