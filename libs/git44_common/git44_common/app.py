@@ -7,7 +7,6 @@ and `/metrics`. A service adds its routers and its lifespan.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Any, Protocol
@@ -81,4 +80,6 @@ def serve(app: FastAPI, settings: ServiceSettings, *, service: str) -> None:
         server_header=False,
         timeout_graceful_shutdown=10,
     )
-    asyncio.run(uvicorn.Server(config).serve())
+    # Server.run picks the loop as `uvicorn.run` does: uvloop (installed with
+    # uvicorn[standard]) — asyncio.run(server.serve()) would leave the default loop.
+    uvicorn.Server(config).run()

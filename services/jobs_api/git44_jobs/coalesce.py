@@ -13,12 +13,9 @@ gets the exception.
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Generic, TypeVar
-
-log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -27,7 +24,7 @@ R = TypeVar("R")
 @dataclass
 class _Waiting(Generic[T, R]):
     item: T
-    result: asyncio.Future[R] | None = field(default=None)
+    result: asyncio.Future[R]
 
 
 class Coalescer(Generic[T, R]):
@@ -50,12 +47,7 @@ class Coalescer(Generic[T, R]):
         A waiter cancelled before its batch starts is left out of it."""
         waiting: _Waiting[T, R] = _Waiting(item, asyncio.get_running_loop().create_future())
         self._enqueue(waiting)
-        assert waiting.result is not None
         return await waiting.result
-
-    def add(self, item: T) -> None:
-        """Flush `item` soon without waiting for it (failures are logged by `flush`)."""
-        self._enqueue(_Waiting(item))
 
     async def close(self) -> None:
         """Wait until everything queued so far is flushed."""
@@ -71,7 +63,7 @@ class Coalescer(Generic[T, R]):
         while self._queue:
             batch = self._queue[: self._max_batch]
             del self._queue[: self._max_batch]
-            live = [w for w in batch if w.result is None or not w.result.done()]
+            live = [w for w in batch if not w.result.done()]
             if live:
                 await self._flush_batch(live)
 
@@ -82,10 +74,6 @@ class Coalescer(Generic[T, R]):
             results = [exc] * len(batch)
         for waiting, result in zip(batch, results, strict=True):
             future = waiting.result
-            if future is None:
-                if isinstance(result, BaseException):
-                    log.warning("%s: a queued write failed: %s", self._name, result.__class__)
-                continue
             if future.done():
                 continue
             if isinstance(result, BaseException):

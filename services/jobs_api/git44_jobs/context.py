@@ -12,7 +12,7 @@ from pydantic import BaseModel
 from git44_common.amqp import Topology
 from git44_common.mongo import Database, MongoClient
 from git44_jobs.coalesce import Coalescer
-from git44_jobs.commits import Document, published_marks, submission_commits
+from git44_jobs.commits import Document, OutboxMarks, submission_commits
 from git44_jobs.core.config import JobsSettings
 
 Clock = Callable[[], datetime]
@@ -57,12 +57,17 @@ class JobsContext:
     known_quotas: set[str] = field(default_factory=set)
     # the request path's coalesced writes (commits.py)
     submissions: Coalescer[Document, bool] = field(init=False)
-    published: Coalescer[str, None] = field(init=False)
+    published: OutboxMarks = field(init=False)
 
     def __post_init__(self) -> None:
-        batch = self.settings.submit_batch_max
-        self.submissions = submission_commits(self.mongo, self.db, self.now, max_batch=batch)
-        self.published = published_marks(self.db, max_batch=max(batch, 100))
+        self.published = OutboxMarks(self.mongo, self.db)
+        self.submissions = submission_commits(
+            self.mongo,
+            self.db,
+            self.now,
+            max_batch=self.settings.submit_batch_max,
+            marks=self.published,
+        )
 
     def now(self) -> datetime:
         return self.clock()

@@ -134,11 +134,12 @@ async def get_job(db: Database, job_id: str, *, user_id: str | None = None) -> D
     return await db[JOBS].find_one(query)
 
 
-async def mark_published(db: Database, job_ids: list[str]) -> None:
+async def mark_published(db: Database, job_ids: list[str], *, session: AsyncClientSession) -> None:
     """Set the outbox flag of jobs whose `removal.requested` the broker confirmed."""
     await db[JOBS].update_many(
         {"_id": {"$in": job_ids}},
         {"$set": {"published": True, "relay_claimed_until": None}},
+        session=session,
     )
 
 

@@ -59,8 +59,8 @@ async def publish_job_event(ctx: JobsContext, job: dict[str, Any], *, previous: 
 async def publish_queued_job(
     ctx: JobsContext, job: dict[str, Any], *, previous: str | None
 ) -> dict[str, Any]:
-    """Publish a freshly queued job and announce it (both at once), then have it marked
-    published (coalesced, not awaited: see commits.py); the job."""
+    """Publish a freshly queued job and announce it (both at once); once confirmed, its
+    outbox flag is left to the next transaction (commits.OutboxMarks). The job."""
     published, _ = await asyncio.gather(
         publish_removal_request(ctx, job), publish_job_event(ctx, job, previous=previous)
     )

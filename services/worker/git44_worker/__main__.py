@@ -1,8 +1,8 @@
-"""`python -m git44_worker`: run a worker process."""
+"""`python -m git44_worker`: run a worker process (on uvloop, like the HTTP services)."""
 
-import asyncio
+import uvloop
 
 from git44_worker.main import main
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    uvloop.run(main())

@@ -12,7 +12,8 @@ from pymongo.errors import BulkWriteError
 
 from git44_common.mongo import Database, MongoClient, ensure_indexes, is_duplicate_key_error
 from git44_common.quota import new_quota_document
-from git44_jobs.commits import reserve_and_insert, submission_commits
+from git44_jobs.coalesce import Coalescer
+from git44_jobs.commits import OutboxMarks, reserve_and_insert, submission_commits
 from git44_jobs.core.db import INDEXES
 from git44_jobs.documents import new_job_document, new_job_id
 
@@ -25,6 +26,12 @@ def job(user_id: str, job_id: str | None = None) -> dict[str, Any]:
         input_link="https://sora.chatgpt.com/p/s_0123456789ab", now=NOON,
         max_retries=3, max_polls=8,
     )  # fmt: skip
+
+
+def commits_on(mongo: MongoClient, db: Database, *, max_batch: int) -> Coalescer[Any, bool]:
+    return submission_commits(
+        mongo, db, lambda: NOON, max_batch=max_batch, marks=OutboxMarks(mongo, db)
+    )
 
 
 async def quotas(db: Database, **users: tuple[int, int]) -> None:
@@ -72,7 +79,7 @@ async def test_a_duplicate_id_aborts_the_batch_then_each_job_commits_alone(
     assert await remaining(mongo_db) == {"a": (9, 1), "b": (10, 0)}  # nothing kept
 
     # through the coalescer: the batch falls back to one transaction per job
-    commits = submission_commits(mongo_client, mongo_db, lambda: NOON, max_batch=10)
+    commits = commits_on(mongo_client, mongo_db, max_batch=10)
     results = await asyncio.gather(
         *(commits.submit(j) for j in (job("a"), job("a", taken["_id"]), job("b"))),
         return_exceptions=True,
@@ -89,7 +96,7 @@ async def test_concurrent_submissions_of_many_users_never_exceed_any_quota(
 ) -> None:
     users = {f"u{i}": (i, 100) for i in range(6)}  # u0 has 0 credits ... u5 has 5
     await quotas(mongo_db, **users)
-    commits = submission_commits(mongo_client, mongo_db, lambda: NOON, max_batch=16)
+    commits = commits_on(mongo_client, mongo_db, max_batch=16)
     jobs = [job(f"u{i % 6}") for i in range(60)]  # 10 jobs per user
     results = await asyncio.gather(*(commits.submit(j) for j in jobs))
     accepted = [j for j, ok in zip(jobs, results, strict=True) if ok]
@@ -97,3 +104,41 @@ async def test_concurrent_submissions_of_many_users_never_exceed_any_quota(
     assert per_user == {f"u{i}": i for i in range(6)}
     assert await mongo_db.removal_jobs.count_documents({}) == len(accepted) == 15
     assert all(left == 0 for left, _ in (await remaining(mongo_db)).values())
+
+
+async def published(db: Database) -> set[str]:
+    return {j["_id"] async for j in db.removal_jobs.find({"published": True}, {"_id": 1})}
+
+
+async def test_outbox_flags_ride_along_with_the_next_submission_transaction(
+    mongo_client: MongoClient, mongo_db: Database
+) -> None:
+    await quotas(mongo_db, a=(10, 10))
+    marks = OutboxMarks(mongo_client, mongo_db, linger=60)  # never flushes by itself here
+    commits = submission_commits(mongo_client, mongo_db, lambda: NOON, max_batch=10, marks=marks)
+    first = job("a")
+    assert await commits.submit(first) is True
+    marks.add(first["_id"])
+    assert await published(mongo_db) == set()
+    second = job("a")
+    assert await commits.submit(second) is True  # its transaction flags the first job
+    assert await published(mongo_db) == {first["_id"]}
+    assert marks.take() == []
+    await marks.close()
+
+
+async def test_outbox_flags_are_set_on_their_own_when_no_submission_comes(
+    mongo_client: MongoClient, mongo_db: Database
+) -> None:
+    await quotas(mongo_db, a=(10, 10))
+    marks = OutboxMarks(mongo_client, mongo_db, linger=0.01)
+    jobs = [job("a"), job("a")]
+    await reserve_and_insert(mongo_client, mongo_db, jobs, now=NOON)
+    for j in jobs:
+        marks.add(j["_id"])
+    for _ in range(100):
+        if await published(mongo_db) == {j["_id"] for j in jobs}:
+            break
+        await asyncio.sleep(0.05)
+    assert await published(mongo_db) == {j["_id"] for j in jobs}
+    await marks.close()

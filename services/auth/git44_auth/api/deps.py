@@ -1,4 +1,8 @@
-"""FastAPI dependencies of the auth API, declared once as `Annotated` aliases."""
+"""FastAPI dependencies of the auth API, declared once as `Annotated` aliases.
+
+Every dependency is `async def`, even when it awaits nothing: FastAPI runs a plain
+`def` dependency in its thread pool, a thread hop on every request.
+"""
 
 from __future__ import annotations
 
@@ -13,7 +17,7 @@ from git44_common.openapi import authorization_header
 from git44_common.security import Principal
 
 
-def get_context(request: Request) -> AuthContext:
+async def get_context(request: Request) -> AuthContext:
     context: AuthContext = request.app.state.auth
     return context
 
@@ -43,7 +47,7 @@ async def require_admin(ctx: Ctx, principal: CurrentUser) -> Principal:
 AdminUser = Annotated[Principal, Depends(require_admin)]
 
 
-def get_client_ip(request: Request) -> str:
+async def get_client_ip(request: Request) -> str:
     """The caller's address (uvicorn resolves X-Forwarded-For from trusted proxies)."""
     return request.client.host if request.client else "unknown"
 

@@ -1,4 +1,8 @@
-"""FastAPI dependencies, declared once as `Annotated` aliases."""
+"""FastAPI dependencies, declared once as `Annotated` aliases.
+
+Every dependency is `async def`, even when it awaits nothing: FastAPI runs a plain
+`def` dependency in its thread pool, a thread hop on every request.
+"""
 
 from __future__ import annotations
 
@@ -19,7 +23,7 @@ from git44_jobs.ratelimit import count_request
 _api_key = APIKeyHeader(name="X-API-Key", auto_error=False, description="Dev API key (g44_…)")
 
 
-def get_context(request: Request) -> JobsContext:
+async def get_context(request: Request) -> JobsContext:
     context: JobsContext = request.app.state.jobs
     return context
 
@@ -27,15 +31,15 @@ def get_context(request: Request) -> JobsContext:
 Ctx = Annotated[JobsContext, Depends(get_context)]
 
 
-def get_db(ctx: Ctx) -> Database:
+async def get_db(ctx: Ctx) -> Database:
     return ctx.db
 
 
-def get_publisher(ctx: Ctx) -> MessagePublisher:
+async def get_publisher(ctx: Ctx) -> MessagePublisher:
     return ctx.publisher
 
 
-def get_now(ctx: Ctx) -> datetime:
+async def get_now(ctx: Ctx) -> datetime:
     return ctx.now()
 
 
@@ -87,7 +91,7 @@ async def api_key_user(
 ApiKeyUser = Annotated[Principal, Depends(api_key_user)]
 
 
-def idempotency_key(
+async def idempotency_key(
     value: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
 ) -> str | None:
     return check_key(value)

@@ -10,6 +10,7 @@ from fastapi.encoders import jsonable_encoder
 from pydantic import BaseModel
 from starlette.responses import JSONResponse
 
+from git44_common.exceptions import NotFound
 from git44_common.security import Principal
 from git44_jobs import crud, metrics
 from git44_jobs.context import JobsContext
@@ -79,6 +80,14 @@ async def user_quota(ctx: JobsContext, user_id: str) -> Document:
         daily_limit=settings.default_daily_limit,
         now=ctx.now(),
     )
+
+
+async def own_job(ctx: JobsContext, user_id: str, job_id: str) -> Document:
+    """One of `user_id`'s jobs, or 404 (another user's job is as unknown as a missing one)."""
+    job = await crud.get_job(ctx.db, job_id[:64], user_id=user_id)
+    if job is None:
+        raise NotFound("No such job.")
+    return job
 
 
 async def list_user_jobs(

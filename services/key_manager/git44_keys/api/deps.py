@@ -1,4 +1,8 @@
-"""FastAPI dependencies of key-manager, declared once as `Annotated` aliases."""
+"""FastAPI dependencies of key-manager, declared once as `Annotated` aliases.
+
+Every dependency is `async def`, even when it awaits nothing: FastAPI runs a plain
+`def` dependency in its thread pool, a thread hop on every request.
+"""
 
 from __future__ import annotations
 
@@ -14,7 +18,7 @@ from git44_keys.context import KeysContext
 from git44_keys.registry import KeyRegistry
 
 
-def get_context(request: Request) -> KeysContext:
+async def get_context(request: Request) -> KeysContext:
     context: KeysContext = request.app.state.keys
     return context
 
@@ -22,11 +26,11 @@ def get_context(request: Request) -> KeysContext:
 Context = Annotated[KeysContext, Depends(get_context)]
 
 
-def get_db(context: Context) -> Database:
+async def get_db(context: Context) -> Database:
     return context.db
 
 
-def get_registry(context: Context) -> KeyRegistry:
+async def get_registry(context: Context) -> KeyRegistry:
     return context.registry
 
 

@@ -9,11 +9,10 @@ from fastapi.encoders import jsonable_encoder
 from starlette.responses import JSONResponse, Response
 
 from git44_common.contracts import JobStatus
-from git44_common.exceptions import NotFound, ProblemError, ValidationFailed
+from git44_common.exceptions import ProblemError, ValidationFailed
 from git44_common.problems import problem_document
 from git44_common.quota import view_quota
 from git44_common.security import Principal
-from git44_jobs import crud
 from git44_jobs.api.deps import ApiKeyUser, Ctx, IdempotencyKey
 from git44_jobs.api.respond import (
     PROBLEMS,
@@ -21,6 +20,7 @@ from git44_jobs.api.respond import (
     idempotent_request,
     list_user_jobs,
     outcome_response,
+    own_job,
     submit_idempotently,
     user_quota,
 )
@@ -112,10 +112,7 @@ async def list_removals(
 @router.get("/removals/{job_id}", response_model=DevJobPublic, responses=PROBLEMS)
 async def read_removal(job_id: str, request: Request, user: ApiKeyUser, ctx: Ctx) -> Response:
     """One of the key owner's jobs."""
-    job = await crud.get_job(ctx.db, job_id[:64], user_id=user.user_id)
-    if job is None:
-        raise NotFound("No such job.")
-    return etag_response(request, DevJobPublic.from_doc(job))
+    return etag_response(request, DevJobPublic.from_doc(await own_job(ctx, user.user_id, job_id)))
 
 
 @router.get("/quota", response_model=QuotaPublic)

@@ -8,9 +8,7 @@ from fastapi import APIRouter, Query, Request
 from starlette.responses import JSONResponse, Response
 
 from git44_common.contracts import JobStatus
-from git44_common.exceptions import NotFound
 from git44_common.quota import view_quota
-from git44_jobs import crud
 from git44_jobs.api.deps import Ctx, CurrentUser, IdempotencyKey
 from git44_jobs.api.respond import (
     PROBLEMS,
@@ -18,6 +16,7 @@ from git44_jobs.api.respond import (
     idempotent_request,
     list_user_jobs,
     outcome_response,
+    own_job,
     submit_idempotently,
     user_quota,
 )
@@ -70,10 +69,7 @@ async def list_removals(
 @router.get("/{job_id}", response_model=JobPublic, responses=PROBLEMS)
 async def read_removal(job_id: str, request: Request, user: CurrentUser, ctx: Ctx) -> Response:
     """One of the caller's jobs (ETag; If-None-Match → 304)."""
-    job = await crud.get_job(ctx.db, job_id[:64], user_id=user.user_id)
-    if job is None:
-        raise NotFound("No such job.")
-    return etag_response(request, JobPublic.from_doc(job))
+    return etag_response(request, JobPublic.from_doc(await own_job(ctx, user.user_id, job_id)))
 
 
 @router.post("/{job_id}/retry", status_code=202, response_model=JobPublic, responses=PROBLEMS)
