@@ -38,7 +38,12 @@ class MessagePublisher(Protocol):
     ) -> None: ...
 
     async def publish_event(
-        self, routing_key: str, event: BaseModel, *, message_id: str | None = None
+        self,
+        routing_key: str,
+        event: BaseModel,
+        *,
+        message_id: str | None = None,
+        timeout: float = 10,  # noqa: ASYNC109 - mirrors Publisher.publish_event
     ) -> None: ...
 
 

@@ -51,7 +51,11 @@ async def publish_job_event(ctx: JobsContext, job: dict[str, Any], *, previous: 
         occurred_at=job.get("updated_at") or ctx.now(),
     )
     try:
-        await ctx.publisher.publish_event(job_event_key(job["status"]), event)
+        # bounded like the request's own publish: with the broker down, the response
+        # waits for neither longer than `publish_timeout_seconds`
+        await ctx.publisher.publish_event(
+            job_event_key(job["status"]), event, timeout=ctx.settings.publish_timeout_seconds
+        )
     except (AmqpError, OSError, RuntimeError) as exc:
         log.warning("job event not published: %s", exc.__class__)
 

@@ -20,12 +20,15 @@ class BrokerDown:
 
     def __init__(self) -> None:
         self.attempts = 0
+        self.timeouts: list[tuple[str, float | None]] = []
 
     async def publish(self, *args: Any, **kwargs: Any) -> None:
         self.attempts += 1
+        self.timeouts.append(("request", kwargs.get("timeout")))
         raise PublishError("connection refused")
 
     async def publish_event(self, routing_key: str, event: BaseModel, **kwargs: Any) -> None:
+        self.timeouts.append(("event", kwargs.get("timeout")))
         raise PublishError("connection refused")
 
 
@@ -43,6 +46,10 @@ async def test_submissions_while_the_broker_is_down_are_published_when_it_return
         for _ in range(5)
     ]
     assert [r.status_code for r in responses] == [202] * 5
+    # a hanging broker holds a submission for at most the publish timeout: the request's
+    # publish and its job event (sent at the same time) are both bounded by it
+    bound = jobs.context.settings.publish_timeout_seconds
+    assert set(down.timeouts) == {("request", bound), ("event", bound)}
     await asyncio.sleep(1.0)  # the relay keeps trying meanwhile
     assert down.attempts > 5
     assert await mongo_db.removal_jobs.count_documents({"published": False}) == 5

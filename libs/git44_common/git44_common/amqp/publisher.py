@@ -162,6 +162,7 @@ class Publisher:
         event: BaseModel,
         *,
         message_id: str | None = None,
+        timeout: float = 10,  # noqa: ASYNC109 - as `publish`
     ) -> None:
         """Publish `event` on the `git44.events` topic exchange.
 
@@ -175,6 +176,7 @@ class Publisher:
             event,
             message_id=message_id,
             mandatory=False,
+            timeout=timeout,
         )
 
     async def _send(
