@@ -11,6 +11,7 @@ from pydantic import BaseModel
 from starlette.responses import JSONResponse
 
 from git44_common.exceptions import NotFound
+from git44_common.openapi import problems
 from git44_common.security import Principal
 from git44_jobs import crud, metrics
 from git44_jobs.context import JobsContext
@@ -28,13 +29,24 @@ Document = dict[str, Any]
 Render = Callable[[Document], BaseModel]
 PageSize = Annotated[int, Query(ge=1, le=100, description="Items per page")]
 
-PROBLEMS: dict[int | str, dict[str, Any]] = {
-    402: {"description": "quota_exhausted"},
-    404: {"description": "not_found"},
-    409: {"description": "conflict / idempotency_conflict"},
-    422: {"description": "validation_failed"},
-    429: {"description": "daily_limit_reached or rate_limited (Retry-After)"},
-}
+# A route's own problem statuses (the generic ones — 400, 401, 403, 404, 422, 503 — are
+# added to every operation by git44_common.openapi).
+SUBMIT_PROBLEMS = problems(
+    **{
+        "402": "quota_exhausted",
+        "409": "idempotency_conflict: the Idempotency-Key was used with another body",
+        "429": "daily_limit_reached, or rate_limited for an API key (Retry-After)",
+    }
+)
+RETRY_PROBLEMS = problems(
+    **{
+        "402": "quota_exhausted",
+        "409": "conflict: only failed jobs can be retried",
+        "429": "daily_limit_reached (Retry-After)",
+    }
+)
+CANCEL_PROBLEMS = problems(**{"409": "conflict: only queued jobs can be cancelled"})
+API_KEY_PROBLEMS = problems(**{"429": "rate_limited: this API key's request budget (Retry-After)"})
 
 
 def idempotent_request(

@@ -9,10 +9,11 @@ from fastapi import APIRouter, Depends, Query, Request
 
 from git44_common.audit import record_admin_action
 from git44_common.contracts import JobStatus
+from git44_common.openapi import problems
 from git44_common.quota import view_quota
 from git44_jobs import crud, stats
 from git44_jobs.api.deps import AdminUser, Ctx, require_admin
-from git44_jobs.api.respond import PROBLEMS, PageSize
+from git44_jobs.api.respond import PageSize
 from git44_jobs.listing import after_cursor, split_page
 from git44_jobs.models import (
     AdminJobPublic,
@@ -28,7 +29,7 @@ from git44_jobs.transitions import retry_job
 router = APIRouter(prefix="/api/admin", tags=["admin"], dependencies=[Depends(require_admin)])
 
 
-@router.get("/jobs", response_model=AdminJobsPublic, responses=PROBLEMS)
+@router.get("/jobs", response_model=AdminJobsPublic)
 async def list_jobs(
     ctx: Ctx,
     limit: PageSize = 50,
@@ -56,7 +57,12 @@ async def list_jobs(
     return AdminJobsPublic(data=[AdminJobPublic.from_doc(d) for d in page], next_cursor=next_cursor)
 
 
-@router.post("/jobs/{job_id}/retry", status_code=202, response_model=AdminJobPublic)
+@router.post(
+    "/jobs/{job_id}/retry",
+    status_code=202,
+    response_model=AdminJobPublic,
+    responses=problems(**{"409": "conflict: only failed jobs can be retried"}),
+)
 async def retry_any_job(job_id: str, admin: AdminUser, ctx: Ctx) -> AdminJobPublic:
     """Queue a failed job again, free of charge for its owner (audited)."""
     job = await retry_job(ctx, job_id[:64], user_id=None, charge=False)
@@ -67,7 +73,7 @@ async def retry_any_job(job_id: str, admin: AdminUser, ctx: Ctx) -> AdminJobPubl
     return AdminJobPublic.from_doc(job)
 
 
-@router.patch("/users/{user_id}/quota", response_model=QuotaPublic, responses=PROBLEMS)
+@router.patch("/users/{user_id}/quota", response_model=QuotaPublic)
 async def update_quota(
     user_id: str, change: QuotaUpdate, admin: AdminUser, ctx: Ctx
 ) -> QuotaPublic:

@@ -15,7 +15,8 @@ from git44_common.quota import view_quota
 from git44_common.security import Principal
 from git44_jobs.api.deps import ApiKeyUser, Ctx, IdempotencyKey
 from git44_jobs.api.respond import (
-    PROBLEMS,
+    API_KEY_PROBLEMS,
+    SUBMIT_PROBLEMS,
     PageSize,
     idempotent_request,
     list_user_jobs,
@@ -63,7 +64,7 @@ async def _submit_one(
     return outcome.status, outcome
 
 
-@router.post("/removals", status_code=202, response_model=DevJobPublic, responses=PROBLEMS)
+@router.post("/removals", status_code=202, response_model=DevJobPublic, responses=SUBMIT_PROBLEMS)
 async def create_removal(
     request: Request, body: DevRemovalCreate, user: ApiKeyUser, ctx: Ctx, key: IdempotencyKey
 ) -> JSONResponse:
@@ -72,7 +73,7 @@ async def create_removal(
     return outcome_response(outcome)
 
 
-@router.post("/removals/batch", response_model=BatchResult, responses=PROBLEMS)
+@router.post("/removals/batch", response_model=BatchResult, responses=SUBMIT_PROBLEMS)
 async def create_removals(
     request: Request, body: DevBatchCreate, user: ApiKeyUser, ctx: Ctx, key: IdempotencyKey
 ) -> BatchResult:
@@ -92,7 +93,7 @@ async def create_removals(
     return BatchResult(data=results)
 
 
-@router.get("/removals", response_model=DevJobsPublic, responses=PROBLEMS)
+@router.get("/removals", response_model=DevJobsPublic, responses=API_KEY_PROBLEMS)
 async def list_removals(
     request: Request,
     user: ApiKeyUser,
@@ -109,20 +110,20 @@ async def list_removals(
     return etag_response(request, page)
 
 
-@router.get("/removals/{job_id}", response_model=DevJobPublic, responses=PROBLEMS)
+@router.get("/removals/{job_id}", response_model=DevJobPublic, responses=API_KEY_PROBLEMS)
 async def read_removal(job_id: str, request: Request, user: ApiKeyUser, ctx: Ctx) -> Response:
     """One of the key owner's jobs."""
     return etag_response(request, DevJobPublic.from_doc(await own_job(ctx, user.user_id, job_id)))
 
 
-@router.get("/quota", response_model=QuotaPublic)
+@router.get("/quota", response_model=QuotaPublic, responses=API_KEY_PROBLEMS)
 async def read_quota(request: Request, user: ApiKeyUser, ctx: Ctx) -> Response:
     """The key owner's credits and today's usage."""
     document = await user_quota(ctx, user.user_id)
     return etag_response(request, QuotaPublic.from_view(view_quota(document, ctx.now())))
 
 
-@router.get("/webhook-secret", response_model=WebhookSecretPublic)
+@router.get("/webhook-secret", response_model=WebhookSecretPublic, responses=API_KEY_PROBLEMS)
 async def read_webhook_secret(user: ApiKeyUser, ctx: Ctx) -> JSONResponse:
     """The secret that signs this account's webhooks (Standard Webhooks, `whsec_…`)."""
     document = await webhook_secret_of(ctx.db, user.user_id, now=ctx.now())

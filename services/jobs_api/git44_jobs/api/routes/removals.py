@@ -11,7 +11,9 @@ from git44_common.contracts import JobStatus
 from git44_common.quota import view_quota
 from git44_jobs.api.deps import Ctx, CurrentUser, IdempotencyKey
 from git44_jobs.api.respond import (
-    PROBLEMS,
+    CANCEL_PROBLEMS,
+    RETRY_PROBLEMS,
+    SUBMIT_PROBLEMS,
     PageSize,
     idempotent_request,
     list_user_jobs,
@@ -28,7 +30,7 @@ from git44_jobs.transitions import cancel_job, retry_job
 router = APIRouter(prefix="/api/removal", tags=["removal"])
 
 
-@router.post("", status_code=202, response_model=JobPublic, responses=PROBLEMS)
+@router.post("", status_code=202, response_model=JobPublic, responses=SUBMIT_PROBLEMS)
 async def create_removal(
     request: Request, body: RemovalCreate, user: CurrentUser, ctx: Ctx, key: IdempotencyKey
 ) -> JSONResponse:
@@ -49,7 +51,7 @@ async def read_quota(request: Request, user: CurrentUser, ctx: Ctx) -> Response:
     return etag_response(request, QuotaPublic.from_view(view_quota(document, ctx.now())))
 
 
-@router.get("/user/jobs", response_model=JobsPublic, responses=PROBLEMS)
+@router.get("/user/jobs", response_model=JobsPublic)
 async def list_removals(
     request: Request,
     user: CurrentUser,
@@ -66,20 +68,20 @@ async def list_removals(
     return etag_response(request, page)
 
 
-@router.get("/{job_id}", response_model=JobPublic, responses=PROBLEMS)
+@router.get("/{job_id}", response_model=JobPublic)
 async def read_removal(job_id: str, request: Request, user: CurrentUser, ctx: Ctx) -> Response:
     """One of the caller's jobs (ETag; If-None-Match → 304)."""
     return etag_response(request, JobPublic.from_doc(await own_job(ctx, user.user_id, job_id)))
 
 
-@router.post("/{job_id}/retry", status_code=202, response_model=JobPublic, responses=PROBLEMS)
+@router.post("/{job_id}/retry", status_code=202, response_model=JobPublic, responses=RETRY_PROBLEMS)
 async def retry_removal(job_id: str, user: CurrentUser, ctx: Ctx) -> JobPublic:
     """Queue a failed job again; charges one credit (409 if the job has not failed)."""
     job = await retry_job(ctx, job_id[:64], user_id=user.user_id, charge=True)
     return JobPublic.from_doc(job)
 
 
-@router.post("/{job_id}/cancel", response_model=JobPublic, responses=PROBLEMS)
+@router.post("/{job_id}/cancel", response_model=JobPublic, responses=CANCEL_PROBLEMS)
 async def cancel_removal(job_id: str, user: CurrentUser, ctx: Ctx) -> JobPublic:
     """Cancel a queued job; its credit is refunded (409 once it has started)."""
     job = await cancel_job(ctx, job_id[:64], user_id=user.user_id)
