@@ -22,7 +22,7 @@ from localstack import DEMO_SCRAPER_KEYS, SERVICES, LocalStack
 
 from git44_common.mongo import Database, create_mongo_client
 from git44_sim.client import SimControl
-from tests.utils.stack import delete_namespace_now
+from tests.utils.stack import running_stack
 
 pytestmark = pytest.mark.e2e
 
@@ -35,14 +35,11 @@ WORKER = next(spec for spec in SERVICES if spec.name == "worker")
 def stack(
     mongo_url: str, amqp_url: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[LocalStack]:
-    suffix = uuid.uuid4().hex[:10]
-    local = LocalStack(
+    with running_stack(
+        mongo_url=mongo_url,
         amqp_url=amqp_url,
-        mongodb_url=mongo_url,
-        mongodb_db=f"git44_e2e_{suffix}",
-        amqp_namespace=f".e{suffix}",
-        free_ports=True,
         data_dir=tmp_path_factory.mktemp("stack"),
+        tag="e2e",
         sim_args=[
             "--keys",
             ",".join(DEMO_SCRAPER_KEYS),
@@ -52,7 +49,7 @@ def stack(
             "0.5-1.5",
             "--seed",
             "5",
-        ],  # fmt: skip
+        ],
         extra_env={
             "GIT44_ENV": "test",
             "AUTH_BCRYPT_ROUNDS": "4",
@@ -67,13 +64,8 @@ def stack(
             "WORKER_HEARTBEAT_SECONDS": "1",
             "WORKER_KEY_WAIT_SECONDS": "3",
         },
-    )
-    try:
-        local.start(timeout=90)
+    ) as local:
         yield local
-    finally:
-        local.stop()
-        delete_namespace_now(amqp_url, local.amqp_namespace)
 
 
 @pytest.fixture

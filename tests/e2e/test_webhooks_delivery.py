@@ -24,7 +24,7 @@ from starlette.routing import Route
 
 from git44_common.mongo import create_mongo_client
 from tests.utils.processes import free_port
-from tests.utils.stack import delete_namespace_now
+from tests.utils.stack import running_stack
 
 pytestmark = pytest.mark.e2e
 
@@ -33,14 +33,11 @@ pytestmark = pytest.mark.e2e
 def stack(
     mongo_url: str, amqp_url: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[LocalStack]:
-    suffix = uuid.uuid4().hex[:10]
-    local = LocalStack(
+    with running_stack(
+        mongo_url=mongo_url,
         amqp_url=amqp_url,
-        mongodb_url=mongo_url,
-        mongodb_db=f"git44_e2e_{suffix}",
-        amqp_namespace=f".e{suffix}",
-        free_ports=True,
         data_dir=tmp_path_factory.mktemp("stack"),
+        tag="e2e",
         sim_args=["--keys", "demo-key-1,demo-key-2,demo-key-3", "--processing-seconds", "0.5"],
         extra_env={
             "GIT44_ENV": "test",
@@ -51,13 +48,8 @@ def stack(
             "WORKER_POLL_MAX_SECONDS": "0.5",
             "WORKER_WEBHOOK_RETRY_DELAYS_SECONDS": "[1, 1, 1, 1, 1]",
         },
-    )
-    try:
-        local.start(timeout=90)
+    ) as local:
         yield local
-    finally:
-        local.stop()
-        delete_namespace_now(amqp_url, local.amqp_namespace)
 
 
 def verify_standard_webhook(secret: str, headers: dict[str, str], body: bytes) -> None:

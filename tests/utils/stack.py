@@ -62,7 +62,7 @@ def running_stack(
         extra_env={**FAST_ENV, **(extra_env or {})},
     )
     try:
-        local.start(timeout=60)
+        local.start(timeout=90)
         yield local
     finally:
         local.stop()
