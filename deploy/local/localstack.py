@@ -52,15 +52,17 @@ def wait_for_port(host: str, port: int, *, timeout: float = 30.0) -> None:
 
 
 def _die_with_parent() -> None:
-    """In the child: get SIGTERM when the parent dies, so a killed test run or `make run`
-    leaves no database or service behind (Linux; elsewhere a no-op)."""
+    """In the child: get SIGKILL when the parent dies, so a killed test run or `make run`
+    leaves no database or service behind (Linux; elsewhere a no-op). SIGKILL, not
+    SIGTERM: a SecantusDB wedged in a write-conflict retry loop ignored SIGTERM and
+    span at 100 % of a core for 90 minutes after its test run was killed."""
     if sys.platform != "linux":
         return
     import ctypes
 
     pr_set_pdeathsig = 1
     libc = ctypes.CDLL("libc.so.6", use_errno=True)
-    libc.prctl(pr_set_pdeathsig, signal.SIGTERM)
+    libc.prctl(pr_set_pdeathsig, signal.SIGKILL)
 
 
 class ManagedProcess:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 
@@ -12,6 +11,7 @@ from fastapi import FastAPI
 from git44_common.app import create_service_app
 from git44_common.runtime import ServiceRuntime
 from git44_common.security import Authenticator
+from git44_common.tasks import stop_task
 from git44_common.tokens import JWKSClient, TokenVerifier
 from git44_jobs.api.routes import admin, dev, events, removals
 from git44_jobs.context import Clock, JobsContext, utc_now_ms
@@ -34,12 +34,6 @@ def build_authenticator(
     return Authenticator(
         verifier=verifier, db=runtime.db, status_cache_seconds=settings.user_status_cache_seconds
     )
-
-
-async def _stop(task: asyncio.Task[None]) -> None:
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
 
 
 def create_app(settings: JobsSettings | None = None, *, clock: Clock = utc_now_ms) -> FastAPI:
@@ -73,7 +67,7 @@ def create_app(settings: JobsSettings | None = None, *, clock: Clock = utc_now_m
             stack.push_async_callback(hub.stop)
             app.state.event_hub = hub
             relay = asyncio.create_task(OutboxRelay(context).run(), name="outbox-relay")
-            stack.push_async_callback(_stop, relay)
+            stack.push_async_callback(stop_task, relay)
             yield
 
     return create_service_app(

@@ -78,6 +78,8 @@ class OutboxRelay:
             except asyncio.CancelledError:
                 raise
             except Exception:
+                if (task := asyncio.current_task()) is not None and task.cancelling():
+                    raise asyncio.CancelledError from None  # the error was our own cancel
                 log.warning("outbox relay round failed", exc_info=True)
             await asyncio.sleep(interval)
 

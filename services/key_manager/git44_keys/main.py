@@ -5,7 +5,6 @@ the periodic maintenance; every replica runs all of them against the same MongoD
 """
 
 import asyncio
-import contextlib
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 
@@ -13,6 +12,7 @@ from fastapi import FastAPI
 
 from git44_common.app import create_service_app
 from git44_common.runtime import ServiceRuntime
+from git44_common.tasks import stop_task
 from git44_keys.api.routes import scraper_keys
 from git44_keys.consumers.acquire import start_acquire_server
 from git44_keys.consumers.release import start_release_consumer
@@ -50,12 +50,7 @@ async def _start_maintenance(stack: AsyncExitStack, context: KeysContext) -> Non
         )
     )
 
-    async def stop() -> None:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-
-    stack.push_async_callback(stop)
+    stack.push_async_callback(stop_task, task)
 
 
 def create_app(settings: KeysSettings | None = None) -> FastAPI:

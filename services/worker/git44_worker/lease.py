@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator
 
 from git44_common.contracts import utc_now
 from git44_common.mongo import Database
+from git44_common.tasks import stop_task
 from git44_worker.crud import jobs as crud
 
 log = logging.getLogger(__name__)
@@ -38,6 +39,4 @@ async def lease_heartbeat(
     try:
         yield
     finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        await stop_task(task)
