@@ -26,8 +26,8 @@ import signal
 import subprocess
 import time
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -47,7 +47,7 @@ from localstack import (
 
 from git44_common.mongo import Database, create_mongo_client
 from git44_sim.client import SimControl
-from tests.utils.stack import delete_namespace
+from tests.utils.stack import running_stack
 
 REPO = Path(__file__).resolve().parents[2]
 RESULTS = Path(os.environ.get("GIT44_CHAOS_RESULTS", REPO / "bench-results" / "chaos.json"))
@@ -191,7 +191,6 @@ def restart_database(stack: LocalStack, *, down_for: float = 0.0) -> ManagedProc
     return proc
 
 
-@contextlib.contextmanager
 def chaos_stack(
     tmp_path: Path,
     *,
@@ -200,34 +199,18 @@ def chaos_stack(
     extra_env: Mapping[str, str] | None = None,
     sim_args: Sequence[str] = SIM_ARGS,
     cleanup_amqp: bool = True,
-) -> Iterator[LocalStack]:
+) -> AbstractContextManager[LocalStack]:
     """The four services + simulator; `mongo_url=None` gives the stack its own
     SecantusDB with a storage directory (it survives a restart)."""
-    suffix = uuid.uuid4().hex[:10]
-    local = LocalStack(
+    return running_stack(
+        mongo_url=mongo_url,
         amqp_url=amqp_url,
-        mongodb_url=mongo_url,
-        mongodb_db=f"git44_chaos_{suffix}",
-        amqp_namespace=f".c{suffix}",
-        free_ports=True,
         data_dir=tmp_path / "stack",
-        sim_args=list(sim_args),
+        tag="chaos",
         extra_env={**CHAOS_ENV, **(extra_env or {})},
+        sim_args=sim_args,
+        cleanup_amqp=cleanup_amqp,
     )
-    local.data_dir.mkdir(parents=True, exist_ok=True)
-    try:
-        local.start(timeout=90)
-        yield local
-    finally:
-        local.stop()
-        if cleanup_amqp:
-            drop_namespace(amqp_url, local.amqp_namespace)
-
-
-def drop_namespace(amqp_url: str, namespace: str) -> None:
-    """Delete the stack's queues; from a thread, since the caller may be in a loop."""
-    with ThreadPoolExecutor(1) as pool:
-        pool.submit(lambda: asyncio.run(delete_namespace(amqp_url, namespace))).result(60)
 
 
 # --------------------------------------------------------------------------------------

@@ -42,14 +42,17 @@ def delete_namespace_now(amqp_url: str, namespace: str) -> None:
 @contextmanager
 def running_stack(
     *,
-    mongo_url: str,
+    mongo_url: str | None,
     amqp_url: str,
     data_dir: Path,
     tag: str = "e",
     extra_env: Mapping[str, str] | None = None,
     sim_args: Sequence[str] = FAST_SIM_ARGS,
+    cleanup_amqp: bool = True,
 ) -> Iterator[LocalStack]:
-    """SecantusDB-backed services + simulator on free ports, own database and namespace."""
+    """SecantusDB-backed services + simulator on free ports, own database and namespace
+    (deleted afterwards unless `cleanup_amqp` is off). `mongo_url=None` gives the stack
+    its own SecantusDB, storing in `data_dir`."""
     suffix = uuid.uuid4().hex[:10]
     local = LocalStack(
         amqp_url=amqp_url,
@@ -61,9 +64,11 @@ def running_stack(
         sim_args=list(sim_args),
         extra_env={**FAST_ENV, **(extra_env or {})},
     )
+    data_dir.mkdir(parents=True, exist_ok=True)
     try:
         local.start(timeout=90)
         yield local
     finally:
         local.stop()
-        delete_namespace_now(amqp_url, local.amqp_namespace)
+        if cleanup_amqp:
+            delete_namespace_now(amqp_url, local.amqp_namespace)

@@ -17,6 +17,7 @@ Contract tests (schemathesis) hold the services to this document, statuses inclu
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Request
@@ -69,13 +70,15 @@ async def authorization_header(
     return request.headers.get("authorization")
 
 
-def problems(*statuses: int, **described: str) -> dict[int | str, dict[str, Any]]:
-    """`responses=` for a route's own problem statuses, e.g. `problems(409)` or
-    `problems(**{"401": "invalid_credentials"})`."""
+def problems(
+    *statuses: int, described: Mapping[int, str] | None = None
+) -> dict[int | str, dict[str, Any]]:
+    """`responses=` for a route's own problem statuses: `problems(401, 403)` with the
+    usual descriptions, `problems(described={409: "email_taken"})` with its own."""
     responses: dict[int | str, dict[str, Any]] = {
         status: {"description": DESCRIPTIONS.get(status, "problem")} for status in statuses
     }
-    responses.update({int(k): {"description": v} for k, v in described.items()})
+    responses.update({status: {"description": text} for status, text in (described or {}).items()})
     return responses
 
 

@@ -73,27 +73,17 @@ async def reserve_for_users(
     for user_id, count in counts.items():
         if user_id in granted:
             result[user_id] = count
-        elif count > 1:  # not all of them fit: as many as do, one at a time
-            result[user_id] = await reserve_credits(
-                db, user_id, count, now=now, session=session, one_by_one=True
-            )
-        else:
-            result[user_id] = 0
+        else:  # not all `count` fit, so at most count - 1 do: take them one at a time
+            result[user_id] = await _reserve_one_at_a_time(db, user_id, count - 1, now, session)
     return result
 
 
 async def reserve_credits(
-    db: Database,
-    user_id: str,
-    count: int,
-    *,
-    now: datetime,
-    session: AsyncClientSession,
-    one_by_one: bool = False,
+    db: Database, user_id: str, count: int, *, now: datetime, session: AsyncClientSession
 ) -> int:
     """Up to `count` credits taken for one user: all at once in one update when they fit,
     else one at a time until refused. How many were taken."""
-    if count > 1 and not one_by_one:
+    if count > 1:
         taken = await db[QUOTAS].find_one_and_update(
             reserve_filter(user_id, now, count=count),
             reserve_update(now, count=count),
@@ -102,6 +92,12 @@ async def reserve_credits(
         )
         if taken is not None:
             return count
+    return await _reserve_one_at_a_time(db, user_id, count, now, session)
+
+
+async def _reserve_one_at_a_time(
+    db: Database, user_id: str, count: int, now: datetime, session: AsyncClientSession
+) -> int:
     granted = 0
     while granted < count and await reserve_credit(db, user_id, now=now, session=session):
         granted += 1

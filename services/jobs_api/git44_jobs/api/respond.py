@@ -32,21 +32,23 @@ PageSize = Annotated[int, Query(ge=1, le=100, description="Items per page")]
 # A route's own problem statuses (the generic ones — 400, 401, 403, 404, 422, 503 — are
 # added to every operation by git44_common.openapi).
 SUBMIT_PROBLEMS = problems(
-    **{
-        "402": "quota_exhausted",
-        "409": "idempotency_conflict: the Idempotency-Key was used with another body",
-        "429": "daily_limit_reached, or rate_limited for an API key (Retry-After)",
+    described={
+        402: "quota_exhausted",
+        409: "idempotency_conflict: the Idempotency-Key was used with another body",
+        429: "daily_limit_reached, or rate_limited for an API key (Retry-After)",
     }
 )
 RETRY_PROBLEMS = problems(
-    **{
-        "402": "quota_exhausted",
-        "409": "conflict: only failed jobs can be retried",
-        "429": "daily_limit_reached (Retry-After)",
+    described={
+        402: "quota_exhausted",
+        409: "conflict: only failed jobs can be retried",
+        429: "daily_limit_reached (Retry-After)",
     }
 )
-CANCEL_PROBLEMS = problems(**{"409": "conflict: only queued jobs can be cancelled"})
-API_KEY_PROBLEMS = problems(**{"429": "rate_limited: this API key's request budget (Retry-After)"})
+CANCEL_PROBLEMS = problems(described={409: "conflict: only queued jobs can be cancelled"})
+API_KEY_PROBLEMS = problems(
+    described={429: "rate_limited: this API key's request budget (Retry-After)"}
+)
 
 
 def idempotent_request(

@@ -30,7 +30,7 @@ async def list_api_keys(ctx: Ctx, principal: CurrentUser) -> ApiKeysPublic:
     "",
     status_code=status.HTTP_201_CREATED,
     response_model=ApiKeyCreated,
-    responses=problems(**{"409": "conflict: too many active API keys"}),
+    responses=problems(described={409: "conflict: too many active API keys"}),
 )
 async def create_api_key(ctx: Ctx, principal: CurrentUser, body: ApiKeyCreate) -> ApiKeyCreated:
     """Create an API key; the `key` is in this response only."""

@@ -35,7 +35,7 @@ router = APIRouter(prefix="/api/auth", tags=["auth"])
     "/register",
     status_code=status.HTTP_201_CREATED,
     response_model=RegisteredPublic,
-    responses=problems(**{"409": "email_taken"}),
+    responses=problems(described={409: "email_taken"}),
 )
 async def register(ctx: Ctx, body: RegisterRequest) -> RegisteredPublic:
     """Create an account; returns tokens and the first Dev API key (shown only once)."""
@@ -47,7 +47,9 @@ async def register(ctx: Ctx, body: RegisterRequest) -> RegisteredPublic:
 @router.post(
     "/login",
     response_model=SessionPublic,
-    responses=problems(403, **{"401": "invalid_credentials", "429": "rate_limited (Retry-After)"}),
+    responses=problems(
+        403, described={401: "invalid_credentials", 429: "rate_limited (Retry-After)"}
+    ),
 )
 async def login(ctx: Ctx, body: LoginRequest, client_ip: ClientIp) -> SessionPublic:
     """Exchange email and password for an access and a refresh token."""
@@ -83,7 +85,7 @@ async def me(ctx: Ctx, principal: CurrentUser) -> UserPublic:
 @router.post(
     "/password",
     response_model=TokensPublic,
-    responses=problems(**{"401": "invalid_credentials / token_invalid"}),
+    responses=problems(described={401: "invalid_credentials / token_invalid"}),
 )
 async def change_password(
     ctx: Ctx, principal: CurrentUser, body: PasswordChangeRequest

@@ -61,7 +61,7 @@ async def list_jobs(
     "/jobs/{job_id}/retry",
     status_code=202,
     response_model=AdminJobPublic,
-    responses=problems(**{"409": "conflict: only failed jobs can be retried"}),
+    responses=problems(described={409: "conflict: only failed jobs can be retried"}),
 )
 async def retry_any_job(job_id: str, admin: AdminUser, ctx: Ctx) -> AdminJobPublic:
     """Queue a failed job again, free of charge for its owner (audited)."""

@@ -51,7 +51,7 @@ async def list_scraper_keys(
     status_code=status.HTTP_201_CREATED,
     response_model=ScraperKeyPublic,
     response_model_by_alias=True,
-    responses=problems(**{"409": "conflict: the key is registered already"}),
+    responses=problems(described={409: "conflict: the key is registered already"}),
 )
 async def add_scraper_key(
     body: ScraperKeyCreate, registry: Registry, admin: AdminUser, context: Context
