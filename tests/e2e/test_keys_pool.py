@@ -82,10 +82,18 @@ async def test_workers_lease_the_demo_keys_from_either_replica(
     bus: tuple[RpcClient, Publisher, Topology],
 ) -> None:
     rpc, publisher, topology = bus
-    results = await asyncio.gather(*(acquire(rpc) for _ in range(9)))
-    leases = [r.lease for r in results if r.lease is not None]
-    assert len(leases) == 9
+    # One at a time, each acquire takes the least-loaded key: the three demo keys.
+    first = [(await acquire(rpc)).lease for _ in range(3)]
+    leases = [lease for lease in first if lease is not None]
     assert {lease.api_key.get_secret_value() for lease in leases} == set(DEMO_SCRAPER_KEYS)
+    # Concurrent acquires (answered by both replicas) may pile onto one key, but never
+    # past its max_concurrency.
+    results = await asyncio.gather(*(acquire(rpc) for _ in range(6)))
+    leases += [r.lease for r in results if r.lease is not None]
+    assert len(leases) == 9
+    keys = await stack_db["scraper_api_keys"].find().to_list()
+    assert sum(k["in_flight"] for k in keys) == 9
+    assert all(k["in_flight"] <= k["max_concurrency"] for k in keys)
     for lease in leases:
         await release(publisher, topology, lease)
     for _ in range(100):
