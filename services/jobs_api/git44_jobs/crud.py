@@ -147,7 +147,7 @@ async def release_relay_claim(db: Database, job_id: str) -> None:
 async def transition_job(
     db: Database,
     query: Document,
-    update: Document,
+    update: Document | list[Document],
     *,
     session: AsyncClientSession,
 ) -> Document | None:
@@ -155,16 +155,6 @@ async def transition_job(
     return await db[JOBS].find_one_and_update(
         query, update, session=session, return_document=ReturnDocument.BEFORE
     )
-
-
-async def flip_charge_to_refunded(
-    db: Database, job_id: str, *, session: AsyncClientSession
-) -> bool:
-    """reserved → refunded, at most once per charge: True if this call flipped it."""
-    result = await db[JOBS].update_one(
-        {"_id": job_id, "charge": "reserved"}, {"$set": {"charge": "refunded"}}, session=session
-    )
-    return result.modified_count == 1
 
 
 async def find_jobs(db: Database, query: Document, *, limit: int) -> list[Document]:

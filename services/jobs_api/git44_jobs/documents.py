@@ -89,13 +89,24 @@ def requeue_update(*, now: datetime, charge: bool, claim_until: datetime) -> dic
     return {"$set": fields, "$inc": {"version": 1}}
 
 
-def cancel_update(*, now: datetime) -> dict[str, Any]:
-    return {
-        "$set": {
-            "status": str(JobStatus.CANCELLED),
-            "completed_at": now,
-            "updated_at": now,
-            "error": None,
-        },
-        "$inc": {"version": 1},
-    }
+def cancel_update(*, now: datetime) -> list[dict[str, Any]]:
+    """queued → cancelled, and a reserved charge → refunded, in one statement.
+
+    One write of the job (a pipeline update) rather than a second update for the
+    charge: a transaction that writes the collection twice can be held up behind a
+    worker's plain write on SecantusDB (docs/reliability.md). The caller refunds the
+    credit when the document before showed `charge: reserved`.
+    """
+    refunded = {"$cond": [{"$eq": ["$charge", "reserved"]}, "refunded", "$charge"]}
+    return [
+        {
+            "$set": {
+                "status": str(JobStatus.CANCELLED),
+                "completed_at": now,
+                "updated_at": now,
+                "error": None,
+                "charge": refunded,
+                "version": {"$add": [{"$ifNull": ["$version", 0]}, 1]},
+            }
+        }
+    ]

@@ -2,8 +2,8 @@
 
 Both are compare-and-set on the status inside a transaction with their quota change,
 so a credit is charged (retry) or refunded (cancel) exactly when the transition
-happens. The refund is guarded by the job's `charge` flip reserved → refunded, the
-same exactly-once guard the worker uses when a job fails.
+happens. The refund is guarded by the job's `charge` flip reserved → refunded (in the
+cancel's own update), the same exactly-once guard the worker uses when a job fails.
 """
 
 from __future__ import annotations
@@ -78,7 +78,7 @@ async def cancel_job(ctx: JobsContext, job_id: str, *, user_id: str) -> Document
         before = await crud.transition_job(ctx.db, query, cancel_update(now=now), session=session)
         if before is None:
             raise _Abort("state")
-        if await crud.flip_charge_to_refunded(ctx.db, job_id, session=session):
+        if before.get("charge") == "reserved":  # the update flipped it to refunded
             await crud.refund_credit(
                 ctx.db, user_id, charged_day=before.get("charged_day"), now=now, session=session
             )

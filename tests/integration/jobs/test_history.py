@@ -76,6 +76,23 @@ async def test_cancel_refunds_the_credit_once(jobs: Jobs, users: Users, mongo_db
     assert (stored["charge"], stored["version"]) == ("refunded", 2)
 
 
+async def test_cancelling_a_job_whose_charge_was_refunded_refunds_nothing(
+    jobs: Jobs, users: Users, mongo_db: Database
+) -> None:
+    """An admin's retry is on the house (charge stays refunded): cancelling it later
+    must not give the credit back a second time."""
+    user = await users.create(quota={"total": 3})
+    headers = users.bearer(user)
+    job_id = await _submit(jobs, headers)
+    await mongo_db.removal_jobs.update_one({"_id": job_id}, {"$set": {"charge": "refunded"}})
+    cancelled = await jobs.client.post(f"/api/removal/{job_id}/cancel", headers=headers)
+    assert cancelled.status_code == 200
+    quota = await mongo_db.user_quotas.find_one({"_id": user})
+    assert (quota["remaining_quota"], quota["daily_used"]) == (2, 1)
+    stored = await mongo_db.removal_jobs.find_one({"_id": job_id})
+    assert (stored["status"], stored["charge"], stored["version"]) == ("cancelled", "refunded", 2)
+
+
 async def test_someone_elses_job_cannot_be_cancelled(jobs: Jobs, users: Users) -> None:
     owner, other = await users.create(), await users.create()
     job_id = await _submit(jobs, users.bearer(owner))
