@@ -4,12 +4,21 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import Request
+from fastapi import Header
 from fastapi.encoders import jsonable_encoder
 from pydantic import BaseModel
 from starlette.responses import JSONResponse, Response
+
+IfNoneMatch = Annotated[
+    str | None,
+    Header(description="ETags of copies the client has: 304 with no body if one still matches"),
+]
+# `responses=` entry for the routes that answer with `etag_response`.
+NOT_MODIFIED: dict[int | str, dict[str, Any]] = {
+    304: {"description": "not modified: the If-None-Match ETag still matches (no body)"}
+}
 
 
 def compute_etag(content: Any) -> str:
@@ -26,11 +35,11 @@ def _matches(header: str | None, etag: str) -> bool:
     return any(tag.strip().removeprefix("W/") == weak for tag in header.split(","))
 
 
-def etag_response(request: Request, model: BaseModel) -> Response:
+def etag_response(model: BaseModel, if_none_match: str | None) -> Response:
     """`model` as JSON with an ETag, or an empty 304 when the client already has it."""
     content = jsonable_encoder(model, by_alias=True)
     etag = compute_etag(content)
     headers = {"ETag": etag, "Cache-Control": "private, no-cache"}
-    if _matches(request.headers.get("if-none-match"), etag):
+    if _matches(if_none_match, etag):
         return Response(status_code=304, headers=headers)
     return JSONResponse(content, headers=headers)

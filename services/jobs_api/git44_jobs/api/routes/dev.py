@@ -26,7 +26,7 @@ from git44_jobs.api.respond import (
     user_quota,
 )
 from git44_jobs.context import JobsContext
-from git44_jobs.etag import etag_response
+from git44_jobs.etag import NOT_MODIFIED, IfNoneMatch, etag_response
 from git44_jobs.models import (
     BatchItemResult,
     BatchResult,
@@ -41,6 +41,8 @@ from git44_jobs.submission import Submission, check_links
 from git44_jobs.webhooks import webhook_secret_of
 
 router = APIRouter(prefix="/api/v1", tags=["dev-api"])
+
+CACHED_READ = API_KEY_PROBLEMS | NOT_MODIFIED
 
 
 async def _submit_one(
@@ -93,34 +95,37 @@ async def create_removals(
     return BatchResult(data=results)
 
 
-@router.get("/removals", response_model=DevJobsPublic, responses=API_KEY_PROBLEMS)
+@router.get("/removals", response_model=DevJobsPublic, responses=CACHED_READ)
 async def list_removals(
-    request: Request,
     user: ApiKeyUser,
     ctx: Ctx,
     limit: PageSize = 20,
     status: Annotated[JobStatus | None, Query()] = None,
     cursor: Annotated[str | None, Query(max_length=1024)] = None,
+    if_none_match: IfNoneMatch = None,
 ) -> Response:
     """The key owner's jobs, newest first, cursor-paginated."""
     docs, next_cursor = await list_user_jobs(
         ctx, user.user_id, status=status, cursor=cursor, limit=limit
     )
     page = DevJobsPublic(data=[DevJobPublic.from_doc(d) for d in docs], next_cursor=next_cursor)
-    return etag_response(request, page)
+    return etag_response(page, if_none_match)
 
 
-@router.get("/removals/{job_id}", response_model=DevJobPublic, responses=API_KEY_PROBLEMS)
-async def read_removal(job_id: str, request: Request, user: ApiKeyUser, ctx: Ctx) -> Response:
-    """One of the key owner's jobs."""
-    return etag_response(request, DevJobPublic.from_doc(await own_job(ctx, user.user_id, job_id)))
+@router.get("/removals/{job_id}", response_model=DevJobPublic, responses=CACHED_READ)
+async def read_removal(
+    job_id: str, user: ApiKeyUser, ctx: Ctx, if_none_match: IfNoneMatch = None
+) -> Response:
+    """One of the key owner's jobs (ETag; If-None-Match → 304)."""
+    job = DevJobPublic.from_doc(await own_job(ctx, user.user_id, job_id))
+    return etag_response(job, if_none_match)
 
 
-@router.get("/quota", response_model=QuotaPublic, responses=API_KEY_PROBLEMS)
-async def read_quota(request: Request, user: ApiKeyUser, ctx: Ctx) -> Response:
-    """The key owner's credits and today's usage."""
+@router.get("/quota", response_model=QuotaPublic, responses=CACHED_READ)
+async def read_quota(user: ApiKeyUser, ctx: Ctx, if_none_match: IfNoneMatch = None) -> Response:
+    """The key owner's credits and today's usage (ETag; If-None-Match → 304)."""
     document = await user_quota(ctx, user.user_id)
-    return etag_response(request, QuotaPublic.from_view(view_quota(document, ctx.now())))
+    return etag_response(QuotaPublic.from_view(view_quota(document, ctx.now())), if_none_match)
 
 
 @router.get("/webhook-secret", response_model=WebhookSecretPublic, responses=API_KEY_PROBLEMS)

@@ -22,7 +22,7 @@ from git44_jobs.api.respond import (
     submit_idempotently,
     user_quota,
 )
-from git44_jobs.etag import etag_response
+from git44_jobs.etag import NOT_MODIFIED, IfNoneMatch, etag_response
 from git44_jobs.models import JobPublic, JobsPublic, QuotaPublic, RemovalCreate
 from git44_jobs.submission import Submission, check_links
 from git44_jobs.transitions import cancel_job, retry_job
@@ -44,34 +44,37 @@ async def create_removal(
     return outcome_response(outcome)
 
 
-@router.get("/quota", response_model=QuotaPublic)
-async def read_quota(request: Request, user: CurrentUser, ctx: Ctx) -> Response:
+@router.get("/quota", response_model=QuotaPublic, responses=NOT_MODIFIED)
+async def read_quota(user: CurrentUser, ctx: Ctx, if_none_match: IfNoneMatch = None) -> Response:
     """The caller's credits and today's usage (ETag; If-None-Match → 304)."""
     document = await user_quota(ctx, user.user_id)
-    return etag_response(request, QuotaPublic.from_view(view_quota(document, ctx.now())))
+    return etag_response(QuotaPublic.from_view(view_quota(document, ctx.now())), if_none_match)
 
 
-@router.get("/user/jobs", response_model=JobsPublic)
+@router.get("/user/jobs", response_model=JobsPublic, responses=NOT_MODIFIED)
 async def list_removals(
-    request: Request,
     user: CurrentUser,
     ctx: Ctx,
     limit: PageSize = 20,
     status: Annotated[JobStatus | None, Query()] = None,
     cursor: Annotated[str | None, Query(max_length=1024)] = None,
+    if_none_match: IfNoneMatch = None,
 ) -> Response:
     """The caller's jobs, newest first; `nextCursor` fetches the next page."""
     docs, next_cursor = await list_user_jobs(
         ctx, user.user_id, status=status, cursor=cursor, limit=limit
     )
     page = JobsPublic(data=[JobPublic.from_doc(d) for d in docs], next_cursor=next_cursor)
-    return etag_response(request, page)
+    return etag_response(page, if_none_match)
 
 
-@router.get("/{job_id}", response_model=JobPublic)
-async def read_removal(job_id: str, request: Request, user: CurrentUser, ctx: Ctx) -> Response:
+@router.get("/{job_id}", response_model=JobPublic, responses=NOT_MODIFIED)
+async def read_removal(
+    job_id: str, user: CurrentUser, ctx: Ctx, if_none_match: IfNoneMatch = None
+) -> Response:
     """One of the caller's jobs (ETag; If-None-Match → 304)."""
-    return etag_response(request, JobPublic.from_doc(await own_job(ctx, user.user_id, job_id)))
+    job = JobPublic.from_doc(await own_job(ctx, user.user_id, job_id))
+    return etag_response(job, if_none_match)
 
 
 @router.post("/{job_id}/retry", status_code=202, response_model=JobPublic, responses=RETRY_PROBLEMS)
