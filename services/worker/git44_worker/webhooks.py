@@ -6,7 +6,10 @@ duplicates), `webhook-timestamp` the send time in Unix seconds, `webhook-signatu
 `v1,<base64 HMAC-SHA256 of "<id>.<timestamp>.<body>">` keyed with the user's secret.
 
 The destination is validated again and resolved right before each attempt: a callback
-host re-pointed at a private address after submission is refused (SSRF).
+host re-pointed at a private address after submission is refused (SSRF). The request
+then goes to an address that was checked — the URL's host replaced by it, `Host` and
+TLS SNI/certificate name kept — so a second lookup cannot be answered differently
+(DNS rebinding).
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 import httpx
 from standardwebhooks import Webhook
@@ -94,8 +97,34 @@ class DeliveryResult:
         return self.status_code is not None and 200 <= self.status_code < 300
 
 
+@dataclass(frozen=True)
+class PinnedRequest:
+    """A request for `url` sent to one checked address of its host."""
+
+    url: str
+    headers: dict[str, str]
+    extensions: dict[str, Any]
+
+
+def pin_to_address(url: str, address: str) -> PinnedRequest:
+    """`url` with its host replaced by `address`; the original host stays the `Host`
+    header and, for https, the TLS server name (SNI and certificate check)."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    literal = f"[{address}]" if ":" in address else address
+    netloc = literal if parts.port is None else f"{literal}:{parts.port}"
+    pinned = SplitResult(parts.scheme, netloc, parts.path or "/", parts.query, "").geturl()
+    host_header = parts.netloc.rsplit("@", 1)[-1]
+    extensions = {"sni_hostname": host} if parts.scheme == "https" else {}
+    return PinnedRequest(pinned, {"host": host_header}, extensions)
+
+
 class WebhookSender:
-    """POSTs signed webhook bodies with a timeout, never following redirects."""
+    """POSTs signed webhook bodies with a timeout, never following redirects.
+
+    Connections are not kept alive: each one is opened to an address checked for this
+    attempt, under the name it was checked for.
+    """
 
     def __init__(
         self,
@@ -106,16 +135,21 @@ class WebhookSender:
     ) -> None:
         self._allow_private = allow_private
         self._http = httpx.AsyncClient(
-            timeout=timeout, transport=transport, follow_redirects=False, trust_env=False
+            timeout=timeout,
+            transport=transport,
+            follow_redirects=False,
+            trust_env=False,
+            limits=httpx.Limits(max_keepalive_connections=0),
         )
 
     async def aclose(self) -> None:
         await self._http.aclose()
 
-    async def check_destination(self, url: str) -> None:
-        """InvalidLink unless `url` is (still) an allowed, publicly resolving URL."""
+    async def check_destination(self, url: str) -> list[str]:
+        """The addresses to connect to; InvalidLink unless `url` is (still) an allowed,
+        publicly resolving URL."""
         validate_callback_url(url, allow_private=self._allow_private)
-        await resolve_public_addresses(
+        return await resolve_public_addresses(
             urlsplit(url).hostname or "", allow_private=self._allow_private
         )
 
@@ -123,15 +157,38 @@ class WebhookSender:
         """One delivery attempt; never raises for network or HTTP failures."""
         started = time.perf_counter()
         try:
-            await self.check_destination(url)
+            addresses = await self.check_destination(url)
             headers = signed_headers(secret=secret, msg_id=msg_id, body=body, now=utc_now())
-            response = await self._http.post(url, content=body.encode(), headers=headers)
+            response = await self._post(url, addresses, headers, body)
         except InvalidLink as exc:
             return DeliveryResult(None, _ms_since(started), str(exc)[:MAX_ERROR_LENGTH])
         except httpx.HTTPError as exc:
             return DeliveryResult(None, _ms_since(started), type(exc).__name__)
         error = None if 200 <= response.status_code < 300 else f"HTTP {response.status_code}"
         return DeliveryResult(response.status_code, _ms_since(started), error)
+
+    async def _post(
+        self, url: str, addresses: list[str], headers: dict[str, str], body: str
+    ) -> httpx.Response:
+        """POST to the first address that accepts a connection (as a resolver-driven
+        client would); a refused connection sent nothing, so the next may be tried."""
+        for address in addresses[:-1]:
+            try:
+                return await self._post_to(url, address, headers, body)
+            except httpx.ConnectError:
+                continue
+        return await self._post_to(url, addresses[-1], headers, body)
+
+    async def _post_to(
+        self, url: str, address: str, headers: dict[str, str], body: str
+    ) -> httpx.Response:
+        pinned = pin_to_address(url, address)
+        return await self._http.post(
+            pinned.url,
+            content=body.encode(),
+            headers={**headers, **pinned.headers},
+            extensions=pinned.extensions,
+        )
 
 
 def _ms_since(started: float) -> float:
