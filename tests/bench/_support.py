@@ -31,7 +31,6 @@ from localstack import (
 from tests.utils.stack import FAST_ENV, delete_namespace
 
 AMQP_URL = os.environ.get("AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/")
-PASSWORD = "bench-password-1"  # throwaway users of a throwaway database
 SORA = "https://sora.chatgpt.com/p/s_{}"
 SPECS = {spec.name: spec for spec in SERVICES}
 
@@ -95,16 +94,6 @@ def client(
 ) -> httpx.AsyncClient:
     limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
     return httpx.AsyncClient(base_url=base_url, timeout=timeout, limits=limits, trust_env=False)
-
-
-async def register(http: httpx.AsyncClient, email: str | None = None) -> tuple[str, str]:
-    """A new user on auth at `http`'s base URL: (user id, access token)."""
-    email = email or f"bench-{uuid.uuid4().hex[:12]}@example.com"
-    body = {"email": email, "password": PASSWORD, "confirmPassword": PASSWORD}
-    response = await http.post("/api/auth/register", json=body)
-    response.raise_for_status()
-    data = response.json()
-    return str(data["user"]["id"]), str(data["accessToken"])
 
 
 async def admin_token(http: httpx.AsyncClient) -> str:

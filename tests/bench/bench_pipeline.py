@@ -31,12 +31,12 @@ from tests.bench._support import (
     env_int,
     parse_time,
     percentiles,
-    register,
     start_ready,
     steady_rate,
     submit_many,
     wait_terminal,
 )
+from tests.utils.accounts import register_user
 
 JOBS = env_int("BENCH_PIPELINE_JOBS", 60)
 KEYS = env_int("BENCH_PIPELINE_KEYS", 3)
@@ -85,7 +85,7 @@ async def run() -> dict[str, Any]:
     ):
         results = {}
         for policy in POLICIES:
-            _, token = await register(auth)
+            _, token = await register_user(auth, prefix="bench")
             results[policy] = await run_policy(stack, jobs, token, policy)
     return {
         "jobs": JOBS,

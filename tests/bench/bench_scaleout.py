@@ -26,12 +26,12 @@ from tests.bench._support import (
     env_int,
     parse_time,
     percentiles,
-    register,
     start_ready,
     steady_rate,
     submit_many,
     wait_terminal,
 )
+from tests.utils.accounts import register_user
 
 WORKERS = [int(n) for n in os.environ.get("BENCH_SCALEOUT_WORKERS", "1,2,4").split(",")]
 JOBS = env_int("BENCH_SCALEOUT_JOBS", 80)
@@ -62,7 +62,7 @@ async def run() -> dict[str, Any]:
         client(stack.url("jobs-api")) as jobs,
     ):
         for count in WORKERS:
-            _, token = await register(auth)
+            _, token = await register_user(auth, prefix="bench")
             results[str(count)] = await run_workers(stack, jobs, token, count)
     base = results[str(WORKERS[0])]["steady_jobs_per_s"] / WORKERS[0]
     for count in WORKERS:

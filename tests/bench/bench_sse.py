@@ -28,9 +28,9 @@ from tests.bench._support import (
     env_int,
     parse_time,
     percentiles,
-    register,
     sora_link,
 )
+from tests.utils.accounts import register_user
 
 USERS = env_int("BENCH_SSE_USERS", 50)
 STREAMS = env_int("BENCH_SSE_STREAMS_PER_USER", 10)
@@ -75,7 +75,9 @@ async def run() -> dict[str, Any]:
     total = USERS * STREAMS
     async with bench_stack(tag="sse", services=("auth", "jobs-api"), with_sim=False) as stack:
         async with client(stack.url("auth")) as auth:
-            tokens = list(await asyncio.gather(*(register(auth) for _ in range(USERS))))
+            tokens = list(
+                await asyncio.gather(*(register_user(auth, prefix="bench") for _ in range(USERS)))
+            )
         streams = client(stack.url("jobs-api"), timeout=None, connections=total + 10)
         async with streams, client(stack.url("jobs-api")) as jobs:
             subscribers = [Subscriber() for _ in range(total)]

@@ -40,9 +40,9 @@ from tests.bench._support import (
     client,
     closed_loop,
     env_int,
-    register,
     sora_link,
 )
+from tests.utils.accounts import register_user
 
 REQUESTS = env_int("BENCH_SUBMIT_REQUESTS", 300)
 ROUNDS = env_int("BENCH_SUBMIT_ROUNDS", 3)
@@ -71,7 +71,9 @@ async def run() -> dict[str, Any]:
         tag="sub", services=("auth", "jobs-api"), extra_env=env, with_sim=False
     ) as stack:
         async with client(stack.url("auth")) as auth:
-            groups = [[await register(auth) for _ in range(n)] for n in USER_COUNTS]
+            groups = [
+                [await register_user(auth, prefix="bench") for _ in range(n)] for n in USER_COUNTS
+            ]
         reference, ref_url = await asyncio.to_thread(
             start_reference, stack.service_env(), stack.data_dir
         )

@@ -47,6 +47,7 @@ from localstack import (
 
 from git44_common.mongo import Database, create_mongo_client
 from git44_sim.client import SimControl
+from tests.utils.accounts import register_user
 from tests.utils.stack import running_stack
 
 REPO = Path(__file__).resolve().parents[2]
@@ -234,15 +235,8 @@ class Load:
 
     @classmethod
     async def register(cls, stack: LocalStack, http: httpx.AsyncClient, **kw: Any) -> Load:
-        email = f"chaos{uuid.uuid4().hex[:10]}@example.com"
-        password = "correct horse battery"
-        response = await http.post(
-            f"{stack.url('auth')}/api/auth/register",
-            json={"email": email, "password": password, "confirmPassword": password},
-        )
-        assert response.status_code == 201, response.text
-        body = response.json()
-        return cls(stack, http, body["accessToken"], body["user"]["id"], **kw)
+        user_id, token = await register_user(http, stack.url("auth"), prefix="chaos")
+        return cls(stack, http, token, user_id, **kw)
 
     async def submit_one(self) -> int:
         link = f"https://sora.chatgpt.com/p/s_{uuid.uuid4().hex}"

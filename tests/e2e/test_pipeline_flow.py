@@ -22,6 +22,7 @@ from localstack import DEMO_SCRAPER_KEYS, SERVICES, LocalStack
 
 from git44_common.mongo import Database, create_mongo_client
 from git44_sim.client import SimControl
+from tests.utils.accounts import register_user
 from tests.utils.stack import running_stack
 
 pytestmark = pytest.mark.e2e
@@ -120,15 +121,8 @@ class User:
 @pytest.fixture
 async def user(stack: LocalStack) -> AsyncIterator[User]:
     async with httpx.AsyncClient(timeout=30, trust_env=False) as http:
-        email = f"u{uuid.uuid4().hex[:10]}@example.com"
-        password = "correct horse battery"
-        response = await http.post(
-            f"{stack.url('auth')}/api/auth/register",
-            json={"email": email, "password": password, "confirmPassword": password},
-        )
-        assert response.status_code == 201, response.text
-        body = response.json()
-        yield User(stack, http, body["accessToken"], body["user"]["id"])
+        user_id, token = await register_user(http, stack.url("auth"))
+        yield User(stack, http, token, user_id)
 
 
 async def quota(db: Database, user_id: str) -> dict[str, Any]:
