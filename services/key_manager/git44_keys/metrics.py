@@ -25,6 +25,11 @@ KEYS_LEASES_EXPIRED = Counter(
     "git44_keys_leases_expired_total", "Leases whose slot the sweeper gave back after expiry."
 )
 
+KEYS_SLOTS_RECOUNTED = Counter(
+    "git44_keys_slots_recounted_total",
+    "Slots given back because no lease held them (a replica died between two steps).",
+)
+
 
 def set_keys_by_state(counts: Mapping[KeyStatus, int]) -> None:
     for status in KeyStatus:

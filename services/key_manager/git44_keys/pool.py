@@ -6,7 +6,7 @@ import asyncio
 import logging
 import time
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from git44_common.contracts import (
     KeyAcquireRequest,
@@ -22,7 +22,13 @@ from git44_keys.core.config import KeysSettings
 from git44_keys.crud import keys, leases
 from git44_keys.crypto import KeyCipher
 from git44_keys.lifecycle import KeyLifecycle
-from git44_keys.metrics import KEYS_ACQUIRE, KEYS_LEASE_WAIT, KEYS_LEASES_EXPIRED, KEYS_RELEASES
+from git44_keys.metrics import (
+    KEYS_ACQUIRE,
+    KEYS_LEASE_WAIT,
+    KEYS_LEASES_EXPIRED,
+    KEYS_RELEASES,
+    KEYS_SLOTS_RECOUNTED,
+)
 from git44_keys.state_machine import Refusal, refusal_reason, transition_on_release
 
 log = logging.getLogger(__name__)
@@ -47,6 +53,9 @@ class KeyPool:
         self._settings = settings
         # Set when this replica frees a slot, so local waiters need not poll for it.
         self._slot_freed = asyncio.Event()
+        # Keys whose slots outnumbered their leases at the last recount:
+        # key id → (in_flight, updated_at, leases).
+        self._suspects: dict[str, tuple[int, datetime, int]] = {}
 
     async def acquire(self, request: KeyAcquireRequest) -> KeyAcquireResult:
         """A lease on the least-loaded, least recently used key, waiting briefly if all
@@ -94,6 +103,51 @@ class KeyPool:
             self._slot_freed.set()
             log.info("gave back %d slot(s) of expired key leases", returned)
         return returned
+
+    async def recount_leaked_slots(self) -> int:
+        """Give back slots no lease holds: a replica died between taking a slot and
+        recording its lease, or between deleting a lease and giving its slot back.
+
+        A key is recounted from its leases when it has not changed for a lease period
+        and showed the same counter, change time and lease count at the previous call
+        too — then no step on it is still on its way (a release between its two
+        updates would have changed the count or the time). The update is a
+        compare-and-set on both, so a slot taken meanwhile keeps the key as it is.
+        """
+        now = utc_now()
+        unchanged_since = now - timedelta(seconds=self._settings.lease_seconds)
+        suspects: dict[str, tuple[int, datetime, int]] = {}
+        given_back = 0
+        for key in await keys.idle_keys_holding_slots(self._db, unchanged_since=unchanged_since):
+            held = await leases.count_key_leases(self._db, key["_id"])
+            if held >= key["in_flight"]:
+                continue
+            seen = (key["in_flight"], key["updated_at"], held)
+            suspects[key["_id"]] = seen
+            if self._suspects.get(key["_id"]) != seen:
+                continue  # first sighting: look again next round
+            recounted = await keys.recount_slots(
+                self._db,
+                key["_id"],
+                in_flight=key["in_flight"],
+                updated_at=key["updated_at"],
+                held=held,
+                now=now,
+            )
+            if recounted:
+                given_back += key["in_flight"] - held
+                del suspects[key["_id"]]
+                log.warning(
+                    "key %s held %d slot(s) with %d lease(s): recounted",
+                    key["_id"],
+                    key["in_flight"],
+                    held,
+                )
+        self._suspects = suspects
+        if given_back:
+            KEYS_SLOTS_RECOUNTED.inc(given_back)
+            self._slot_freed.set()
+        return given_back
 
     async def _try_lease(self, request: KeyAcquireRequest) -> KeyLease | None:
         now = utc_now()

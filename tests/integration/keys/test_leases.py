@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
+from datetime import timedelta
 
 import pytest
 
 from git44_common.amqp import RpcError
-from git44_common.contracts import KeyLease, KeyStatus, ReleaseOutcome
+from git44_common.contracts import KeyLease, KeyStatus, ReleaseOutcome, utc_now
 from git44_common.mongo import Database
 from git44_keys.context import KeysContext
 from git44_keys.core.db import KEY_LEASES, SCRAPER_KEYS
-from git44_keys.metrics import KEYS_ACQUIRE
+from git44_keys.metrics import KEYS_ACQUIRE, KEYS_SLOTS_RECOUNTED
 from tests.integration.keys.conftest import (
     SEED,
     KeyManagerClient,
@@ -174,6 +175,37 @@ async def test_expired_leases_give_their_slot_back(
     await client.release(leases[0])  # a late release of an expired lease
     await asyncio.sleep(0.3)
     assert (await in_flight(context.db))[fresh.key_id] == 1
+
+
+async def test_slots_no_lease_holds_are_given_back_once_the_key_is_idle(
+    start_key_manager: StartKeyManager, client: KeyManagerClient
+) -> None:
+    """A replica that died between taking a slot and recording its lease (or between
+    deleting a lease and returning its slot) leaves `in_flight` too high: maintenance
+    recounts idle keys from their leases, and leaves busy keys and live leases alone."""
+    context = await start_key_manager(lease_seconds=30)
+    db = context.db
+    lease = await client.lease()
+    leased, leaked, busy = [lease.key_id, *sorted(set(await in_flight(db)) - {lease.key_id})]
+    long_ago = utc_now() - timedelta(minutes=5)
+    slots = {leased: 3, leaked: 2, busy: 1}
+    for key_id, count in slots.items():
+        changed = utc_now() if key_id == busy else long_ago
+        await db[SCRAPER_KEYS].update_one(
+            {"_id": key_id}, {"$set": {"in_flight": count, "updated_at": changed}}
+        )
+    recounted = KEYS_SLOTS_RECOUNTED._value.get()
+
+    async def recounted_from_leases() -> bool:
+        counts = await in_flight(db)
+        return (counts[leased], counts[leaked]) == (1, 0)
+
+    await eventually(recounted_from_leases)
+    assert KEYS_SLOTS_RECOUNTED._value.get() - recounted == 4  # (3 - 1) + (2 - 0)
+    await asyncio.sleep(0.6)  # a few more rounds: the recently changed key is left alone
+    assert (await in_flight(db))[busy] == 1
+    await release_and_settle(client, db, lease)
+    assert (await in_flight(db))[leased] == 0
 
 
 async def _released(db: Database, lease_id: str) -> bool:

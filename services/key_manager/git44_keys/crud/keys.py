@@ -81,6 +81,26 @@ async def finish_use(db: Database, key_id: str, *, now: datetime) -> None:
     )
 
 
+async def idle_keys_holding_slots(db: Database, *, unchanged_since: datetime) -> list[Document]:
+    """Keys with slots taken whose counters have not changed since `unchanged_since`."""
+    cursor = db[SCRAPER_KEYS].find(
+        {"in_flight": {"$gt": 0}, "updated_at": {"$lte": unchanged_since}},
+        projection={"in_flight": 1, "updated_at": 1},
+    )
+    return await cursor.to_list()
+
+
+async def recount_slots(
+    db: Database, key_id: str, *, in_flight: int, updated_at: datetime, held: int, now: datetime
+) -> bool:
+    """`in_flight` := `held`, only if the key still shows `in_flight` as of `updated_at`."""
+    result = await db[SCRAPER_KEYS].update_one(
+        {"_id": key_id, "in_flight": in_flight, "updated_at": updated_at},
+        {"$set": {"in_flight": held, "updated_at": now}},
+    )
+    return result.modified_count == 1
+
+
 async def count_by_status(db: Database) -> dict[KeyStatus, int]:
     pipeline = [{"$group": {"_id": "$status", "n": {"$sum": 1}}}]
     counts = dict.fromkeys(KeyStatus, 0)

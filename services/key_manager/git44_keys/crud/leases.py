@@ -55,5 +55,10 @@ async def count_live_leases(db: Database, key_id: str, now: datetime) -> int:
     return await db[KEY_LEASES].count_documents({"key_id": key_id, "expires_at": {"$gt": now}})
 
 
+async def count_key_leases(db: Database, key_id: str) -> int:
+    """Leases holding a slot of the key: live ones and expired ones not yet swept."""
+    return await db[KEY_LEASES].count_documents({"key_id": key_id})
+
+
 async def delete_key_leases(db: Database, key_id: str) -> None:
     await db[KEY_LEASES].delete_many({"key_id": key_id})
