@@ -4,9 +4,17 @@ it checked it for."""
 from __future__ import annotations
 
 import asyncio
+import ssl
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
+import httpx
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
 from git44_worker import webhooks
 from git44_worker.webhooks import WebhookSender, new_webhook_secret, pin_to_address
@@ -90,3 +98,66 @@ async def test_a_destination_that_accepts_no_connection_is_a_failed_attempt(
     finally:
         await sender.aclose()
     assert (result.status_code, result.error) == (None, "ConnectError")
+
+
+def _self_signed(name: str, directory: Path) -> tuple[Path, Path]:
+    """A certificate for `name` (its own CA) and its key, as PEM files."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    now = datetime.now(UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=1))
+        .not_valid_after(now + timedelta(hours=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_file, key_file = directory / "cert.pem", directory / "key.pem"
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return cert_file, key_file
+
+
+async def test_https_to_a_pinned_address_checks_the_certificate_for_the_host_name(
+    receiver: Receiver, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """TLS to 127.0.0.1 succeeds because the certificate is checked against the URL's
+    host name (SNI), not the address; a certificate for another name is refused."""
+    cert_file, key_file = _self_signed("hooks.rebind.test", tmp_path)
+    server_tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_tls.load_cert_chain(cert_file, key_file)
+    server = await asyncio.start_server(receiver.handle, "127.0.0.1", 0, ssl=server_tls)
+    port = server.sockets[0].getsockname()[1]
+
+    async def resolve(host: str, *, allow_private: bool = False) -> list[str]:
+        return ["127.0.0.1"]
+
+    monkeypatch.setattr(webhooks, "resolve_public_addresses", resolve)
+    trusting = ssl.create_default_context(cafile=str(cert_file))
+    transport = httpx.AsyncHTTPTransport(verify=trusting)
+    sender = WebhookSender(timeout=5, allow_private=True, transport=transport)
+    secret = new_webhook_secret()
+    async with server:
+        try:
+            good = await sender.send(
+                f"https://hooks.rebind.test:{port}/in", secret=secret, msg_id="m", body="{}"
+            )
+            wrong_name = await sender.send(
+                f"https://other.rebind.test:{port}/in", secret=secret, msg_id="m", body="{}"
+            )
+        finally:
+            await sender.aclose()
+    assert (good.status_code, good.error) == (204, None)
+    assert receiver.hosts == [f"hooks.rebind.test:{port}"]
+    assert (wrong_name.status_code, wrong_name.error) == (None, "ConnectError")
