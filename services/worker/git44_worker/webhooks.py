@@ -116,14 +116,16 @@ def pin_to_address(url: str, address: str) -> PinnedRequest:
     pinned = SplitResult(parts.scheme, netloc, parts.path or "/", parts.query, "").geturl()
     host_header = parts.netloc.rsplit("@", 1)[-1]
     extensions = {"sni_hostname": host} if parts.scheme == "https" else {}
-    return PinnedRequest(pinned, {"host": host_header}, extensions)
+    # A pool keys connections by address, not by name: never reuse one for another name.
+    return PinnedRequest(pinned, {"host": host_header, "connection": "close"}, extensions)
 
 
 class WebhookSender:
     """POSTs signed webhook bodies with a timeout, never following redirects.
 
-    Connections are not kept alive: each one is opened to an address checked for this
-    attempt, under the name it was checked for.
+    Connections are not kept alive (`Connection: close`, whatever the transport): each
+    one is opened to an address checked for this attempt, under the name it was checked
+    for.
     """
 
     def __init__(
@@ -139,7 +141,6 @@ class WebhookSender:
             transport=transport,
             follow_redirects=False,
             trust_env=False,
-            limits=httpx.Limits(max_keepalive_connections=0),
         )
 
     async def aclose(self) -> None:

@@ -3,7 +3,6 @@ it checked it for."""
 
 from __future__ import annotations
 
-import asyncio
 import ssl
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -18,46 +17,31 @@ from cryptography.x509.oid import NameOID
 
 from git44_worker import webhooks
 from git44_worker.webhooks import WebhookSender, new_webhook_secret, pin_to_address
+from tests.utils.receiver import Receiver, serving_receiver
 
 
 def test_an_https_url_is_pinned_with_its_name_kept_for_host_and_tls() -> None:
     pinned = pin_to_address("https://hooks.example.com:8443/in?x=1", "203.0.113.7")
     assert pinned.url == "https://203.0.113.7:8443/in?x=1"
-    assert pinned.headers == {"host": "hooks.example.com:8443"}
+    assert pinned.headers == {"host": "hooks.example.com:8443", "connection": "close"}
     assert pinned.extensions == {"sni_hostname": "hooks.example.com"}
 
 
 def test_an_ipv6_address_is_bracketed_and_plain_http_has_no_server_name() -> None:
     pinned = pin_to_address("http://hooks.example.com", "2001:db8::1")
     assert pinned.url == "http://[2001:db8::1]/"
-    assert pinned.headers == {"host": "hooks.example.com"}
+    assert pinned.headers == {"host": "hooks.example.com", "connection": "close"}
     assert pinned.extensions == {}
-
-
-class Receiver:
-    """A minimal HTTP server on 127.0.0.1 that records each request's Host header."""
-
-    def __init__(self) -> None:
-        self.hosts: list[str] = []
-        self.port = 0
-
-    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        head = (await reader.readuntil(b"\r\n\r\n")).decode("latin-1")
-        headers = dict(line.split(": ", 1) for line in head.split("\r\n")[1:] if ": " in line)
-        await reader.readexactly(int(headers.get("content-length", "0")))
-        self.hosts.append(headers.get("host", ""))
-        writer.write(b"HTTP/1.1 204 No Content\r\nconnection: close\r\n\r\n")
-        await writer.drain()
-        writer.close()
 
 
 @pytest.fixture
 async def receiver() -> AsyncIterator[Receiver]:
-    receiver = Receiver()
-    server = await asyncio.start_server(receiver.handle, "127.0.0.1", 0)
-    receiver.port = server.sockets[0].getsockname()[1]
-    async with server:
-        yield receiver
+    async with serving_receiver("/in") as hooks:
+        yield hooks
+
+
+def hosts(receiver: Receiver) -> list[str]:
+    return [headers["host"] for headers, _ in receiver.received]
 
 
 async def test_the_request_goes_to_the_checked_address_not_a_second_lookup(
@@ -80,7 +64,7 @@ async def test_the_request_goes_to_the_checked_address_not_a_second_lookup(
         await sender.aclose()
     assert (result.status_code, result.error) == (204, None)
     assert lookups == ["hooks.rebind.test"]
-    assert receiver.hosts == [f"hooks.rebind.test:{receiver.port}"]
+    assert hosts(receiver) == [f"hooks.rebind.test:{receiver.port}"]
 
 
 async def test_a_destination_that_accepts_no_connection_is_a_failed_attempt(
@@ -130,15 +114,11 @@ def _self_signed(name: str, directory: Path) -> tuple[Path, Path]:
 
 
 async def test_https_to_a_pinned_address_checks_the_certificate_for_the_host_name(
-    receiver: Receiver, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """TLS to 127.0.0.1 succeeds because the certificate is checked against the URL's
     host name (SNI), not the address; a certificate for another name is refused."""
     cert_file, key_file = _self_signed("hooks.rebind.test", tmp_path)
-    server_tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    server_tls.load_cert_chain(cert_file, key_file)
-    server = await asyncio.start_server(receiver.handle, "127.0.0.1", 0, ssl=server_tls)
-    port = server.sockets[0].getsockname()[1]
 
     async def resolve(host: str, *, allow_private: bool = False) -> list[str]:
         return ["127.0.0.1"]
@@ -148,7 +128,8 @@ async def test_https_to_a_pinned_address_checks_the_certificate_for_the_host_nam
     transport = httpx.AsyncHTTPTransport(verify=trusting)
     sender = WebhookSender(timeout=5, allow_private=True, transport=transport)
     secret = new_webhook_secret()
-    async with server:
+    async with serving_receiver("/in", tls=(cert_file, key_file)) as receiver:
+        port = receiver.port
         try:
             good = await sender.send(
                 f"https://hooks.rebind.test:{port}/in", secret=secret, msg_id="m", body="{}"
@@ -159,5 +140,5 @@ async def test_https_to_a_pinned_address_checks_the_certificate_for_the_host_nam
         finally:
             await sender.aclose()
     assert (good.status_code, good.error) == (204, None)
-    assert receiver.hosts == [f"hooks.rebind.test:{port}"]
+    assert hosts(receiver) == [f"hooks.rebind.test:{port}"]
     assert (wrong_name.status_code, wrong_name.error) == (None, "ConnectError")
