@@ -10,20 +10,15 @@ import hashlib
 import hmac
 import json
 import time
-import uuid
 from collections.abc import AsyncIterator, Iterator
 
 import httpx
 import pytest
-import uvicorn
 from localstack import LocalStack
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import Response
-from starlette.routing import Route
 
 from git44_common.mongo import create_mongo_client
-from tests.utils.processes import free_port
+from tests.utils.accounts import register_account
+from tests.utils.receiver import Receiver, serving_receiver
 from tests.utils.stack import running_stack
 
 pytestmark = pytest.mark.e2e
@@ -63,46 +58,18 @@ def verify_standard_webhook(secret: str, headers: dict[str, str], body: bytes) -
     assert any(v == "v1" and hmac.compare_digest(s, expected) for v, s in signatures)
 
 
-class Receiver:
-    def __init__(self, url: str, statuses: list[int]) -> None:
-        self.url = url
-        self.statuses = statuses
-        self.received: list[tuple[dict[str, str], bytes]] = []
-
-    async def endpoint(self, request: Request) -> Response:
-        self.received.append((dict(request.headers), await request.body()))
-        return Response(status_code=self.statuses.pop(0) if self.statuses else 200)
-
-
 @pytest.fixture
 async def receiver() -> AsyncIterator[Receiver]:
-    port = free_port()
-    hooks = Receiver(f"http://127.0.0.1:{port}/hooks/git44", statuses=[503])
-    app = Starlette(routes=[Route("/hooks/git44", hooks.endpoint, methods=["POST"])])
-    server = uvicorn.Server(uvicorn.Config(app, port=port, log_level="warning", lifespan="off"))
-    task = asyncio.create_task(server.serve())
-    while not server.started:  # noqa: ASYNC110 - uvicorn offers no started event
-        await asyncio.sleep(0.02)
-    yield hooks
-    server.should_exit = True
-    await task
+    async with serving_receiver("/hooks/git44", statuses=[503], otherwise=200) as hooks:
+        yield hooks
 
 
 async def test_a_finished_job_is_delivered_to_its_callback_signed_per_the_spec(
     stack: LocalStack, receiver: Receiver
 ) -> None:
     async with httpx.AsyncClient(timeout=30, trust_env=False) as http:
-        password = "correct horse battery"
-        registered = await http.post(
-            f"{stack.url('auth')}/api/auth/register",
-            json={
-                "email": f"hook{uuid.uuid4().hex[:8]}@example.com",
-                "password": password,
-                "confirmPassword": password,
-            },
-        )
-        assert registered.status_code == 201, registered.text
-        api = {"X-API-Key": registered.json()["apiKey"]["key"]}
+        registered = await register_account(http, stack.url("auth"), prefix="hook")
+        api = {"X-API-Key": registered["apiKey"]["key"]}
         submitted = await http.post(
             f"{stack.url('jobs-api')}/api/v1/removals",
             json={"inputLink": "https://sora.chatgpt.com/p/s_hook1", "callbackUrl": receiver.url},

@@ -10,20 +10,14 @@ import hmac
 import json
 import time
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
 
 import pytest
-import uvicorn
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import Response
-from starlette.routing import Route
 
 from git44_common.contracts import WebhookDeliveryRequested
 from git44_common.mongo import Database
 from git44_sim.client import SimControl
 from tests.integration.worker.conftest import FakeKeyManager, Jobs, StartWorker, eventually
-from tests.utils.processes import free_port
+from tests.utils.receiver import Receiver, serving_receiver
 
 pytestmark = pytest.mark.integration
 
@@ -39,29 +33,10 @@ def verify_by_hand(secret: str, headers: dict[str, str], body: bytes) -> bool:
     return any(v == "v1" and hmac.compare_digest(sig, expected) for v, sig in given)
 
 
-@dataclass
-class Receiver:
-    url: str
-    statuses: list[int] = field(default_factory=list)  # answers, in order; then 204
-    received: list[tuple[dict[str, str], bytes]] = field(default_factory=list)
-
-    async def endpoint(self, request: Request) -> Response:
-        self.received.append((dict(request.headers), await request.body()))
-        return Response(status_code=self.statuses.pop(0) if self.statuses else 204)
-
-
 @pytest.fixture
 async def receiver() -> AsyncIterator[Receiver]:
-    port = free_port()
-    hooks = Receiver(url=f"http://127.0.0.1:{port}/hook")
-    app = Starlette(routes=[Route("/hook", hooks.endpoint, methods=["POST"])])
-    server = uvicorn.Server(uvicorn.Config(app, port=port, log_level="warning", lifespan="off"))
-    task = asyncio.create_task(server.serve())
-    while not server.started:  # noqa: ASYNC110 - uvicorn offers no started event
-        await asyncio.sleep(0.02)
-    yield hooks
-    server.should_exit = True
-    await task
+    async with serving_receiver("/hook") as hooks:
+        yield hooks
 
 
 async def deliveries(db: Database, job_id: str) -> list[dict[str, object]]:
