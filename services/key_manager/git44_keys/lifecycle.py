@@ -96,7 +96,7 @@ class KeyLifecycle:
         cooldown_until: datetime | None = None,
         expected_extra: dict[str, Any] | None = None,
     ) -> bool:
-        before = await keys.compare_and_set_status(
+        before = await keys.compare_and_set(
             self._db,
             key_id,
             expected={"status": transition.source.value, **(expected_extra or {})},

@@ -126,15 +126,13 @@ class KeyPool:
             suspects[key["_id"]] = seen
             if self._suspects.get(key["_id"]) != seen:
                 continue  # first sighting: look again next round
-            recounted = await keys.recount_slots(
+            recounted = await keys.compare_and_set(
                 self._db,
                 key["_id"],
-                in_flight=key["in_flight"],
-                updated_at=key["updated_at"],
-                held=held,
-                now=now,
+                expected={"in_flight": key["in_flight"], "updated_at": key["updated_at"]},
+                update={"$set": {"in_flight": held, "updated_at": now}},
             )
-            if recounted:
+            if recounted is not None:
                 given_back += key["in_flight"] - held
                 del suspects[key["_id"]]
                 log.warning(

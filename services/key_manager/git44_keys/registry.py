@@ -125,7 +125,7 @@ class KeyRegistry:
                 "updated_at": now,
             }
         }
-        before = await keys.compare_and_set_status(self._db, key_id, expected={}, update=update)
+        before = await keys.compare_and_set(self._db, key_id, expected={}, update=update)
         if before is None:
             raise ScraperKeyNotFound()
         after = await keys.get_key(self._db, key_id) or before

@@ -90,17 +90,6 @@ async def idle_keys_holding_slots(db: Database, *, unchanged_since: datetime) ->
     return await cursor.to_list()
 
 
-async def recount_slots(
-    db: Database, key_id: str, *, in_flight: int, updated_at: datetime, held: int, now: datetime
-) -> bool:
-    """`in_flight` := `held`, only if the key still shows `in_flight` as of `updated_at`."""
-    result = await db[SCRAPER_KEYS].update_one(
-        {"_id": key_id, "in_flight": in_flight, "updated_at": updated_at},
-        {"$set": {"in_flight": held, "updated_at": now}},
-    )
-    return result.modified_count == 1
-
-
 async def count_by_status(db: Database) -> dict[KeyStatus, int]:
     pipeline = [{"$group": {"_id": "$status", "n": {"$sum": 1}}}]
     counts = dict.fromkeys(KeyStatus, 0)
@@ -121,7 +110,7 @@ async def key_ids(db: Database, query: dict[str, Any]) -> list[str]:
     return [str(doc["_id"]) async for doc in db[SCRAPER_KEYS].find(query, projection={"_id": 1})]
 
 
-async def compare_and_set_status(
+async def compare_and_set(
     db: Database,
     key_id: str,
     *,
