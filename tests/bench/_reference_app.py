@@ -24,11 +24,13 @@ import uvicorn
 from fastapi import FastAPI, HTTPException
 
 from git44_common.amqp import REMOVAL_REQUESTED, Topology
+from git44_common.collections import REMOVAL_JOBS as JOBS
+from git44_common.collections import USER_QUOTAS as QUOTAS
 from git44_common.contracts import RemovalRequested
+from git44_common.jobs import new_job_document, new_job_id
 from git44_common.mongo import create_mongo_client, ensure_indexes
 from git44_common.quota import reserve_filter, reserve_update
-from git44_jobs.core.db import INDEXES, JOBS, QUOTAS
-from git44_jobs.documents import new_job_document, new_job_id
+from git44_jobs.core.db import INDEXES
 
 REFERENCE_JOBS = "removal_jobs_reference"
 

@@ -30,10 +30,11 @@ from typing import Any
 import httpx
 from localstack import ManagedProcess, free_port, python_module
 
+from git44_common.collections import REMOVAL_JOBS as JOBS
+from git44_common.collections import USER_QUOTAS as QUOTAS
+from git44_common.jobs import new_job_document, new_job_id
 from git44_common.mongo import create_mongo_client
 from git44_common.quota import reserve_filter, reserve_update
-from git44_jobs.core.db import JOBS, QUOTAS
-from git44_jobs.documents import new_job_document, new_job_id
 from tests.bench._support import (
     bearer,
     bench_stack,

@@ -1,77 +1,70 @@
-"""What the service's request handlers and background tasks share, built in the lifespan."""
+"""What jobs-api's request handlers and background tasks share, built in the lifespan."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from typing import Protocol
-
-from pydantic import BaseModel
+from dataclasses import InitVar, dataclass, field
+from datetime import datetime
 
 from git44_common.amqp import Topology
-from git44_common.mongo import Database, MongoClient
-from git44_jobs.coalesce import Coalescer
-from git44_jobs.commits import Document, OutboxMarks, submission_commits
+from git44_common.clock import Clock, utc_now
+from git44_common.mongo import Database, Document, MongoClient
+from git44_jobs.core.batching import Batcher
 from git44_jobs.core.config import JobsSettings
-
-Clock = Callable[[], datetime]
-
-
-def utc_now_ms() -> datetime:
-    """Now in UTC, truncated to milliseconds (what MongoDB stores, so values round-trip)."""
-    now = datetime.now(UTC)
-    return now.replace(microsecond=now.microsecond // 1000 * 1000)
-
-
-class MessagePublisher(Protocol):
-    """The part of `git44_common.amqp.Publisher` jobs-api uses (tests substitute a failing one)."""
-
-    async def publish(
-        self,
-        exchange: str,
-        routing_key: str,
-        payload: BaseModel,
-        *,
-        message_id: str | None = None,
-        timeout: float = 10,  # noqa: ASYNC109 - mirrors Publisher.publish
-    ) -> None: ...
-
-    async def publish_event(
-        self,
-        routing_key: str,
-        event: BaseModel,
-        *,
-        message_id: str | None = None,
-        timeout: float = 10,  # noqa: ASYNC109 - mirrors Publisher.publish_event
-    ) -> None: ...
+from git44_jobs.credits.service import Quotas
+from git44_jobs.outbox.flags import PublishedFlags
+from git44_jobs.outbox.publish import MessagePublisher, Outbox
+from git44_jobs.submissions.group_commit import submission_batcher
+from git44_jobs.submissions.service import LinkRules, Submitter
 
 
 @dataclass
 class JobsContext:
-    """Clients, settings and per-process state; `publisher` may be swapped at run time
-    (tests, broker outages)."""
+    """Clients, settings and the per-process collaborators the domains need.
+
+    `outbox.publisher` may be swapped at run time (tests, broker outages)."""
 
     settings: JobsSettings
     mongo: MongoClient
     db: Database
     topology: Topology
-    publisher: MessagePublisher
-    clock: Clock = field(default=utc_now_ms)
-    # users whose quota document this process has made sure of (see submission.py)
-    known_quotas: set[str] = field(default_factory=set)
-    # the request path's coalesced writes (commits.py)
-    submissions: Coalescer[Document, bool] = field(init=False)
-    published: OutboxMarks = field(init=False)
+    publisher: InitVar[MessagePublisher]
+    clock: Clock = field(default=utc_now)
+    quotas: Quotas = field(init=False)
+    flags: PublishedFlags = field(init=False)
+    outbox: Outbox = field(init=False)
+    batcher: Batcher[Document, bool] = field(init=False)
+    submitter: Submitter = field(init=False)
+    links: LinkRules = field(init=False)
 
-    def __post_init__(self) -> None:
-        self.published = OutboxMarks(self.mongo, self.db)
-        self.submissions = submission_commits(
-            self.mongo,
-            self.db,
-            self.now,
-            max_batch=self.settings.submit_batch_max,
-            marks=self.published,
+    def __post_init__(self, publisher: MessagePublisher) -> None:
+        settings = self.settings
+        self.quotas = Quotas(
+            total=settings.default_total_quota, daily_limit=settings.default_daily_limit
+        )
+        self.flags = PublishedFlags(self.mongo, self.db)
+        self.outbox = Outbox(
+            publisher=publisher,
+            topology=self.topology,
+            db=self.db,
+            flags=self.flags,
+            timeout=settings.publish_timeout_seconds,
+        )
+        self.batcher = submission_batcher(
+            self.mongo, self.db, self.clock, max_batch=settings.submit_batch_max, flags=self.flags
+        )
+        self.submitter = Submitter(
+            db=self.db,
+            quotas=self.quotas,
+            batcher=self.batcher,
+            outbox=self.outbox,
+            clock=self.clock,
+            max_retries=settings.max_retries,
+            max_polls=settings.max_polls,
+            request_claim_seconds=settings.request_claim_seconds,
+        )
+        self.links = LinkRules(
+            sora_hosts=settings.sora_hosts,
+            allow_private_callbacks=settings.allow_private_callbacks,
         )
 
     def now(self) -> datetime:
@@ -79,5 +72,5 @@ class JobsContext:
 
     async def close(self) -> None:
         """Finish the writes still queued (at shutdown, before the clients close)."""
-        await self.submissions.close()
-        await self.published.close()
+        await self.batcher.close()
+        await self.flags.close()

@@ -10,11 +10,11 @@ from git44_worker.adapters.removesora import RemoveSoraClient
 from git44_worker.core.config import WorkerSettings
 from git44_worker.domain.poll_policy import PollPolicy
 from git44_worker.events import JobNotifier
-from git44_worker.keys import KeyLeaser
+from git44_worker.key_lease import KeyLeaser
 
 
 @dataclass(frozen=True, kw_only=True)
-class Pipeline:
+class WorkerContext:
     """Settings, connections and collaborators shared by every job run."""
 
     settings: WorkerSettings

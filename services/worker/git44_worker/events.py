@@ -3,30 +3,14 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 from git44_common.amqp import WEBHOOK_DELIVER, Publisher, job_event_key
-from git44_common.contracts import JobEvent, JobStatus, WebhookDeliveryRequested
-from git44_common.mongo import Database
+from git44_common.contracts import JobStatus, WebhookDeliveryRequested
+from git44_common.jobs import job_event
+from git44_common.mongo import Database, Document
 from git44_worker.crud.jobs import mark_webhook_requested
 
 log = logging.getLogger(__name__)
-
-
-def job_event(doc: dict[str, Any], *, previous: JobStatus | None, event_id: str | None) -> JobEvent:
-    """The `JobEvent` describing the job document `doc` as it is now."""
-    fields: dict[str, Any] = {"event_id": event_id} if event_id else {}
-    return JobEvent(
-        job_id=str(doc["_id"]),
-        user_id=str(doc["user_id"]),
-        status=JobStatus(doc["status"]),
-        previous_status=previous,
-        retry_count=int(doc.get("retry_count") or 0),
-        poll_count=int(doc.get("poll_count") or 0),
-        output_link=doc.get("output_link"),
-        error=doc.get("error"),
-        **fields,
-    )
 
 
 class JobNotifier:
@@ -38,7 +22,7 @@ class JobNotifier:
 
     async def job_changed(
         self,
-        doc: dict[str, Any],
+        doc: Document,
         *,
         previous: JobStatus | None,
         event_id: str | None = None,
@@ -50,7 +34,7 @@ class JobNotifier:
         except Exception:
             log.warning("could not publish %s event", event.status, extra={"job_id": event.job_id})
 
-    async def request_webhook(self, doc: dict[str, Any]) -> None:
+    async def request_webhook(self, doc: Document) -> None:
         """Ask for delivery of the job's final state if it is still pending.
 
         Raises when the request cannot be published, so the job's message is not acked

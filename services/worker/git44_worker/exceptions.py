@@ -1,22 +1,27 @@
-"""Why a job's processing stopped short of a result (raised inside the pipeline).
+"""Why a job run stopped short of a result (raised inside `job_run.JobRun`).
 
-WorkerError
-├── KeyWait ............. no ScraperAPI key can be used now: the job waits, no retry spent
-│   ├── KeysCoolingDown . every key cools down until `until`
-│   └── KeysUnavailable . no key configured, all busy/refused, or key-manager silent
-├── AttemptFailed ....... this attempt failed (task failed, upstream error, polls ran
-│                         out): retry with backoff, or fail and refund when out of retries
-└── LeaseLost ........... the job is no longer ours (our lease expired and another
-                          worker took it over): stop touching it
+Git44Error (git44_common.exceptions)
+└── WorkerError
+    ├── KeyWait ............. no ScraperAPI key can be used now: the job waits, no retry
+    │   │                     spent
+    │   ├── KeysCoolingDown . every key cools down until `until`
+    │   └── KeysUnavailable . no key configured, all busy/refused, or key-manager silent
+    ├── AttemptFailed ....... this attempt failed (task failed, upstream error, polls ran
+    │                         out): retry with backoff, or fail and refund when out of
+    │                         retries
+    └── JobLeaseLost ........ the job is no longer ours (our job lease expired and another
+                              worker took it over): stop touching it
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 
+from git44_common.exceptions import Git44Error
 
-class WorkerError(Exception):
-    """Root of the worker's pipeline errors."""
+
+class WorkerError(Git44Error):
+    """Root of the worker's job-run errors."""
 
 
 class KeyWait(WorkerError):
@@ -50,5 +55,5 @@ class AttemptFailed(WorkerError):
         self.error = error
 
 
-class LeaseLost(WorkerError):
-    """Another worker owns the job now."""
+class JobLeaseLost(WorkerError):
+    """Another worker holds the job lease now."""

@@ -1,5 +1,5 @@
-"""The running worker: connections, the pipeline and its consumers, started and stopped
-as one (used by `main` and, in process, by the integration tests)."""
+"""The running worker: connections, the worker context and its consumers, started and
+stopped as one (used by `main` and, in process, by the integration tests)."""
 
 from __future__ import annotations
 
@@ -14,12 +14,12 @@ from git44_common.runtime import ServiceRuntime
 from git44_worker.adapters.removesora import RemoveSoraClient
 from git44_worker.consumers.removal import RemovalConsumer
 from git44_worker.consumers.webhooks import WebhookConsumer
-from git44_worker.context import Pipeline
+from git44_worker.context import WorkerContext
 from git44_worker.core.config import WorkerSettings
 from git44_worker.core.db import INDEXES
 from git44_worker.domain.poll_policy import build_poll_policy
 from git44_worker.events import JobNotifier
-from git44_worker.keys import KeyLeaser
+from git44_worker.key_lease import KeyLeaser
 from git44_worker.webhooks import WebhookSender
 
 SERVICE = "worker"
@@ -55,18 +55,18 @@ class WorkerService:
         )
         self._rpc: RpcClient | None = None
         self._consumers: list[Consumer[RemovalRequested] | Consumer[WebhookDeliveryRequested]] = []
-        self.pipeline: Pipeline | None = None
+        self.ctx: WorkerContext | None = None
 
     async def start(self, *, wait_seconds: float = 60.0) -> None:
         """Connect (waiting for the servers), then start consuming."""
         # httpx logs every request URL at INFO; ScraperAPI URLs carry the key.
         logging.getLogger("httpx").setLevel(logging.WARNING)
         await self.runtime.open(indexes=INDEXES, wait_seconds=wait_seconds)
-        self.pipeline = await self._build_pipeline()
-        await self._start_consumers(self.pipeline)
+        self.ctx = await self._build_context()
+        await self._start_consumers(self.ctx)
         log.info("worker consuming", extra={"worker_id": self.settings.worker_id})
 
-    async def _build_pipeline(self) -> Pipeline:
+    async def _build_context(self) -> WorkerContext:
         s, runtime = self.settings, self.runtime
         self._rpc = RpcClient(
             await runtime.amqp.channel(), queue_name=runtime.topology.keys_rpc_queue
@@ -87,7 +87,7 @@ class WorkerService:
             min_samples=s.adaptive_min_samples,
             rng=random.Random(),
         )
-        return Pipeline(
+        return WorkerContext(
             settings=s,
             mongo=runtime.mongo,
             db=runtime.db,
@@ -98,9 +98,9 @@ class WorkerService:
             notifier=JobNotifier(runtime.publisher, runtime.db),
         )
 
-    async def _start_consumers(self, pipeline: Pipeline) -> None:
+    async def _start_consumers(self, ctx: WorkerContext) -> None:
         runtime, topology = self.runtime, self.runtime.topology
-        removal = RemovalConsumer(pipeline)
+        removal = RemovalConsumer(ctx)
         self._consumers.append(
             await start_consumer(
                 await runtime.amqp.channel(),
@@ -124,7 +124,8 @@ class WorkerService:
         )
 
     async def stop(self, *, grace: float = 10.0) -> None:
-        """Stop consuming; jobs still running after `grace` s are handed back (lease given up)."""
+        """Stop consuming; jobs still running after `grace` s are handed back at once
+        (their job lease given up)."""
         for consumer in self._consumers:
             await consumer.cancel(grace=grace)
         self._consumers.clear()

@@ -19,16 +19,19 @@ import json
 import secrets
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 from urllib.parse import SplitResult, urlsplit
 
 import httpx
 from standardwebhooks import Webhook
 
-from git44_common.contracts import utc_now
+from git44_common.clock import utc_now
 from git44_common.exceptions import InvalidLink
+from git44_common.jobs import JobPublic
 from git44_common.links import resolve_public_addresses, validate_callback_url
+from git44_common.mongo import Document
+from git44_common.schemas import iso_utc
 
 SECRET_PREFIX = "whsec_"
 MAX_ERROR_LENGTH = 200
@@ -39,38 +42,12 @@ def new_webhook_secret() -> str:
     return SECRET_PREFIX + base64.b64encode(secrets.token_bytes(32)).decode()
 
 
-def _iso(value: datetime | None) -> str | None:
-    if value is None:
-        return None
-    return value.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-def job_public(doc: dict[str, Any]) -> dict[str, Any]:
-    """The job as the API shows it (camelCase, ISO-8601 UTC)."""
-    return {
-        "id": str(doc["_id"]),
-        "inputLink": doc.get("input_link"),
-        "outputLink": doc.get("output_link"),
-        "status": doc.get("status"),
-        "taskId": doc.get("task_id"),
-        "retryCount": int(doc.get("retry_count") or 0),
-        "maxRetries": int(doc.get("max_retries", 3)),
-        "pollCount": int(doc.get("poll_count") or 0),
-        "maxPolls": int(doc.get("max_polls", 8)),
-        "error": doc.get("error"),
-        "createdAt": _iso(doc.get("created_at")),
-        "startedAt": _iso(doc.get("started_at")),
-        "completedAt": _iso(doc.get("completed_at")),
-        "updatedAt": _iso(doc.get("updated_at")),
-    }
-
-
-def webhook_body(doc: dict[str, Any]) -> str:
-    """The JSON body: `{type: "removal.<status>", timestamp, data: <job>}`."""
+def webhook_body(doc: Document) -> str:
+    """The JSON body: `{type: "removal.<status>", timestamp, data: <the job's JobPublic>}`."""
     payload = {
         "type": f"removal.{doc['status']}",
-        "timestamp": _iso(doc.get("completed_at") or doc.get("updated_at")),
-        "data": job_public(doc),
+        "timestamp": iso_utc(doc.get("completed_at") or doc["updated_at"]),
+        "data": JobPublic.from_doc(doc).model_dump(by_alias=True, mode="json"),
     }
     return json.dumps(payload, separators=(",", ":"))
 

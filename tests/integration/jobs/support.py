@@ -35,7 +35,7 @@ class Jobs:
 
     @property
     def context(self) -> Any:
-        return self.app.state.jobs
+        return self.app.state.context
 
 
 class Users:

@@ -1,5 +1,5 @@
-"""Group commit (commits.py) on a real MongoDB-wire server: one transaction for many
-submissions still charges a job if and only if it is inserted."""
+"""Group commit (submissions/group_commit.py) on a real MongoDB-wire server: one transaction
+for many submissions still charges a job if and only if it is inserted."""
 
 from __future__ import annotations
 
@@ -10,12 +10,13 @@ from typing import Any
 import pytest
 from pymongo.errors import BulkWriteError
 
+from git44_common.jobs import new_job_document, new_job_id
 from git44_common.mongo import Database, MongoClient, ensure_indexes, is_duplicate_key_error
 from git44_common.quota import new_quota_document
-from git44_jobs.coalesce import Coalescer
-from git44_jobs.commits import OutboxMarks, reserve_and_insert, submission_commits
+from git44_jobs.core.batching import Batcher
 from git44_jobs.core.db import INDEXES
-from git44_jobs.documents import new_job_document, new_job_id
+from git44_jobs.outbox.flags import PublishedFlags
+from git44_jobs.submissions.group_commit import charge_and_insert, submission_batcher
 
 NOON = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 
@@ -28,9 +29,9 @@ def job(user_id: str, job_id: str | None = None) -> dict[str, Any]:
     )  # fmt: skip
 
 
-def commits_on(mongo: MongoClient, db: Database, *, max_batch: int) -> Coalescer[Any, bool]:
-    return submission_commits(
-        mongo, db, lambda: NOON, max_batch=max_batch, marks=OutboxMarks(mongo, db)
+def commits_on(mongo: MongoClient, db: Database, *, max_batch: int) -> Batcher[Any, bool]:
+    return submission_batcher(
+        mongo, db, lambda: NOON, max_batch=max_batch, flags=PublishedFlags(mongo, db)
     )
 
 
@@ -56,7 +57,7 @@ async def test_one_transaction_charges_exactly_the_jobs_it_inserts(
         job("rich"), job("two"), job("capped"), job("broke"), job("two"),
         job("rich"), job("two"), job("capped"),
     ]  # fmt: skip
-    inserted = await reserve_and_insert(mongo_client, mongo_db, batch, now=NOON)
+    inserted = await charge_and_insert(mongo_client, mongo_db, batch, now=NOON)
     expected = [0, 1, 2, 4, 5]  # each user's jobs in arrival order, as far as credits go
     assert inserted == {batch[i]["_id"] for i in expected}
     stored = {j["_id"] async for j in mongo_db.removal_jobs.find({}, {"_id": 1})}
@@ -71,10 +72,10 @@ async def test_a_duplicate_id_aborts_the_batch_then_each_job_commits_alone(
 ) -> None:
     await quotas(mongo_db, a=(10, 10), b=(10, 10))
     taken = job("a")
-    await reserve_and_insert(mongo_client, mongo_db, [taken], now=NOON)  # 1 credit of a
+    await charge_and_insert(mongo_client, mongo_db, [taken], now=NOON)  # 1 credit of a
     copy, fresh_a, fresh_b = job("a", taken["_id"]), job("a"), job("b")
     with pytest.raises(BulkWriteError) as aborted:
-        await reserve_and_insert(mongo_client, mongo_db, [fresh_a, copy, fresh_b], now=NOON)
+        await charge_and_insert(mongo_client, mongo_db, [fresh_a, copy, fresh_b], now=NOON)
     assert is_duplicate_key_error(aborted.value)
     assert await remaining(mongo_db) == {"a": (9, 1), "b": (10, 0)}  # nothing kept
 
@@ -114,8 +115,8 @@ async def test_outbox_flags_ride_along_with_the_next_submission_transaction(
     mongo_client: MongoClient, mongo_db: Database
 ) -> None:
     await quotas(mongo_db, a=(10, 10))
-    marks = OutboxMarks(mongo_client, mongo_db, linger=60)  # never flushes by itself here
-    commits = submission_commits(mongo_client, mongo_db, lambda: NOON, max_batch=10, marks=marks)
+    marks = PublishedFlags(mongo_client, mongo_db, linger=60)  # never flushes by itself here
+    commits = submission_batcher(mongo_client, mongo_db, lambda: NOON, max_batch=10, flags=marks)
     first = job("a")
     assert await commits.submit(first) is True
     marks.add(first["_id"])
@@ -131,9 +132,9 @@ async def test_outbox_flags_are_set_on_their_own_when_no_submission_comes(
     mongo_client: MongoClient, mongo_db: Database
 ) -> None:
     await quotas(mongo_db, a=(10, 10))
-    marks = OutboxMarks(mongo_client, mongo_db, linger=0.01)
+    marks = PublishedFlags(mongo_client, mongo_db, linger=0.01)
     jobs = [job("a"), job("a")]
-    await reserve_and_insert(mongo_client, mongo_db, jobs, now=NOON)
+    await charge_and_insert(mongo_client, mongo_db, jobs, now=NOON)
     for j in jobs:
         marks.add(j["_id"])
     for _ in range(100):

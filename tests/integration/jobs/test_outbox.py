@@ -11,7 +11,8 @@ from pydantic import BaseModel
 
 from git44_common.amqp import PublishError
 from git44_common.mongo import Database
-from git44_jobs.outbox import OutboxRelay
+from git44_jobs.main import relay_timing
+from git44_jobs.outbox.relay import OutboxRelay
 from tests.integration.jobs.support import Jobs, Users, eventually, queue_depth, sora_link
 
 
@@ -36,9 +37,9 @@ async def test_submissions_while_the_broker_is_down_are_published_when_it_return
     jobs: Jobs, users: Users, mongo_db: Database, amqp_connection: AbstractRobustConnection
 ) -> None:
     user = await users.create()
-    real_publisher = jobs.context.publisher
+    real_publisher = jobs.context.outbox.publisher
     down = BrokerDown()
-    jobs.context.publisher = down
+    jobs.context.outbox.publisher = down
     responses = [
         await jobs.client.post(
             "/api/removal", json={"inputLink": sora_link()}, headers=users.bearer(user)
@@ -56,7 +57,7 @@ async def test_submissions_while_the_broker_is_down_are_published_when_it_return
     queue = jobs.context.topology.removal_queue
     assert await queue_depth(amqp_connection, queue) == 0
 
-    jobs.context.publisher = real_publisher
+    jobs.context.outbox.publisher = real_publisher
 
     async def all_published() -> bool:
         unpublished = await mongo_db.removal_jobs.count_documents({"published": False})
@@ -73,7 +74,10 @@ async def test_replicas_claim_each_job_once(
     await mongo_db.removal_jobs.insert_many(
         [_job(f"j{i}", user, updated_at=old, published=False) for i in range(20)]
     )
-    relays = [OutboxRelay(jobs.context) for _ in range(3)]
+    ctx = jobs.context
+    relays = [
+        OutboxRelay(ctx.db, ctx.outbox, relay_timing(ctx.settings), ctx.clock) for _ in range(3)
+    ]
     counts = await asyncio.gather(*(relay.relay_once() for relay in relays))
     # the app's own relay may have taken some too; together exactly 20 messages
     queue = jobs.context.topology.removal_queue

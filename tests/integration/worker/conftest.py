@@ -20,13 +20,14 @@ from aio_pika.abc import AbstractIncomingMessage, AbstractRobustConnection
 
 from git44_common.amqp import Publisher, RpcServer, Topology, start_consumer
 from git44_common.amqp.consumer import Consumer
+from git44_common.clock import utc_now
+from git44_common.collections import REMOVAL_JOBS, USER_QUOTAS
 from git44_common.contracts import (
     KeyAcquireRequest,
     KeyAcquireResult,
     KeyLease,
     KeyRelease,
     RemovalRequested,
-    utc_now,
 )
 from git44_common.mongo import Database
 from git44_sim.client import SimControl
@@ -186,16 +187,16 @@ class Jobs:
     async def submit(self, n: int = 1, **fields: Any) -> dict[str, Any]:
         doc = removal_job(user_id=self.user_id, n=n, **fields)
         await self._charge()
-        await self.db["removal_jobs"].insert_one(doc)
+        await self.db[REMOVAL_JOBS].insert_one(doc)
         await self.publish(doc)
         return doc
 
     async def _charge(self) -> None:
-        quota = await self.db["user_quotas"].find_one({"_id": self.user_id})
+        quota = await self.db[USER_QUOTAS].find_one({"_id": self.user_id})
         if quota is None:
-            await self.db["user_quotas"].insert_one(charged_quota(self.user_id, charged=1))
+            await self.db[USER_QUOTAS].insert_one(charged_quota(self.user_id, charged=1))
         else:
-            await self.db["user_quotas"].update_one(
+            await self.db[USER_QUOTAS].update_one(
                 {"_id": self.user_id}, {"$inc": {"remaining_quota": -1, "daily_used": 1}}
             )
 
@@ -205,7 +206,7 @@ class Jobs:
         await self.publisher.publish(topology.jobs_exchange, "removal.requested", request)
 
     async def get(self, job_id: str) -> dict[str, Any]:
-        doc = await self.db["removal_jobs"].find_one({"_id": job_id})
+        doc = await self.db[REMOVAL_JOBS].find_one({"_id": job_id})
         assert doc is not None
         return doc
 
@@ -222,7 +223,7 @@ class Jobs:
             await asyncio.sleep(0.05)
 
     async def quota(self) -> dict[str, Any]:
-        doc = await self.db["user_quotas"].find_one({"_id": self.user_id})
+        doc = await self.db[USER_QUOTAS].find_one({"_id": self.user_id})
         assert doc is not None
         return doc
 

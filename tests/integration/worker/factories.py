@@ -1,13 +1,13 @@
-"""Documents as jobs-api creates them (docs/architecture.md), for the worker's tests."""
+"""Documents as jobs-api creates them (git44_common.jobs.record), for the worker's tests."""
 
 from __future__ import annotations
 
-import uuid
 from datetime import datetime
 from typing import Any
 
-from git44_common.contracts import utc_now
-from git44_common.quota import new_quota_document, utc_day
+from git44_common.clock import utc_now
+from git44_common.jobs import new_job_document, new_job_id
+from git44_common.quota import new_quota_document
 
 SORA_LINK = "https://sora.chatgpt.com/p/s_worker{n}"
 
@@ -22,36 +22,18 @@ def removal_job(
     now: datetime | None = None,
     **overrides: Any,
 ) -> dict[str, Any]:
-    now = now or utc_now()
-    doc: dict[str, Any] = {
-        "_id": uuid.uuid4().hex,
-        "user_id": user_id,
-        "source": "api",
-        "api_key_id": None,
-        "input_link": SORA_LINK.format(n=n),
-        "output_link": None,
-        "status": "queued",
-        "task_id": None,
-        "retry_count": 0,
-        "max_retries": max_retries,
-        "poll_count": 0,
-        "max_polls": max_polls,
-        "error": None,
-        "callback_url": callback_url,
-        "idempotency_key": None,
-        "charge": "reserved",
-        "charged_day": utc_day(now),
-        "lease_owner": None,
-        "lease_expires_at": None,
-        "next_attempt_at": None,
-        "published": True,
-        "attempts": [],
-        "version": 1,
-        "created_at": now,
-        "started_at": None,
-        "completed_at": None,
-        "updated_at": now,
-    }
+    """A queued, charged job that jobs-api has already published, with `overrides`."""
+    doc = new_job_document(
+        job_id=new_job_id(),
+        user_id=user_id,
+        source="api",
+        input_link=SORA_LINK.format(n=n),
+        now=now or utc_now(),
+        max_retries=max_retries,
+        max_polls=max_polls,
+        callback_url=callback_url,
+    )
+    doc["published"] = True
     doc.update(overrides)
     return doc
 

@@ -9,7 +9,7 @@ from datetime import timedelta
 import httpx
 import pytest
 
-from git44_common.contracts import utc_now
+from git44_common.clock import utc_now
 from git44_sim.client import SimControl
 from tests.integration.worker.conftest import FakeKeyManager, Jobs, StartWorker
 

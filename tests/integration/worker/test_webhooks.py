@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+from git44_common.collections import WEBHOOK_DELIVERIES, WEBHOOK_SECRETS
 from git44_common.contracts import WebhookDeliveryRequested
 from git44_common.mongo import Database
 from git44_sim.client import SimControl
@@ -40,7 +41,7 @@ async def receiver() -> AsyncIterator[Receiver]:
 
 
 async def deliveries(db: Database, job_id: str) -> list[dict[str, object]]:
-    return await db["webhook_deliveries"].find({"job_id": job_id}).sort("attempt", 1).to_list()
+    return await db[WEBHOOK_DELIVERIES].find({"job_id": job_id}).sort("attempt", 1).to_list()
 
 
 async def test_a_finished_job_is_delivered_signed_with_the_users_secret(
@@ -50,7 +51,7 @@ async def test_a_finished_job_is_delivered_signed_with_the_users_secret(
     sim: SimControl,
     receiver: Receiver,
 ) -> None:
-    await jobs.db["webhook_secrets"].insert_one({"_id": jobs.user_id, "secret": SECRET})
+    await jobs.db[WEBHOOK_SECRETS].insert_one({"_id": jobs.user_id, "secret": SECRET})
     await start_worker()
     submitted = await jobs.submit(callback_url=receiver.url)
     done = await jobs.wait_for(submitted["_id"], {"success", "failed"})
@@ -103,7 +104,7 @@ async def test_a_failed_delivery_is_retried_with_the_same_id_and_a_lazily_create
     assert first["next_retry_at"] is not None
     assert second["status_code"] == 204
     assert second["attempted_at"] >= first["next_retry_at"]
-    secret = await jobs.db["webhook_secrets"].find_one({"_id": jobs.user_id})
+    secret = await jobs.db[WEBHOOK_SECRETS].find_one({"_id": jobs.user_id})
     assert secret is not None
     assert secret["secret"].startswith("whsec_")
     (h1, b1), (h2, b2) = receiver.received

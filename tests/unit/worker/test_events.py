@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from git44_common.contracts import JobStatus
-from git44_worker.events import job_event
+from git44_common.jobs import job_event
 
 
 def test_a_job_event_carries_the_new_state_and_the_given_event_id() -> None:

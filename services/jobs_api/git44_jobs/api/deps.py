@@ -6,46 +6,27 @@ Every dependency is `async def`, even when it awaits nothing: FastAPI runs a pla
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import Depends, Header, Request
 from fastapi.security import APIKeyHeader
 
 from git44_common.exceptions import Forbidden
-from git44_common.mongo import Database
 from git44_common.openapi import authorization_header
 from git44_common.security import Authenticator, Principal
-from git44_jobs.context import JobsContext, MessagePublisher
-from git44_jobs.idempotency import check_key
-from git44_jobs.ratelimit import count_request
+from git44_jobs.context import JobsContext
+from git44_jobs.idempotency.service import check_key
+from git44_jobs.ratelimits.service import count_request
 
 _api_key = APIKeyHeader(name="X-API-Key", auto_error=False, description="Dev API key (g44_…)")
 
 
 async def get_context(request: Request) -> JobsContext:
-    context: JobsContext = request.app.state.jobs
+    context: JobsContext = request.app.state.context
     return context
 
 
 Ctx = Annotated[JobsContext, Depends(get_context)]
-
-
-async def get_db(ctx: Ctx) -> Database:
-    return ctx.db
-
-
-async def get_publisher(ctx: Ctx) -> MessagePublisher:
-    return ctx.publisher
-
-
-async def get_now(ctx: Ctx) -> datetime:
-    return ctx.now()
-
-
-Db = Annotated[Database, Depends(get_db)]
-Publisher = Annotated[MessagePublisher, Depends(get_publisher)]
-Now = Annotated[datetime, Depends(get_now)]
 
 
 def _authenticator(request: Request) -> Authenticator:

@@ -6,7 +6,7 @@ concurrent requests) itself, which is the key's fault, not the job's. RemoveSora
 `POST <base>/api/v1/tasks {videoUrl}` -> `{taskId}`; `GET <base>/api/v1/tasks/{id}` ->
 `{status: processing|success|failed, downloadUrl?, error?}`.
 
-Every call returns a typed outcome instead of raising, so the pipeline decides what a
+Every call returns a typed outcome instead of raising, so the job run decides what a
 failure means. ScraperAPI retries a target for up to 70 s before giving up, hence the
 read budget. The API key travels only in the query string of the proxy URL; it never
 appears in an outcome, and httpx's own request logging is silenced by the service.

@@ -1,4 +1,4 @@
-"""Consumer of `git44.removal`: claim the job, run the pipeline, ack when state is saved.
+"""Consumer of `git44.removal`: claim the job, run it (`job_run`), ack when state is saved.
 
 What a `RemovalRequested` leads to, by the job's state:
 
@@ -7,9 +7,9 @@ What a `RemovalRequested` leads to, by the job's state:
 - queued, due → claimed (queued → processing) and worked on;
 - queued, `next_attempt_at` ahead (a retry backoff or a key cooldown) → re-delayed for
   the remainder, since delay tiers are coarse;
-- processing/polling with an expired lease (its worker died) → taken over, resuming
-  from the stored `task_id`;
-- processing/polling leased by a live worker → re-delayed until the lease would have
+- processing/polling with an expired job lease (its worker died) → taken over,
+  resuming from the stored `task_id`;
+- processing/polling leased by a live worker → re-delayed until the job lease would have
   expired: if that worker is alive the job will be done by then, else we take over.
 
 The handler returns only after the state is saved, so the message is acked then.
@@ -18,37 +18,37 @@ The handler returns only after the state is saved, so the message is acked then.
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 from aio_pika.abc import AbstractIncomingMessage
 
 from git44_common.amqp import Publisher, QueueFamily
-from git44_common.contracts import JobStatus, RemovalRequested, utc_now
-from git44_common.job_states import ACTIVE, TERMINAL
-from git44_worker.context import Pipeline
+from git44_common.clock import utc_now
+from git44_common.contracts import JobStatus, RemovalRequested
+from git44_common.jobs import ACTIVE, TERMINAL
+from git44_common.mongo import Document
+from git44_worker.context import WorkerContext
 from git44_worker.crud import jobs as crud
 from git44_worker.domain.retry import is_due, seconds_until
-from git44_worker.pipeline import run_job
+from git44_worker.job_run import run_job
 
 log = logging.getLogger(__name__)
-Document = dict[str, Any]
 
-# A live lease is waited out a little past its end, so the takeover finds it expired.
+# A live job lease is waited out a little past its end, so the takeover finds it expired.
 LEASE_MARGIN_SECONDS = 0.5
 
 
 class RemovalConsumer:
-    def __init__(self, pipeline: Pipeline) -> None:
-        self.pipeline = pipeline
-        self.settings = pipeline.settings
-        self.db = pipeline.db
-        self.publisher: Publisher = pipeline.publisher
+    def __init__(self, ctx: WorkerContext) -> None:
+        self.ctx = ctx
+        self.settings = ctx.settings
+        self.db = ctx.db
+        self.publisher: Publisher = ctx.publisher
 
     async def handle(self, request: RemovalRequested, message: AbstractIncomingMessage) -> None:
         """Handle one `removal.requested` message (the consumer acks when this returns)."""
         claimed = await self.claim(request)
         if claimed is not None:
-            await run_job(self.pipeline, claimed)
+            await run_job(self.ctx, claimed)
 
     async def claim(self, request: RemovalRequested) -> Document | None:
         """The job, claimed by this worker; None when there is nothing to do now."""
@@ -58,7 +58,7 @@ class RemovalConsumer:
             return None
         status = JobStatus(doc["status"])
         if status in TERMINAL:
-            await self.pipeline.notifier.request_webhook(doc)
+            await self.ctx.notifier.request_webhook(doc)
             return None
         if status is JobStatus.QUEUED:
             return await self._claim_queued(request, doc)
@@ -77,7 +77,7 @@ class RemovalConsumer:
             lease_seconds=self.settings.lease_seconds,
         )
         if claimed is not None:
-            await self.pipeline.notifier.job_changed(claimed, previous=JobStatus.QUEUED)
+            await self.ctx.notifier.job_changed(claimed, previous=JobStatus.QUEUED)
             return claimed
         # Another worker claimed it between our read and our write.
         current = await crud.get_job(self.db, request.job_id)

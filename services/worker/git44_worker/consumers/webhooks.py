@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
-from typing import Any
 
 from aio_pika.abc import AbstractIncomingMessage
 
 from git44_common.amqp import Publisher, QueueFamily
-from git44_common.contracts import WebhookDeliveryRequested, utc_now
-from git44_common.mongo import Database
+from git44_common.clock import utc_now
+from git44_common.contracts import WebhookDeliveryRequested
+from git44_common.mongo import Database, Document
 from git44_worker import metrics
 from git44_worker.core.config import WorkerSettings
 from git44_worker.crud import jobs as jobs_crud
@@ -55,7 +55,7 @@ class WebhookConsumer:
             return
         await self._attempt(request, job)
 
-    async def _attempt(self, request: WebhookDeliveryRequested, job: dict[str, Any]) -> None:
+    async def _attempt(self, request: WebhookDeliveryRequested, job: Document) -> None:
         now = utc_now()
         secret = await crud.get_or_create_secret(
             self.db, str(job["user_id"]), new_secret=new_webhook_secret(), now=now
@@ -97,7 +97,7 @@ def _attempt_record(
     number: int,
     result: DeliveryResult,
     delay: float | None,
-) -> dict[str, Any]:
+) -> Document:
     now = utc_now()
     return {
         "job_id": request.job_id,

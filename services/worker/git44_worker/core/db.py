@@ -6,10 +6,8 @@ worker creates a user's secret lazily, in the same format, when none exists.
 
 from pymongo import ASCENDING, DESCENDING
 
+from git44_common.collections import WEBHOOK_DELIVERIES
 from git44_common.mongo import IndexSpec
-
-WEBHOOK_DELIVERIES = "webhook_deliveries"
-WEBHOOK_SECRETS = "webhook_secrets"
 
 INDEXES = (
     IndexSpec(

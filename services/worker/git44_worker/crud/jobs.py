@@ -1,28 +1,37 @@
-"""Compare-and-set updates of `removal_jobs` by the worker (and the refund of a failure).
+"""Compare-and-set updates of `removal_jobs` by the worker (the failure, with its refund,
+is in `crud.failures`).
 
-Every update after the claim is filtered on the job being active (processing|polling)
-AND leased by this worker, so a worker whose lease expired and was taken over can
-never overwrite the new owner's progress: its update matches nothing (None/False).
+Each transition filters on its `Transition.query()` (git44_common.jobs.states). Every
+update after the claim is also filtered on the job lease being this worker's
+(`lease_owner`), so a worker whose job lease expired and was taken over can never
+overwrite the new owner's progress: its update matches nothing (None/False).
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
 
 from pymongo import ReturnDocument
 
-from git44_common.contracts import JobStatus
-from git44_common.job_states import ACTIVE
-from git44_common.mongo import Database
+from git44_common.collections import REMOVAL_JOBS
+from git44_common.jobs.states import (
+    ACTIVE,
+    CLAIM,
+    RECORD_POLL,
+    REQUEUE_ACTIVE,
+    STORE_TASK,
+    SUCCEED,
+    Transition,
+)
+from git44_common.mongo import Database, Document
 
-JOBS = "removal_jobs"
-ACTIVE_STATUSES = sorted(str(s) for s in ACTIVE)
-Document = dict[str, Any]
+ACTIVE_QUERY: Document = {"status": {"$in": sorted(str(s) for s in ACTIVE)}}
 
 
-def owned(job_id: str, worker_id: str) -> Document:
-    return {"_id": job_id, "status": {"$in": ACTIVE_STATUSES}, "lease_owner": worker_id}
+def owned(job_id: str, worker_id: str, move: Transition | None = None) -> Document:
+    """Our job: leased by `worker_id`, in a status `move` starts from (default: active)."""
+    status = move.query() if move is not None else ACTIVE_QUERY
+    return {"_id": job_id, **status, "lease_owner": worker_id}
 
 
 def attempt_record(job: Document, *, outcome: str, error: str | None, now: datetime) -> Document:
@@ -37,12 +46,18 @@ def attempt_record(job: Document, *, outcome: str, error: str | None, now: datet
     }
 
 
+def released_job_lease() -> Document:
+    return {"lease_owner": None, "lease_expires_at": None}
+
+
 async def get_job(db: Database, job_id: str) -> Document | None:
-    return await db[JOBS].find_one({"_id": job_id})
+    return await db[REMOVAL_JOBS].find_one({"_id": job_id})
 
 
 async def _find_and_set(db: Database, filter_: Document, update: Document) -> Document | None:
-    return await db[JOBS].find_one_and_update(filter_, update, return_document=ReturnDocument.AFTER)
+    return await db[REMOVAL_JOBS].find_one_and_update(
+        filter_, update, return_document=ReturnDocument.AFTER
+    )
 
 
 async def claim_queued_job(
@@ -53,10 +68,10 @@ async def claim_queued_job(
     lease = {"lease_owner": worker_id, "lease_expires_at": now + timedelta(seconds=lease_seconds)}
     return await _find_and_set(
         db,
-        {"_id": job_id, "status": JobStatus.QUEUED.value, **due},
+        {"_id": job_id, **CLAIM.query(), **due},
         {
             "$set": {
-                "status": JobStatus.PROCESSING.value,
+                "status": str(CLAIM.target),
                 **lease,
                 "next_attempt_at": None,
                 "updated_at": now,
@@ -69,12 +84,12 @@ async def claim_queued_job(
 async def take_over_expired_job(
     db: Database, job_id: str, *, worker_id: str, now: datetime, lease_seconds: float
 ) -> Document | None:
-    """Take over an active job whose lease expired (its worker died); status unchanged."""
+    """Take over an active job whose job lease expired (its worker died); status unchanged."""
     return await _find_and_set(
         db,
         {
             "_id": job_id,
-            "status": {"$in": ACTIVE_STATUSES},
+            **ACTIVE_QUERY,
             "$or": [{"lease_expires_at": {"$lt": now}}, {"lease_expires_at": None}],
         },
         {
@@ -87,20 +102,20 @@ async def take_over_expired_job(
     )
 
 
-async def renew_lease(
+async def renew_job_lease(
     db: Database, job_id: str, *, worker_id: str, now: datetime, lease_seconds: float
 ) -> bool:
-    """Extend our lease; False when the job is no longer ours."""
-    result = await db[JOBS].update_one(
+    """Extend our job lease; False when the job is no longer ours."""
+    result = await db[REMOVAL_JOBS].update_one(
         owned(job_id, worker_id),
         {"$set": {"lease_expires_at": now + timedelta(seconds=lease_seconds)}},
     )
     return result.matched_count == 1
 
 
-async def give_up_lease(db: Database, job_id: str, *, worker_id: str, now: datetime) -> None:
+async def give_up_job_lease(db: Database, job_id: str, *, worker_id: str, now: datetime) -> None:
     """Let another worker take the job over at once (we are shutting down)."""
-    await db[JOBS].update_one(owned(job_id, worker_id), {"$set": {"lease_expires_at": now}})
+    await db[REMOVAL_JOBS].update_one(owned(job_id, worker_id), {"$set": {"lease_expires_at": now}})
 
 
 async def store_task(
@@ -112,7 +127,7 @@ async def store_task(
         fields["started_at"] = now
     return await _find_and_set(
         db,
-        {**owned(job["_id"], worker_id), "status": JobStatus.PROCESSING.value, "task_id": None},
+        {**owned(job["_id"], worker_id, STORE_TASK), "task_id": None},
         {"$set": {**fields, "updated_at": now}, "$inc": {"version": 1}},
     )
 
@@ -123,16 +138,12 @@ async def record_poll(
     """One poll done: `polling`, poll_count + 1."""
     return await _find_and_set(
         db,
-        {**owned(job["_id"], worker_id), "task_id": job["task_id"]},
+        {**owned(job["_id"], worker_id, RECORD_POLL), "task_id": job["task_id"]},
         {
-            "$set": {"status": JobStatus.POLLING.value, "updated_at": now},
+            "$set": {"status": str(RECORD_POLL.target), "updated_at": now},
             "$inc": {"poll_count": 1, "version": 1},
         },
     )
-
-
-def released_lease() -> Document:
-    return {"lease_owner": None, "lease_expires_at": None}
 
 
 async def complete_success(
@@ -141,17 +152,17 @@ async def complete_success(
     """→ success with the download link; a webhook is pending if the job has a callback."""
     return await _find_and_set(
         db,
-        owned(job["_id"], worker_id),
+        owned(job["_id"], worker_id, SUCCEED),
         {
             "$set": {
-                "status": JobStatus.SUCCESS.value,
+                "status": str(SUCCEED.target),
                 "output_link": output_link,
                 "error": None,
                 "completed_at": now,
                 "updated_at": now,
                 "webhook_pending": bool(job.get("callback_url")),
                 "webhook_event_id": event_id,
-                **released_lease(),
+                **released_job_lease(),
             },
             "$push": {"attempts": attempt_record(job, outcome="success", error=None, now=now)},
             "$inc": {"version": 1},
@@ -171,17 +182,17 @@ async def schedule_retry(
     """→ queued with retry_count + 1; the next attempt creates a new task."""
     return await _find_and_set(
         db,
-        owned(job["_id"], worker_id),
+        owned(job["_id"], worker_id, REQUEUE_ACTIVE),
         {
             "$set": {
-                "status": JobStatus.QUEUED.value,
+                "status": str(REQUEUE_ACTIVE.target),
                 "error": error,
                 "next_attempt_at": next_attempt_at,
                 "task_id": None,
                 "task_created_at": None,
                 "poll_count": 0,
                 "updated_at": now,
-                **released_lease(),
+                **released_job_lease(),
             },
             "$push": {"attempts": attempt_record(job, outcome="retry", error=error, now=now)},
             "$inc": {"retry_count": 1, "version": 1},
@@ -195,13 +206,13 @@ async def wait_for_key(
     """→ queued until `until`, keeping task and polls: no retry spent."""
     return await _find_and_set(
         db,
-        owned(job["_id"], worker_id),
+        owned(job["_id"], worker_id, REQUEUE_ACTIVE),
         {
             "$set": {
-                "status": JobStatus.QUEUED.value,
+                "status": str(REQUEUE_ACTIVE.target),
                 "next_attempt_at": until,
                 "updated_at": now,
-                **released_lease(),
+                **released_job_lease(),
             },
             "$inc": {"version": 1},
         },
@@ -209,4 +220,4 @@ async def wait_for_key(
 
 
 async def mark_webhook_requested(db: Database, job_id: str) -> None:
-    await db[JOBS].update_one({"_id": job_id}, {"$set": {"webhook_pending": False}})
+    await db[REMOVAL_JOBS].update_one({"_id": job_id}, {"$set": {"webhook_pending": False}})

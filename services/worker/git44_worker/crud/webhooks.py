@@ -4,14 +4,11 @@ the delivery log (`webhook_deliveries`, one document per attempt)."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from pymongo import DESCENDING
 
-from git44_common.mongo import Database, is_duplicate_key_error
-from git44_worker.core.db import WEBHOOK_DELIVERIES, WEBHOOK_SECRETS
-
-Document = dict[str, Any]
+from git44_common.collections import WEBHOOK_DELIVERIES, WEBHOOK_SECRETS
+from git44_common.mongo import Database, Document, is_duplicate_key_error
 
 
 async def get_or_create_secret(

@@ -1,1 +1,1 @@
-"""Pure rules of the pipeline (no I/O): poll policy, retry backoff."""
+"""Pure rules of a job run (no I/O): poll policy, retry backoff."""

@@ -9,22 +9,16 @@ from fastapi import APIRouter, Depends, Query, Request
 
 from git44_common.audit import record_admin_action
 from git44_common.contracts import JobStatus
+from git44_common.jobs import AdminJobPublic, AdminJobsPublic
 from git44_common.openapi import problems
 from git44_common.quota import view_quota
-from git44_jobs import crud, stats
+from git44_jobs.admin.models import StatsPublic
+from git44_jobs.admin.quotas import change_user_quota
+from git44_jobs.admin.stats import collect_stats
 from git44_jobs.api.deps import AdminUser, Ctx, require_admin
-from git44_jobs.api.respond import PageSize
-from git44_jobs.listing import after_cursor, split_page
-from git44_jobs.models import (
-    AdminJobPublic,
-    AdminJobsPublic,
-    QuotaPublic,
-    QuotaUpdate,
-    QuotaUsage,
-    StatsPublic,
-)
-from git44_jobs.quota_admin import change_user_quota
-from git44_jobs.transitions import retry_job
+from git44_jobs.api.responses import PageSize
+from git44_jobs.credits.models import QuotaPublic, QuotaUpdate
+from git44_jobs.removals import service as removals
 
 router = APIRouter(prefix="/api/admin", tags=["admin"], dependencies=[Depends(require_admin)])
 
@@ -32,7 +26,7 @@ router = APIRouter(prefix="/api/admin", tags=["admin"], dependencies=[Depends(re
 @router.get("/jobs", response_model=AdminJobsPublic)
 async def list_jobs(
     ctx: Ctx,
-    limit: PageSize = 50,
+    limit: PageSize,
     status: Annotated[JobStatus | None, Query()] = None,
     user_id: Annotated[str | None, Query(alias="userId", max_length=64)] = None,
     created_from: Annotated[datetime | None, Query(alias="createdFrom")] = None,
@@ -52,8 +46,7 @@ async def list_jobs(
         created["$lt"] = created_to
     if created:
         query["created_at"] = created
-    docs = await crud.find_jobs(ctx.db, after_cursor(query, cursor), limit=limit + 1)
-    page, next_cursor = split_page(docs, limit)
+    page, next_cursor = await removals.list_jobs(ctx.db, query, cursor=cursor, limit=limit)
     return AdminJobsPublic(data=[AdminJobPublic.from_doc(d) for d in page], next_cursor=next_cursor)
 
 
@@ -65,7 +58,11 @@ async def list_jobs(
 )
 async def retry_any_job(job_id: str, admin: AdminUser, ctx: Ctx) -> AdminJobPublic:
     """Queue a failed job again, free of charge for its owner (audited)."""
-    job = await retry_job(ctx, job_id[:64], user_id=None, charge=False)
+    job = await removals.retry_job(
+        mongo=ctx.mongo, db=ctx.db, quotas=ctx.quotas, outbox=ctx.outbox, job_id=job_id[:64],
+        user_id=None, charge=False, now=ctx.now(),
+        claim_seconds=ctx.settings.request_claim_seconds,
+    )  # fmt: skip
     await record_admin_action(
         ctx.db, service="jobs-api", actor=admin.user_id, action="job.retry", target=job["_id"],
         before={"status": "failed"}, after={"status": job["status"]}, at=ctx.now(),
@@ -78,25 +75,15 @@ async def update_quota(
     user_id: str, change: QuotaUpdate, admin: AdminUser, ctx: Ctx
 ) -> QuotaPublic:
     """Set a user's totals and limits, or add credits (atomic; audited)."""
-    after = await change_user_quota(ctx, user_id[:64], change, actor=admin.user_id)
-    return QuotaPublic.from_view(view_quota(after, ctx.now()))
+    now = ctx.now()
+    after = await change_user_quota(
+        ctx.db, ctx.quotas, user_id[:64], change, actor=admin.user_id, now=now
+    )
+    return QuotaPublic.from_view(view_quota(after, now))
 
 
 @router.get("/stats", response_model=StatsPublic)
 async def read_stats(request: Request, ctx: Ctx) -> StatsPublic:
     """Jobs by status, success rate, processing times, queue depth, dead letters, quota usage."""
-    now = ctx.now()
-    by_status = await stats.jobs_by_status(ctx.db)
-    average, p95 = stats.summarize_durations(await stats.recent_durations(ctx.db))
     connection = request.app.state.runtime.amqp
-    return StatsPublic(
-        jobs_by_status=by_status,
-        total_jobs=sum(by_status.values()),
-        success_rate=stats.success_rate(by_status),
-        avg_processing_seconds=average,
-        p95_processing_seconds=p95,
-        queue_depth=await stats.queue_depth(connection, ctx.topology.removal_queue),
-        dead_letters=await stats.queue_depth(connection, ctx.topology.removal_dead_queue),
-        quota=QuotaUsage(**await stats.quota_usage(ctx.db, now)),
-        generated_at=now,
-    )
+    return await collect_stats(ctx.db, connection, ctx.topology, now=ctx.now())

@@ -10,35 +10,32 @@ from starlette.responses import JSONResponse, Response
 
 from git44_common.contracts import JobStatus
 from git44_common.exceptions import ProblemError, ValidationFailed
+from git44_common.jobs import DevJobPublic, DevJobsPublic
 from git44_common.problems import problem_document
 from git44_common.quota import view_quota
 from git44_common.security import Principal
 from git44_jobs.api.deps import ApiKeyUser, Ctx, IdempotencyKey
-from git44_jobs.api.respond import (
+from git44_jobs.api.etag import NOT_MODIFIED, IfNoneMatch, etag_response
+from git44_jobs.api.responses import (
     API_KEY_PROBLEMS,
     SUBMIT_PROBLEMS,
     PageSize,
     idempotent_request,
-    list_user_jobs,
     outcome_response,
-    own_job,
     submit_idempotently,
-    user_quota,
 )
 from git44_jobs.context import JobsContext
-from git44_jobs.etag import NOT_MODIFIED, IfNoneMatch, etag_response
-from git44_jobs.models import (
+from git44_jobs.credits.models import QuotaPublic
+from git44_jobs.removals import service as removals
+from git44_jobs.removals.models import (
     BatchItemResult,
     BatchResult,
     DevBatchCreate,
-    DevJobPublic,
-    DevJobsPublic,
     DevRemovalCreate,
-    QuotaPublic,
-    WebhookSecretPublic,
 )
-from git44_jobs.submission import Submission, check_links
-from git44_jobs.webhooks import webhook_secret_of
+from git44_jobs.submissions.service import Submission
+from git44_jobs.webhooks.models import WebhookSecretPublic
+from git44_jobs.webhooks.service import webhook_secret_of
 
 router = APIRouter(prefix="/api/v1", tags=["dev-api"])
 
@@ -54,7 +51,7 @@ async def _submit_one(
     *,
     suffix: str = "",
 ) -> tuple[int, Any]:
-    link, callback = check_links(ctx, body.input_link, body.callback_url)
+    link, callback = ctx.links.check(body.input_link, body.callback_url)
     if callback is not None:
         await webhook_secret_of(ctx.db, user.user_id, now=ctx.now())
     submission = Submission(
@@ -99,14 +96,14 @@ async def create_removals(
 async def list_removals(
     user: ApiKeyUser,
     ctx: Ctx,
-    limit: PageSize = 20,
+    limit: PageSize,
     status: Annotated[JobStatus | None, Query()] = None,
     cursor: Annotated[str | None, Query(max_length=1024)] = None,
     if_none_match: IfNoneMatch = None,
 ) -> Response:
     """The key owner's jobs, newest first, cursor-paginated."""
-    docs, next_cursor = await list_user_jobs(
-        ctx, user.user_id, status=status, cursor=cursor, limit=limit
+    docs, next_cursor = await removals.list_user_jobs(
+        ctx.db, user.user_id, status=status, cursor=cursor, limit=limit
     )
     page = DevJobsPublic(data=[DevJobPublic.from_doc(d) for d in docs], next_cursor=next_cursor)
     return etag_response(page, if_none_match)
@@ -117,15 +114,16 @@ async def read_removal(
     job_id: str, user: ApiKeyUser, ctx: Ctx, if_none_match: IfNoneMatch = None
 ) -> Response:
     """One of the key owner's jobs (ETag; If-None-Match → 304)."""
-    job = DevJobPublic.from_doc(await own_job(ctx, user.user_id, job_id))
+    job = DevJobPublic.from_doc(await removals.own_job(ctx.db, user.user_id, job_id))
     return etag_response(job, if_none_match)
 
 
 @router.get("/quota", response_model=QuotaPublic, responses=CACHED_READ)
 async def read_quota(user: ApiKeyUser, ctx: Ctx, if_none_match: IfNoneMatch = None) -> Response:
     """The key owner's credits and today's usage (ETag; If-None-Match → 304)."""
-    document = await user_quota(ctx, user.user_id)
-    return etag_response(QuotaPublic.from_view(view_quota(document, ctx.now())), if_none_match)
+    now = ctx.now()
+    document = await ctx.quotas.quota_of(ctx.db, user.user_id, now=now)
+    return etag_response(QuotaPublic.from_view(view_quota(document, now)), if_none_match)
 
 
 @router.get("/webhook-secret", response_model=WebhookSecretPublic, responses=API_KEY_PROBLEMS)

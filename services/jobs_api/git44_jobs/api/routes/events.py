@@ -10,7 +10,8 @@ from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from git44_jobs.api.deps import Ctx, CurrentUser
 from git44_jobs.context import JobsContext
-from git44_jobs.events import EventHub, JobUpdate, parse_last_event_id, replay_since
+from git44_jobs.live.hub import EventHub, JobUpdate
+from git44_jobs.live.replay import parse_last_event_id, replay_since
 
 router = APIRouter(prefix="/api/removal", tags=["removal"])
 
@@ -33,7 +34,12 @@ async def _stream(
     try:
         yield ServerSentEvent(data="{}", event="ready", retry=RECONNECT_MS)
         replayed: dict[str, int] = {}
-        for update in await replay_since(ctx, user_id, last_event_id):
+        settings = ctx.settings
+        missed = await replay_since(
+            ctx.db, user_id, last_event_id, now=ctx.now(),
+            window_seconds=settings.sse_replay_window_seconds, limit=settings.sse_replay_limit,
+        )  # fmt: skip
+        for update in missed:
             _note(replayed, update)
             yield _message(update)
         while True:

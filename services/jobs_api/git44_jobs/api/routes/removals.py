@@ -8,24 +8,23 @@ from fastapi import APIRouter, Query, Request
 from starlette.responses import JSONResponse, Response
 
 from git44_common.contracts import JobStatus
+from git44_common.jobs import JobPublic, JobsPublic
 from git44_common.quota import view_quota
 from git44_jobs.api.deps import Ctx, CurrentUser, IdempotencyKey
-from git44_jobs.api.respond import (
+from git44_jobs.api.etag import NOT_MODIFIED, IfNoneMatch, etag_response
+from git44_jobs.api.responses import (
     CANCEL_PROBLEMS,
     RETRY_PROBLEMS,
     SUBMIT_PROBLEMS,
     PageSize,
     idempotent_request,
-    list_user_jobs,
     outcome_response,
-    own_job,
     submit_idempotently,
-    user_quota,
 )
-from git44_jobs.etag import NOT_MODIFIED, IfNoneMatch, etag_response
-from git44_jobs.models import JobPublic, JobsPublic, QuotaPublic, RemovalCreate
-from git44_jobs.submission import Submission, check_links
-from git44_jobs.transitions import cancel_job, retry_job
+from git44_jobs.credits.models import QuotaPublic
+from git44_jobs.removals import service as removals
+from git44_jobs.removals.models import RemovalCreate
+from git44_jobs.submissions.service import Submission
 
 router = APIRouter(prefix="/api/removal", tags=["removal"])
 
@@ -35,7 +34,7 @@ async def create_removal(
     request: Request, body: RemovalCreate, user: CurrentUser, ctx: Ctx, key: IdempotencyKey
 ) -> JSONResponse:
     """Submit a Sora link for watermark removal; charges one credit (Idempotency-Key honoured)."""
-    link, _ = check_links(ctx, body.input_link)
+    link, _ = ctx.links.check(body.input_link)
     submission = Submission(
         user_id=user.user_id, source="web", input_link=link, idempotency_key=key
     )
@@ -47,22 +46,23 @@ async def create_removal(
 @router.get("/quota", response_model=QuotaPublic, responses=NOT_MODIFIED)
 async def read_quota(user: CurrentUser, ctx: Ctx, if_none_match: IfNoneMatch = None) -> Response:
     """The caller's credits and today's usage (ETag; If-None-Match → 304)."""
-    document = await user_quota(ctx, user.user_id)
-    return etag_response(QuotaPublic.from_view(view_quota(document, ctx.now())), if_none_match)
+    now = ctx.now()
+    document = await ctx.quotas.quota_of(ctx.db, user.user_id, now=now)
+    return etag_response(QuotaPublic.from_view(view_quota(document, now)), if_none_match)
 
 
 @router.get("/user/jobs", response_model=JobsPublic, responses=NOT_MODIFIED)
 async def list_removals(
     user: CurrentUser,
     ctx: Ctx,
-    limit: PageSize = 20,
+    limit: PageSize,
     status: Annotated[JobStatus | None, Query()] = None,
     cursor: Annotated[str | None, Query(max_length=1024)] = None,
     if_none_match: IfNoneMatch = None,
 ) -> Response:
     """The caller's jobs, newest first; `nextCursor` fetches the next page."""
-    docs, next_cursor = await list_user_jobs(
-        ctx, user.user_id, status=status, cursor=cursor, limit=limit
+    docs, next_cursor = await removals.list_user_jobs(
+        ctx.db, user.user_id, status=status, cursor=cursor, limit=limit
     )
     page = JobsPublic(data=[JobPublic.from_doc(d) for d in docs], next_cursor=next_cursor)
     return etag_response(page, if_none_match)
@@ -73,19 +73,26 @@ async def read_removal(
     job_id: str, user: CurrentUser, ctx: Ctx, if_none_match: IfNoneMatch = None
 ) -> Response:
     """One of the caller's jobs (ETag; If-None-Match → 304)."""
-    job = JobPublic.from_doc(await own_job(ctx, user.user_id, job_id))
+    job = JobPublic.from_doc(await removals.own_job(ctx.db, user.user_id, job_id))
     return etag_response(job, if_none_match)
 
 
 @router.post("/{job_id}/retry", status_code=202, response_model=JobPublic, responses=RETRY_PROBLEMS)
 async def retry_removal(job_id: str, user: CurrentUser, ctx: Ctx) -> JobPublic:
     """Queue a failed job again; charges one credit (409 if the job has not failed)."""
-    job = await retry_job(ctx, job_id[:64], user_id=user.user_id, charge=True)
+    job = await removals.retry_job(
+        mongo=ctx.mongo, db=ctx.db, quotas=ctx.quotas, outbox=ctx.outbox, job_id=job_id[:64],
+        user_id=user.user_id, charge=True, now=ctx.now(),
+        claim_seconds=ctx.settings.request_claim_seconds,
+    )  # fmt: skip
     return JobPublic.from_doc(job)
 
 
 @router.post("/{job_id}/cancel", response_model=JobPublic, responses=CANCEL_PROBLEMS)
 async def cancel_removal(job_id: str, user: CurrentUser, ctx: Ctx) -> JobPublic:
     """Cancel a queued job; its credit is refunded (409 once it has started)."""
-    job = await cancel_job(ctx, job_id[:64], user_id=user.user_id)
+    job = await removals.cancel_job(
+        mongo=ctx.mongo, db=ctx.db, outbox=ctx.outbox, job_id=job_id[:64],
+        user_id=user.user_id, now=ctx.now(),
+    )  # fmt: skip
     return JobPublic.from_doc(job)

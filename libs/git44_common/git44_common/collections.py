@@ -1,0 +1,27 @@
+"""Every MongoDB collection name, spelled once (docs/architecture.md says who owns which).
+
+A service's database modules import the names they own from here; no other code
+spells a collection's name.
+"""
+
+from typing import Final
+
+# auth
+USERS: Final = "users"
+REFRESH_TOKENS: Final = "refresh_tokens"
+API_KEYS: Final = "api_keys"
+LOGIN_ATTEMPTS: Final = "login_attempts"
+# jobs-api (the worker advances jobs and refunds quotas through git44_common.jobs)
+REMOVAL_JOBS: Final = "removal_jobs"
+USER_QUOTAS: Final = "user_quotas"
+IDEMPOTENCY_KEYS: Final = "idempotency_keys"
+API_RATE_LIMITS: Final = "api_rate_limits"
+WEBHOOK_SECRETS: Final = "webhook_secrets"
+# worker
+WEBHOOK_DELIVERIES: Final = "webhook_deliveries"
+# key-manager
+SCRAPER_KEYS: Final = "scraper_api_keys"
+KEY_EVENTS: Final = "key_events"
+KEY_LEASES: Final = "key_leases"
+# every service's admin actions
+AUDIT_LOG: Final = "audit_log"

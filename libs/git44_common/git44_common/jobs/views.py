@@ -1,0 +1,117 @@
+"""The job as others see it: the public JSON shapes and the `JobEvent` of a document.
+
+One place builds them, so the SPA, the Dev API, the admin panel, SSE and webhooks
+show a job alike (same fields, same defaults).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from git44_common.contracts import JobEvent, JobStatus
+from git44_common.jobs.record import DEFAULT_MAX_POLLS, DEFAULT_MAX_RETRIES
+from git44_common.mongo import Document
+from git44_common.schemas import ApiModel, IsoTime, Page
+
+
+class JobPublic(ApiModel):
+    """The job shape the SPA relies on (and the `data` of a webhook)."""
+
+    id: str
+    input_link: str
+    output_link: str | None
+    status: JobStatus
+    task_id: str | None
+    retry_count: int
+    max_retries: int
+    poll_count: int
+    max_polls: int
+    error: str | None
+    created_at: IsoTime
+    started_at: IsoTime | None
+    completed_at: IsoTime | None
+    updated_at: IsoTime
+
+    @classmethod
+    def from_doc(cls, doc: Document) -> JobPublic:
+        return cls(**job_fields(doc))
+
+
+class DevJobPublic(JobPublic):
+    """A job as the Dev API shows it: the SPA shape plus the webhook target."""
+
+    callback_url: str | None = None
+
+    @classmethod
+    def from_doc(cls, doc: Document) -> DevJobPublic:
+        return cls(**job_fields(doc), callback_url=doc.get("callback_url"))
+
+
+class AdminJobPublic(DevJobPublic):
+    """A job as the admin panel shows it: who submitted it, and how."""
+
+    user_id: str
+    source: str
+    charge: str | None = None
+
+    @classmethod
+    def from_doc(cls, doc: Document) -> AdminJobPublic:
+        return cls(
+            **job_fields(doc),
+            callback_url=doc.get("callback_url"),
+            user_id=doc["user_id"],
+            source=doc.get("source", "web"),
+            charge=doc.get("charge"),
+        )
+
+
+class JobsPublic(Page[JobPublic]):
+    pass
+
+
+class DevJobsPublic(Page[DevJobPublic]):
+    pass
+
+
+class AdminJobsPublic(Page[AdminJobPublic]):
+    pass
+
+
+def job_fields(doc: Document) -> dict[str, Any]:
+    """The public fields of a job document (snake_case), with the seed's defaults."""
+    return {
+        "id": str(doc["_id"]),
+        "input_link": doc["input_link"],
+        "output_link": doc.get("output_link"),
+        "status": doc["status"],
+        "task_id": doc.get("task_id"),
+        "retry_count": int(doc.get("retry_count") or 0),
+        "max_retries": int(doc.get("max_retries", DEFAULT_MAX_RETRIES)),
+        "poll_count": int(doc.get("poll_count") or 0),
+        "max_polls": int(doc.get("max_polls", DEFAULT_MAX_POLLS)),
+        "error": doc.get("error"),
+        "created_at": doc["created_at"],
+        "started_at": doc.get("started_at"),
+        "completed_at": doc.get("completed_at"),
+        "updated_at": doc.get("updated_at") or doc["created_at"],
+    }
+
+
+def job_event(
+    doc: Document, *, previous: JobStatus | str | None = None, event_id: str | None = None
+) -> JobEvent:
+    """The `JobEvent` describing the job document `doc` as it is now."""
+    extra: dict[str, Any] = {"event_id": event_id} if event_id else {}
+    if doc.get("updated_at") is not None:
+        extra["occurred_at"] = doc["updated_at"]
+    return JobEvent(
+        job_id=str(doc["_id"]),
+        user_id=str(doc["user_id"]),
+        status=JobStatus(doc["status"]),
+        previous_status=JobStatus(previous) if previous else None,
+        retry_count=int(doc.get("retry_count") or 0),
+        poll_count=int(doc.get("poll_count") or 0),
+        output_link=doc.get("output_link"),
+        error=doc.get("error"),
+        **extra,
+    )

@@ -1,0 +1,25 @@
+"""The admin panel's numbers."""
+
+from __future__ import annotations
+
+from git44_common.schemas import ApiModel, IsoTime
+
+
+class QuotaUsage(ApiModel):
+    users: int
+    total_credits: int
+    remaining_credits: int
+    used_credits: int
+    daily_used_today: int
+
+
+class StatsPublic(ApiModel):
+    jobs_by_status: dict[str, int]
+    total_jobs: int
+    success_rate: float | None
+    avg_processing_seconds: float | None
+    p95_processing_seconds: float | None
+    queue_depth: int | None
+    dead_letters: int | None
+    quota: QuotaUsage
+    generated_at: IsoTime

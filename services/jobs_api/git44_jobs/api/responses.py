@@ -1,0 +1,112 @@
+"""What the web and Dev API routes share: page sizes, idempotent submission, problem lists."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated, Any
+
+from fastapi import Depends, Query, Request
+from fastapi.encoders import jsonable_encoder
+from pydantic import BaseModel
+from starlette.responses import JSONResponse
+
+from git44_common.exceptions import ValidationFailed
+from git44_common.mongo import Document
+from git44_common.openapi import problems
+from git44_common.security import Principal
+from git44_jobs import metrics
+from git44_jobs.api.deps import Ctx
+from git44_jobs.context import JobsContext
+from git44_jobs.idempotency.service import (
+    REPLAY_HEADER,
+    IdempotentRequest,
+    Outcome,
+    fingerprint,
+    run_idempotently,
+)
+from git44_jobs.submissions.service import Submission
+
+Render = Callable[[Document], BaseModel]
+
+# A route's own problem statuses (the generic ones — 400, 401, 403, 404, 422, 503 — are
+# added to every operation by git44_common.openapi).
+SUBMIT_PROBLEMS = problems(
+    described={
+        402: "quota_exhausted",
+        409: "idempotency_conflict: the Idempotency-Key was used with another body",
+        429: "daily_limit_reached, or rate_limited for an API key (Retry-After)",
+    }
+)
+RETRY_PROBLEMS = problems(
+    described={
+        402: "quota_exhausted",
+        409: "conflict: only failed jobs can be retried",
+        429: "daily_limit_reached (Retry-After)",
+    }
+)
+CANCEL_PROBLEMS = problems(described={409: "conflict: only queued jobs can be cancelled"})
+API_KEY_PROBLEMS = problems(
+    described={429: "rate_limited: this API key's request budget (Retry-After)"}
+)
+
+
+async def page_size(
+    ctx: Ctx,
+    limit: Annotated[
+        int | None,
+        Query(ge=1, description="Items per page (default and maximum: JOBS_PAGE_SIZE_*)"),
+    ] = None,
+) -> int:
+    """`limit`, or JOBS_PAGE_SIZE_DEFAULT; more than JOBS_PAGE_SIZE_MAX is a 422.
+
+    The OpenAPI document shows both bounds (`main.document_page_size`)."""
+    settings = ctx.settings
+    if limit is None:
+        return min(settings.page_size_default, settings.page_size_max)
+    if limit > settings.page_size_max:
+        error = {
+            "loc": ["query", "limit"],
+            "msg": f"must be at most {settings.page_size_max}",
+            "type": "less_than_equal",
+        }
+        raise ValidationFailed(f"limit must be at most {settings.page_size_max}.", errors=[error])
+    return limit
+
+
+PageSize = Annotated[int, Depends(page_size)]
+
+
+def idempotent_request(
+    request: Request, user: Principal, key: str | None, body: BaseModel, *, suffix: str = ""
+) -> IdempotentRequest | None:
+    if key is None:
+        return None
+    payload = body.model_dump(by_alias=True, mode="json")
+    return IdempotentRequest(
+        user_id=user.user_id,
+        key=key + suffix,
+        fingerprint=fingerprint(request.method, request.url.path + suffix, payload),
+    )
+
+
+async def submit_idempotently(
+    ctx: JobsContext,
+    submission: Submission,
+    request: IdempotentRequest | None,
+    render: Render,
+) -> Outcome:
+    """Submit once per idempotency key; the response body rendered by `render`."""
+
+    async def create(job_id: str) -> Any:
+        job = await ctx.submitter.submit(submission, job_id=job_id)
+        return jsonable_encoder(render(job), by_alias=True)
+
+    outcome = await run_idempotently(ctx.db, request, create, clock=ctx.clock)
+    if outcome.replayed:
+        metrics.SUBMISSIONS.labels("replayed").inc()
+    return outcome
+
+
+def outcome_response(outcome: Outcome) -> JSONResponse:
+    headers = {REPLAY_HEADER: "true"} if outcome.replayed else None
+    return JSONResponse(outcome.body, status_code=outcome.status, headers=headers)

@@ -1,0 +1,1 @@
+"""`Idempotency-Key`: a repeated request answers like the first, charged once."""

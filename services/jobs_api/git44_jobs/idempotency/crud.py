@@ -1,0 +1,26 @@
+"""Every query on `idempotency_keys` (one record per user and key; a TTL index ends it)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from git44_common.collections import IDEMPOTENCY_KEYS
+from git44_common.mongo import Database, Document
+
+
+async def insert_record(db: Database, record: Document) -> None:
+    """A new record; a duplicate (user_id, key) raises DuplicateKeyError."""
+    await db[IDEMPOTENCY_KEYS].insert_one(record)
+
+
+async def get_record(db: Database, user_id: str, key: str) -> Document | None:
+    return await db[IDEMPOTENCY_KEYS].find_one({"user_id": user_id, "key": key})
+
+
+async def store_response(db: Database, record_id: str, response: Any, *, now: datetime) -> None:
+    """The first response for the key (a later one never overwrites it)."""
+    await db[IDEMPOTENCY_KEYS].update_one(
+        {"_id": record_id, "response": None},
+        {"$set": {"response": response, "completed_at": now}},
+    )

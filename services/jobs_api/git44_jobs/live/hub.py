@@ -1,0 +1,141 @@
+"""Live job events for SSE: one AMQP queue per jobs-api instance, fanned out in-process.
+
+Each instance binds its own exclusive, auto-deleted queue to `git44.events` (`job.*`);
+the worker and jobs-api publish a `JobEvent` on every transition. An event is delivered
+only to the streams of the job's owner (`user_id`), as the job in the SPA shape with
+the event's transition applied, and the SSE id `<job id>:<version>`.
+
+A stream that cannot keep up (its buffer is full) is closed; the client reconnects
+with `Last-Event-ID` and is replayed from the job store (`replay.py`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from dataclasses import dataclass, field
+
+from aio_pika.abc import AbstractChannel, AbstractIncomingMessage, AbstractRobustConnection
+from pydantic import ValidationError
+
+from git44_common.amqp import JOB_EVENTS, Topology
+from git44_common.contracts import JobEvent
+from git44_common.jobs import JobPublic
+from git44_common.mongo import Database, Document
+from git44_jobs import metrics
+from git44_jobs.removals import crud as jobs_crud
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class JobUpdate:
+    """One SSE message: `id` is `<job id>:<version>`, `job` the SPA job shape."""
+
+    id: str
+    job: JobPublic
+
+
+@dataclass(eq=False)
+class Subscriber:
+    user_id: str
+    queue: asyncio.Queue[JobUpdate | None] = field(default_factory=asyncio.Queue)
+    overflowed: bool = False
+
+    def offer(self, update: JobUpdate | None) -> None:
+        """Queue `update` (None: end the stream); a full buffer ends the stream too."""
+        try:
+            self.queue.put_nowait(update)
+        except asyncio.QueueFull:
+            self.overflowed = True  # the stream sees it at its next (immediate) read
+
+    async def next_update(self) -> JobUpdate | None:
+        """The next update, or None when the stream should end."""
+        update = await self.queue.get()
+        return None if self.overflowed else update
+
+
+def update_from_doc(doc: Document, event: JobEvent | None = None) -> JobUpdate:
+    """The SSE message for a job; `event` (a transition) overrides what it changed."""
+    job = JobPublic.from_doc(doc)
+    if event is not None:
+        job = job.model_copy(
+            update={
+                "status": event.status,
+                "retry_count": event.retry_count,
+                "poll_count": event.poll_count,
+                "output_link": event.output_link or job.output_link,
+                "error": event.error,
+            }
+        )
+    return JobUpdate(id=f"{doc['_id']}:{doc.get('version', 1)}", job=job)
+
+
+class EventHub:
+    """This instance's subscription to job events and its SSE subscribers."""
+
+    def __init__(
+        self,
+        connection: AbstractRobustConnection,
+        *,
+        db: Database,
+        topology: Topology,
+        queue_size: int,
+    ) -> None:
+        self._connection = connection
+        self._db = db
+        self._topology = topology
+        self._queue_size = queue_size
+        self._channel: AbstractChannel | None = None
+        self._subscribers: dict[str, set[Subscriber]] = {}
+
+    async def start(self) -> None:
+        self._channel = await self._connection.channel()
+        name = f"git44.events.jobs-api.{uuid.uuid4().hex[:12]}{self._topology.namespace}"
+        queue = await self._channel.declare_queue(name, exclusive=True, auto_delete=True)
+        await queue.bind(self._topology.events_exchange, JOB_EVENTS)
+        # events are a live view (the job store is the truth): no acks, no redelivery
+        await queue.consume(self._on_message, no_ack=True)
+
+    async def stop(self) -> None:
+        for subscribers in self._subscribers.values():
+            for subscriber in subscribers:
+                subscriber.offer(None)
+        if self._channel is not None:
+            await self._channel.close()
+
+    def subscribe(self, user_id: str) -> Subscriber:
+        subscriber = Subscriber(user_id, asyncio.Queue(maxsize=self._queue_size))
+        self._subscribers.setdefault(user_id, set()).add(subscriber)
+        metrics.SSE_SUBSCRIBERS.inc()
+        return subscriber
+
+    def unsubscribe(self, subscriber: Subscriber) -> None:
+        subscribers = self._subscribers.get(subscriber.user_id)
+        if subscribers is None or subscriber not in subscribers:
+            return
+        subscribers.discard(subscriber)
+        if not subscribers:
+            del self._subscribers[subscriber.user_id]
+        metrics.SSE_SUBSCRIBERS.dec()
+
+    async def _on_message(self, message: AbstractIncomingMessage) -> None:
+        try:
+            event = JobEvent.model_validate_json(message.body)
+        except ValidationError:
+            log.warning("ignoring a malformed job event %s", message.message_id)
+            return
+        subscribers = self._subscribers.get(event.user_id)
+        if not subscribers:
+            return
+        try:
+            doc = await jobs_crud.get_job(self._db, event.job_id, user_id=event.user_id)
+        except Exception:
+            log.warning("job event dropped: the job store did not answer", exc_info=True)
+            return
+        if doc is None:
+            return
+        update = update_from_doc(doc, event)
+        for subscriber in list(subscribers):
+            subscriber.offer(update)

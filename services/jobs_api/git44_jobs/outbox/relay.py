@@ -1,0 +1,114 @@
+"""The outbox relay: publishes queued jobs the request path could not (DESIGN section 5).
+
+Every `outbox_interval_seconds` it looks for `queued` jobs that are
+
+- unpublished (`published: false`) for longer than `outbox_grace_seconds` — the broker
+  was down, or the process died between the commit and the publish; or
+- overdue: their `next_attempt_at` (a worker's delayed retry) passed more than
+  `outbox_overdue_seconds` ago without the job moving — the delayed message was lost;
+
+and for `processing`/`polling` jobs whose worker lease expired more than
+`outbox_abandoned_seconds` ago: the worker died or lost its database mid-job after
+its message was acked, so no message will bring the job back. Re-publishing lets a
+worker take it over and resume its stored task (ADR 0004); while the job stays
+abandoned this repeats at most every `outbox_claim_seconds`.
+
+Each job is claimed with a compare-and-set (`relay_claimed_until`) so several jobs-api
+replicas do not publish it at once; a duplicate would be harmless anyway, since the
+worker moves a job only by compare-and-set on its status.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from git44_common.clock import Clock
+from git44_common.mongo import Database, Document
+from git44_jobs import metrics
+from git44_jobs.outbox.publish import Outbox
+from git44_jobs.removals import crud as jobs_crud
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, kw_only=True)
+class RelayTiming:
+    """The relay's settings (JOBS_OUTBOX_*), in seconds."""
+
+    interval: float
+    grace: float
+    overdue: float
+    abandoned: float
+    claim: float
+    batch_size: int
+
+
+class OutboxRelay:
+    def __init__(self, db: Database, outbox: Outbox, timing: RelayTiming, clock: Clock) -> None:
+        self._db = db
+        self._outbox = outbox
+        self._timing = timing
+        self._clock = clock
+
+    async def run(self) -> None:
+        """Relay forever (a lifespan task; cancelled at shutdown)."""
+        while True:
+            try:
+                await self.relay_once()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                if (task := asyncio.current_task()) is not None and task.cancelling():
+                    raise asyncio.CancelledError from None  # the error was our own cancel
+                log.warning("outbox relay round failed", exc_info=True)
+            await asyncio.sleep(self._timing.interval)
+
+    async def relay_once(self) -> int:
+        """One round; returns how many jobs were published."""
+        metrics.OUTBOX_BACKLOG.set(await jobs_crud.count_unpublished(self._db))
+        now = self._clock()
+        due = self._due(now)
+        candidates = await jobs_crud.find_due_ids(self._db, due, limit=self._timing.batch_size)
+        published = 0
+        for job_id in candidates:
+            until = now + timedelta(seconds=self._timing.claim)
+            job = await jobs_crud.claim_for_relay(self._db, job_id, due=due, until=until)
+            if job is None:
+                continue
+            if not await self._publish(job, now):
+                break  # the broker is not taking messages: try again next round
+            published += 1
+        return published
+
+    def _due(self, now: datetime) -> Document:
+        timing = self._timing
+        return jobs_crud.relay_due_query(
+            now=now,
+            grace_seconds=timing.grace,
+            overdue_seconds=timing.overdue,
+            abandoned_seconds=timing.abandoned,
+        )
+
+    async def _publish(self, job: Document, now: datetime) -> bool:
+        if not await self._outbox.request_removal(job):
+            await jobs_crud.release_relay_claim(self._db, job["_id"])
+            return False
+        if job["status"] != "queued":
+            # abandoned mid-job: the claim stays, so it is re-sent at most once a claim period
+            metrics.OUTBOX_PUBLISHED.labels("abandoned").inc()
+            log.warning("outbox relay re-sent an abandoned job", extra={"job_id": job["_id"]})
+            return True
+        was_unpublished = not job.get("published", False)
+        fields: Document = {"published": True, "relay_claimed_until": None}
+        if not was_unpublished:
+            fields["next_attempt_at"] = now  # overdue again only after another full period
+        await jobs_crud.mark_relayed(self._db, job["_id"], fields)
+        reason = "unpublished" if was_unpublished else "overdue"
+        metrics.OUTBOX_PUBLISHED.labels(reason).inc()
+        log.info("outbox relay published a %s job", reason, extra={"job_id": job["_id"]})
+        if was_unpublished:
+            await self._outbox.announce(job, previous=None)
+        return True

@@ -1,0 +1,170 @@
+"""Every jobs-api query on `removal_jobs`. Functions return documents or None; no HTTP errors.
+
+The job document itself is `git44_common.jobs.record` (shared with the worker).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from pymongo import ReturnDocument
+from pymongo.asynchronous.client_session import AsyncClientSession
+
+from git44_common.collections import REMOVAL_JOBS
+from git44_common.jobs import end_job_with_refund
+from git44_common.jobs.states import ACTIVE, CANCEL
+from git44_common.mongo import Database, Document
+
+NEWEST_FIRST = [("created_at", -1), ("_id", -1)]
+
+
+async def get_job(db: Database, job_id: str, *, user_id: str | None = None) -> Document | None:
+    """The job, or None if it does not exist or belongs to someone other than `user_id`."""
+    query: Document = {"_id": job_id}
+    if user_id is not None:
+        query["user_id"] = user_id
+    return await db[REMOVAL_JOBS].find_one(query)
+
+
+async def find_jobs(db: Database, query: Document, *, limit: int) -> list[Document]:
+    """Jobs matching `query`, newest first ((created_at, _id) descending)."""
+    cursor = db[REMOVAL_JOBS].find(query).sort(NEWEST_FIRST).limit(limit)
+    return [doc async for doc in cursor]
+
+
+async def jobs_updated_since(
+    db: Database, user_id: str, *, since: datetime, limit: int
+) -> list[Document]:
+    """The user's jobs changed after `since`, oldest change first."""
+    cursor = (
+        db[REMOVAL_JOBS]
+        .find({"user_id": user_id, "updated_at": {"$gt": since}})
+        .sort("updated_at", 1)
+        .limit(limit)
+    )
+    return [doc async for doc in cursor]
+
+
+async def insert_jobs(db: Database, jobs: list[Document], *, session: AsyncClientSession) -> None:
+    """Insert in order; a duplicate `_id` raises (and aborts the transaction)."""
+    await db[REMOVAL_JOBS].insert_many(jobs, ordered=True, session=session)
+
+
+async def transition_job(
+    db: Database,
+    query: Document,
+    update: Document | list[Document],
+    *,
+    session: AsyncClientSession,
+) -> Document | None:
+    """Compare-and-set: `update` if `query` (status included) still matches; the job before."""
+    return await db[REMOVAL_JOBS].find_one_and_update(
+        query, update, session=session, return_document=ReturnDocument.BEFORE
+    )
+
+
+async def cancel_with_refund(
+    db: Database, job_id: str, *, user_id: str, now: datetime, session: AsyncClientSession
+) -> Document | None:
+    """queued → cancelled and the credit back, in the caller's transaction; the job after,
+    or None when it is not the user's queued job."""
+    query = {"_id": job_id, "user_id": user_id, **CANCEL.query()}
+    job, _ = await end_job_with_refund(
+        db, query, status=CANCEL.target, now=now, session=session, fields={"error": None}
+    )
+    return job
+
+
+# --- the outbox (publishing `removal.requested`; see git44_jobs.outbox) ---------------
+
+
+async def mark_published(db: Database, job_ids: list[str], *, session: AsyncClientSession) -> None:
+    """Set the outbox flag of jobs whose `removal.requested` the broker confirmed."""
+    await db[REMOVAL_JOBS].update_many(
+        {"_id": {"$in": job_ids}},
+        {"$set": {"published": True, "relay_claimed_until": None}},
+        session=session,
+    )
+
+
+async def release_relay_claim(db: Database, job_id: str) -> None:
+    """Let the outbox relay take the job now (its publish failed here)."""
+    await db[REMOVAL_JOBS].update_one({"_id": job_id}, {"$set": {"relay_claimed_until": None}})
+
+
+async def count_unpublished(db: Database) -> int:
+    return await db[REMOVAL_JOBS].count_documents({"status": "queued", "published": False})
+
+
+def relay_due_query(
+    *, now: datetime, grace_seconds: float, overdue_seconds: float, abandoned_seconds: float
+) -> Document:
+    """Jobs the relay should publish now (and nobody else is publishing)."""
+    return {
+        "$and": [
+            {"$or": [{"relay_claimed_until": None}, {"relay_claimed_until": {"$lte": now}}]},
+            {
+                "$or": [
+                    {
+                        "status": "queued",
+                        "published": False,
+                        "updated_at": {"$lte": now - timedelta(seconds=grace_seconds)},
+                    },
+                    {
+                        "status": "queued",
+                        "next_attempt_at": {"$lte": now - timedelta(seconds=overdue_seconds)},
+                    },
+                    {
+                        "status": {"$in": sorted(str(s) for s in ACTIVE)},
+                        "lease_expires_at": {"$lte": now - timedelta(seconds=abandoned_seconds)},
+                    },
+                ]
+            },
+        ],
+    }
+
+
+async def find_due_ids(db: Database, due: Document, *, limit: int) -> list[str]:
+    return [doc["_id"] async for doc in db[REMOVAL_JOBS].find(due, {"_id": 1}).limit(limit)]
+
+
+async def claim_for_relay(
+    db: Database, job_id: str, *, due: Document, until: datetime
+) -> Document | None:
+    """The job, claimed for the relay until `until` if it is still due; else None."""
+    return await db[REMOVAL_JOBS].find_one_and_update(
+        {"_id": job_id, **due},
+        {"$set": {"relay_claimed_until": until}},
+        return_document=ReturnDocument.AFTER,
+    )
+
+
+async def mark_relayed(db: Database, job_id: str, fields: Document) -> None:
+    """The relay published the queued job: set its outbox `fields`."""
+    await db[REMOVAL_JOBS].update_one({"_id": job_id, "status": "queued"}, {"$set": fields})
+
+
+# --- the admin panel's numbers ---------------------------------------------------------
+
+
+async def count_by_status(db: Database) -> dict[str, int]:
+    pipeline: list[Document] = [{"$group": {"_id": "$status", "count": {"$sum": 1}}}]
+    cursor = await db[REMOVAL_JOBS].aggregate(pipeline)
+    return {doc["_id"]: int(doc["count"]) async for doc in cursor}
+
+
+async def recent_durations(db: Database, *, sample: int) -> list[float]:
+    """Seconds from start to completion of the latest `sample` successful jobs."""
+    query: dict[str, Any] = {
+        "status": "success",
+        "started_at": {"$ne": None},
+        "completed_at": {"$ne": None},
+    }
+    cursor = (
+        db[REMOVAL_JOBS]
+        .find(query, {"started_at": 1, "completed_at": 1})
+        .sort("completed_at", -1)
+        .limit(sample)
+    )
+    return [(doc["completed_at"] - doc["started_at"]).total_seconds() async for doc in cursor]

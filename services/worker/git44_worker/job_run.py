@@ -1,0 +1,162 @@
+"""A job run: one claimed job worked through — create the task, poll it, finish, or
+hand it to `setbacks` (retry, fail, wait for a key).
+
+    claimed ─► create task (key lease) ─► store task_id ─► poll … ─► success
+                    │                                          │
+                    └── upstream error / task failed / polls run out ─► retry | failed+refund
+    any step: every key cooling down / no key ─► queued until then (no retry spent)
+
+A job whose `task_id` is stored (a redelivery, a takeover after a crash, the end of a
+key wait) resumes polling that task; it never creates a second one. A retry is a new
+attempt and creates a new task: the old one failed or did not finish in `max_polls`
+polls, so it is presumed stuck (its id stays in `attempts[]`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from git44_common.clock import utc_now
+from git44_common.contracts import JobStatus, new_event_id
+from git44_common.jobs import DEFAULT_MAX_POLLS
+from git44_common.logs import redact
+from git44_common.mongo import Document
+from git44_worker import setbacks
+from git44_worker.adapters.removesora import (
+    TaskCreated,
+    TaskFailed,
+    TaskProcessing,
+    TaskSucceeded,
+    UpstreamError,
+)
+from git44_worker.context import WorkerContext
+from git44_worker.crud import jobs as crud
+from git44_worker.exceptions import AttemptFailed, JobLeaseLost, KeyWait
+from git44_worker.job_lease import job_lease_heartbeat
+
+log = logging.getLogger(__name__)
+
+
+async def run_job(ctx: WorkerContext, doc: Document) -> None:
+    """Work on `doc`, which this worker has just claimed."""
+    await JobRun(ctx, doc).execute()
+
+
+class JobRun:
+    """One run of one job by this worker; `doc` follows every saved change."""
+
+    def __init__(self, ctx: WorkerContext, doc: Document) -> None:
+        self.ctx = ctx
+        self.doc = doc
+        self.job_id = str(doc["_id"])
+        self.worker_id = ctx.settings.worker_id
+        self.log_extra = {"job_id": self.job_id, "user_id": doc.get("user_id")}
+
+    async def execute(self) -> None:
+        s = self.ctx.settings
+        async with job_lease_heartbeat(
+            self.ctx.db,
+            self.job_id,
+            worker_id=self.worker_id,
+            every=s.heartbeat_seconds,
+            lease_seconds=s.lease_seconds,
+        ):
+            try:
+                await self._work()
+            except KeyWait as wait:
+                await setbacks.wait_for_key(self.ctx, self.doc, wait)
+            except AttemptFailed as failure:
+                await setbacks.retry_or_fail(self.ctx, self.doc, redact(failure.error))
+            except JobLeaseLost:
+                log.warning("lost the job to another worker", extra=self.log_extra)
+            except asyncio.CancelledError:
+                # Shutting down: let another worker take over now, not after the job lease.
+                await crud.give_up_job_lease(
+                    self.ctx.db, self.job_id, worker_id=self.worker_id, now=utc_now()
+                )
+                raise
+
+    async def _work(self) -> None:
+        if not self.doc.get("task_id"):
+            await self._create_task()
+        download_url = await self._poll_until_done()
+        await self._succeed(download_url)
+
+    def _saved(self, doc: Document | None) -> Document:
+        if doc is None:
+            raise JobLeaseLost(self.job_id)
+        self.doc = doc
+        return doc
+
+    async def _create_task(self) -> None:
+        link = str(self.doc["input_link"])
+        outcome = await self.ctx.leaser.call_with_key(
+            job_id=self.job_id,
+            op="create",
+            call=lambda key: self.ctx.upstream.create_task(api_key=key, video_url=link),
+        )
+        if not isinstance(outcome, TaskCreated):
+            reason = outcome.reason if isinstance(outcome, UpstreamError) else "key refused"
+            raise AttemptFailed(f"RemoveSora did not create a task ({reason})")
+        saved = await crud.store_task(
+            self.ctx.db, self.doc, worker_id=self.worker_id, task_id=outcome.task_id, now=utc_now()
+        )
+        self._saved(saved)
+        log.info("task created", extra={**self.log_extra, "task_id": outcome.task_id})
+
+    def _elapsed(self) -> float:
+        created = self.doc.get("task_created_at") or self.doc.get("started_at") or utc_now()
+        return (utc_now() - created).total_seconds()
+
+    async def _poll_until_done(self) -> str:
+        last_processing = 0.0
+        max_polls = int(self.doc.get("max_polls", DEFAULT_MAX_POLLS))
+        while int(self.doc.get("poll_count") or 0) < max_polls:
+            number = int(self.doc.get("poll_count") or 0) + 1
+            await asyncio.sleep(
+                self.ctx.policy.next_delay(poll_number=number, elapsed=self._elapsed())
+            )
+            outcome = await self._poll_once()
+            if isinstance(outcome, TaskSucceeded):
+                if number == 1 or last_processing > 0:  # else the lower bound is unknown
+                    self.ctx.policy.observe(
+                        last_processing_at=last_processing, success_at=self._elapsed()
+                    )
+                return outcome.download_url
+            if isinstance(outcome, TaskFailed):
+                raise AttemptFailed(outcome.error)
+            if isinstance(outcome, TaskProcessing):
+                last_processing = self._elapsed()
+            # An UpstreamError spends a poll but not the attempt: the task lives on.
+        raise AttemptFailed(f"the task did not finish within {max_polls} polls")
+
+    async def _poll_once(self) -> object:
+        task_id = str(self.doc["task_id"])
+        outcome = await self.ctx.leaser.call_with_key(
+            job_id=self.job_id,
+            op="poll",
+            call=lambda key: self.ctx.upstream.get_task(api_key=key, task_id=task_id),
+        )
+        previous = JobStatus(self.doc["status"])
+        saved = await crud.record_poll(
+            self.ctx.db, self.doc, worker_id=self.worker_id, now=utc_now()
+        )
+        await self.ctx.notifier.job_changed(self._saved(saved), previous=previous)
+        return outcome
+
+    async def _succeed(self, download_url: str) -> None:
+        previous, event_id, now = JobStatus(self.doc["status"]), new_event_id(), utc_now()
+        saved = await crud.complete_success(
+            self.ctx.db,
+            self.doc,
+            worker_id=self.worker_id,
+            output_link=download_url,
+            event_id=event_id,
+            now=now,
+        )
+        doc = self._saved(saved)
+        setbacks.observe_terminal(doc, outcome="success")
+        log.info("job succeeded", extra=self.log_extra)
+        await self.ctx.notifier.job_changed(doc, previous=previous, event_id=event_id)
+        await self.ctx.notifier.request_webhook(doc)
