@@ -14,9 +14,7 @@ TLS SNI/certificate name kept — so a second lookup cannot be answered differen
 
 from __future__ import annotations
 
-import base64
 import json
-import secrets
 import time
 from dataclasses import dataclass
 from datetime import datetime
@@ -33,13 +31,7 @@ from git44_common.links import resolve_public_addresses, validate_callback_url
 from git44_common.mongo import Document
 from git44_common.schemas import iso_utc
 
-SECRET_PREFIX = "whsec_"
 MAX_ERROR_LENGTH = 200
-
-
-def new_webhook_secret() -> str:
-    """A fresh signing secret in the Standard Webhooks format (`whsec_` + base64)."""
-    return SECRET_PREFIX + base64.b64encode(secrets.token_bytes(32)).decode()
 
 
 def webhook_body(doc: Document) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 from git44_common.mongo import Database
 from tests.integration.jobs.support import Jobs, Users, eventually, sora_link
@@ -156,3 +157,20 @@ async def test_retry_without_credits_is_402(jobs: Jobs, users: Users, mongo_db: 
 async def _published(db: Database, job_id: str) -> bool:
     stored = await db.removal_jobs.find_one({"_id": job_id})
     return bool(stored and stored["published"])
+
+
+async def test_page_sizes_follow_the_settings(start_jobs: Any, users: Users) -> None:
+    async with start_jobs(page_size_default=2, page_size_max=3) as jobs:
+        user = await users.create()
+        headers = users.bearer(user)
+        for _ in range(4):
+            await _submit(jobs, headers)
+        default = (await jobs.client.get("/api/removal/user/jobs", headers=headers)).json()
+        assert len(default["data"]) == 2
+        assert default["nextCursor"]
+        largest = await jobs.client.get("/api/removal/user/jobs?limit=3", headers=headers)
+        assert len(largest.json()["data"]) == 3
+        too_many = await jobs.client.get("/api/removal/user/jobs?limit=4", headers=headers)
+        assert too_many.status_code == 422
+        assert too_many.headers["content-type"] == "application/problem+json"
+        assert too_many.json()["errors"][0]["loc"] == ["query", "limit"]

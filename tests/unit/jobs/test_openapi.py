@@ -28,3 +28,12 @@ def test_reads_with_an_etag_document_if_none_match_and_304() -> None:
         path for path, item in paths.items() if "304" in item.get("get", {}).get("responses", {})
     }
     assert documented == set(CACHED_READS)
+
+
+def test_every_list_documents_its_page_size_bounds_from_the_settings() -> None:
+    settings = JobsSettings(page_size_default=7, page_size_max=33)
+    paths: dict[str, Any] = create_app(settings).openapi()["paths"]
+    lists = ["/api/removal/user/jobs", "/api/v1/removals", "/api/admin/jobs"]
+    for path in lists:
+        (limit,) = [p for p in paths[path]["get"]["parameters"] if p["name"] == "limit"]
+        assert (limit["schema"]["maximum"], limit["schema"]["default"]) == (33, 7), path

@@ -15,8 +15,9 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from git44_common.webhook_secrets import new_webhook_secret
 from git44_worker import webhooks
-from git44_worker.webhooks import WebhookSender, new_webhook_secret, pin_to_address
+from git44_worker.webhooks import WebhookSender, pin_to_address
 from tests.utils.receiver import Receiver, serving_receiver
 
 

@@ -47,9 +47,6 @@ class JobsSettings(ServiceSettings):
     request_claim_seconds: float = Field(default=45.0, gt=0)
     outbox_batch_size: int = Field(default=100, ge=1)
 
-    # idempotency: how long a concurrent duplicate waits for the first request to finish
-    idempotency_wait_seconds: float = Field(default=20.0, gt=0)
-
     # Dev API: requests per API key per window
     api_key_rate_limit: int = Field(default=120, ge=1)
     api_key_rate_window_seconds: int = Field(default=60, ge=1)
@@ -61,7 +58,7 @@ class JobsSettings(ServiceSettings):
     sse_replay_window_seconds: float = Field(default=3600.0, gt=0)
     sse_replay_limit: int = Field(default=200, ge=1)
 
-    # lists
+    # lists: `limit` when none is given, and the largest accepted (shown in OpenAPI)
     page_size_default: int = Field(default=20, ge=1)
     page_size_max: int = Field(default=100, ge=1)
 

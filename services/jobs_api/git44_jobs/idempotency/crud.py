@@ -5,8 +5,26 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from pymongo import ASCENDING
+
 from git44_common.collections import IDEMPOTENCY_KEYS
-from git44_common.mongo import Database, Document
+from git44_common.mongo import Database, Document, IndexSpec
+
+INDEXES = (
+    IndexSpec(
+        collection=IDEMPOTENCY_KEYS,
+        keys=[("user_id", ASCENDING), ("key", ASCENDING)],
+        name="user_key_unique",
+        unique=True,
+    ),
+    # a key is remembered for a day
+    IndexSpec(
+        collection=IDEMPOTENCY_KEYS,
+        keys=[("created_at", ASCENDING)],
+        name="created_ttl",
+        expire_after_seconds=24 * 3600,
+    ),
+)
 
 
 async def insert_record(db: Database, record: Document) -> None:

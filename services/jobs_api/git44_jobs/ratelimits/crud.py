@@ -5,10 +5,20 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pymongo import ReturnDocument
+from pymongo import ASCENDING, ReturnDocument
 
 from git44_common.collections import API_RATE_LIMITS
-from git44_common.mongo import Database, is_duplicate_key_error
+from git44_common.mongo import Database, IndexSpec, is_duplicate_key_error
+
+# one counter document per bucket and window; gone once the window is over
+INDEXES = (
+    IndexSpec(
+        collection=API_RATE_LIMITS,
+        keys=[("expires_at", ASCENDING)],
+        name="expires_ttl",
+        expire_after_seconds=0,
+    ),
+)
 
 
 async def increment(db: Database, counter_id: str, *, expires_at: datetime) -> int:

@@ -8,15 +8,38 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from pymongo import ReturnDocument
+from pymongo import ASCENDING, DESCENDING, ReturnDocument
 from pymongo.asynchronous.client_session import AsyncClientSession
 
 from git44_common.collections import REMOVAL_JOBS
 from git44_common.jobs import end_job_with_refund
 from git44_common.jobs.states import ACTIVE, CANCEL
-from git44_common.mongo import Database, Document
+from git44_common.mongo import Database, Document, IndexSpec
 
 NEWEST_FIRST = [("created_at", -1), ("_id", -1)]
+
+
+def _index(name: str, *keys: tuple[str, int], partial_filter: Document | None = None) -> IndexSpec:
+    return IndexSpec(
+        collection=REMOVAL_JOBS, keys=list(keys), name=name, partial_filter=partial_filter
+    )
+
+
+INDEXES = (
+    _index("user_created", ("user_id", ASCENDING), ("created_at", DESCENDING),
+           ("_id", DESCENDING)),
+    _index("user_status_created", ("user_id", ASCENDING), ("status", ASCENDING),
+           ("created_at", DESCENDING)),
+    _index("user_updated", ("user_id", ASCENDING), ("updated_at", ASCENDING)),
+    _index("status_created", ("status", ASCENDING), ("created_at", DESCENDING)),
+    _index("created", ("created_at", DESCENDING), ("_id", DESCENDING)),
+    _index("task_id", ("task_id", ASCENDING), partial_filter={"task_id": {"$type": "string"}}),
+    # the outbox relay's abandoned-job query: in-flight jobs whose lease expired
+    _index("status_lease", ("status", ASCENDING), ("lease_expires_at", ASCENDING)),
+    # the outbox relay's query: queued jobs not yet published or overdue
+    _index("outbox", ("status", ASCENDING), ("published", ASCENDING),
+           ("next_attempt_at", ASCENDING)),
+)  # fmt: skip
 
 
 async def get_job(db: Database, job_id: str, *, user_id: str | None = None) -> Document | None:

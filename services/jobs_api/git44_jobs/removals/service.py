@@ -19,6 +19,7 @@ from git44_common.jobs.states import REQUEUE_FAILED
 from git44_common.mongo import Database, Document, MongoClient
 from git44_jobs.credits import crud as credits_crud
 from git44_jobs.credits import service as credits
+from git44_jobs.exceptions import TransitionRefused
 from git44_jobs.outbox.publish import Outbox
 from git44_jobs.removals import crud
 from git44_jobs.removals.paging import after_cursor, split_page
@@ -49,14 +50,6 @@ async def list_user_jobs(
     return await list_jobs(db, query, cursor=cursor, limit=limit)
 
 
-class _Abort(Exception):
-    """Aborts the transaction: `reason` says why."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
-
-
 async def retry_job(
     *,
     mongo: MongoClient,
@@ -80,17 +73,17 @@ async def retry_job(
         if charge and await credits_crud.charge_credit(
             db, job["user_id"], now=now, session=session
         ) is None:  # fmt: skip
-            raise _Abort("quota")
+            raise TransitionRefused("quota")
         query = {"_id": job_id, **REQUEUE_FAILED.query()}
         claim_until = now + timedelta(seconds=claim_seconds)
         update = requeue_update(now=now, charge=charge, claim_until=claim_until)
         if await crud.transition_job(db, query, update, session=session) is None:
-            raise _Abort("state")
+            raise TransitionRefused("state")
 
     try:
         async with mongo.start_session() as session:
             await session.with_transaction(requeue)
-    except _Abort as abort:
+    except TransitionRefused as abort:
         if abort.reason == "quota":
             raise await credits.refusal(db, job["user_id"], now=now) from None
         raise Conflict("Only failed jobs can be retried.") from None

@@ -1,4 +1,4 @@
-"""Per-user webhook signing secrets (Standard Webhooks: `whsec_` + base64 of 32 random bytes).
+"""Per-user webhook signing secrets (git44_common.webhook_secrets).
 
 jobs-api creates a user's secret lazily (first callback URL, or the first time the user
 reads it); the worker reads `webhook_secrets` to sign deliveries.
@@ -6,18 +6,11 @@ reads it); the worker reads `webhook_secrets` to sign deliveries.
 
 from __future__ import annotations
 
-import base64
-import secrets
 from datetime import datetime
 
 from git44_common.mongo import Database, Document
+from git44_common.webhook_secrets import new_webhook_secret
 from git44_jobs.webhooks import crud
-
-SECRET_PREFIX = "whsec_"
-
-
-def new_webhook_secret() -> str:
-    return SECRET_PREFIX + base64.b64encode(secrets.token_bytes(32)).decode()
 
 
 async def webhook_secret_of(db: Database, user_id: str, *, now: datetime) -> Document:

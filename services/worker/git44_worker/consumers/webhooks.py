@@ -18,12 +18,13 @@ from git44_common.amqp import Publisher, QueueFamily
 from git44_common.clock import utc_now
 from git44_common.contracts import WebhookDeliveryRequested
 from git44_common.mongo import Database, Document
+from git44_common.webhook_secrets import new_webhook_secret
 from git44_worker import metrics
 from git44_worker.core.config import WorkerSettings
 from git44_worker.crud import jobs as jobs_crud
 from git44_worker.crud import webhooks as crud
 from git44_worker.domain.retry import is_due, seconds_until, webhook_retry_delay
-from git44_worker.webhooks import DeliveryResult, WebhookSender, new_webhook_secret, webhook_body
+from git44_worker.webhooks import DeliveryResult, WebhookSender, webhook_body
 
 log = logging.getLogger(__name__)
 
