@@ -28,10 +28,10 @@ from localstack import (
     ServiceSpec,
 )
 
+from tests.utils.requests import bearer, sora_link
 from tests.utils.stack import FAST_ENV, delete_namespace
 
 AMQP_URL = os.environ.get("AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/")
-SORA = "https://sora.chatgpt.com/p/s_{}"
 SPECS = {spec.name: spec for spec in SERVICES}
 
 
@@ -41,10 +41,6 @@ def env_int(name: str, default: int) -> int:
 
 def env_float(name: str, default: float) -> float:
     return float(os.environ.get(name, str(default)))
-
-
-def sora_link() -> str:
-    return SORA.format(uuid.uuid4().hex[:16])
 
 
 @asynccontextmanager
@@ -101,10 +97,6 @@ async def admin_token(http: httpx.AsyncClient) -> str:
     response = await http.post("/api/auth/login", json=body)
     response.raise_for_status()
     return str(response.json()["accessToken"])
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
 
 
 def parse_time(text: str) -> datetime:

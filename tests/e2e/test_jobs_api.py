@@ -7,7 +7,7 @@ import uuid
 import httpx
 from localstack import LocalStack
 
-SORA = "https://sora.chatgpt.com/p/s_{}"
+from tests.utils.requests import sora_link
 
 
 def _register(stack: LocalStack) -> dict:
@@ -27,9 +27,7 @@ def test_a_registered_user_submits_reads_and_lists_jobs(stack: LocalStack) -> No
     jobs = stack.url("jobs-api")
     bearer = {"Authorization": f"Bearer {account['accessToken']}"}
     with httpx.Client(base_url=jobs, timeout=30) as client:
-        created = client.post(
-            "/api/removal", json={"inputLink": SORA.format("e2e1")}, headers=bearer
-        )
+        created = client.post("/api/removal", json={"inputLink": sora_link("e2e1")}, headers=bearer)
         assert created.status_code == 202, created.text
         job = created.json()
         assert job["status"] in {"queued", "processing", "polling", "success", "failed"}
@@ -49,7 +47,7 @@ def test_the_dev_api_accepts_the_api_key_from_registration(stack: LocalStack) ->
     with httpx.Client(base_url=stack.url("jobs-api"), timeout=30) as client:
         created = client.post(
             "/api/v1/removals",
-            json={"inputLink": SORA.format("e2e2"), "callbackUrl": "https://hooks.example.com/x"},
+            json={"inputLink": sora_link("e2e2"), "callbackUrl": "https://hooks.example.com/x"},
             headers=headers,
         )
         assert created.status_code == 202, created.text

@@ -10,7 +10,7 @@ import uuid
 import httpx
 from localstack import LocalStack
 
-SORA_LINK = "https://sora.chatgpt.com/p/s_{}"
+from tests.utils.requests import sora_link
 
 
 def register(stack: LocalStack) -> str:
@@ -42,7 +42,7 @@ def wait_for_status(stack: LocalStack, job_id: str, token: str, *, within: float
 
 def test_a_submitted_job_reaches_success_through_every_service(stack: LocalStack) -> None:
     token = register(stack)
-    link = SORA_LINK.format(uuid.uuid4().hex)
+    link = sora_link(uuid.uuid4().hex)
     submitted = httpx.post(
         f"{stack.url('jobs-api')}/api/removal",
         json={"inputLink": link},

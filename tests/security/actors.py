@@ -17,12 +17,10 @@ import jwt
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from localstack import LocalStack
 
+from tests.utils.requests import bearer, sora_link
+
 PASSWORD = "s3cur1ty-Suite-planted-pw"
-SORA_LINK = "https://sora.chatgpt.com/p/s_0123456789abcdef"
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
+SORA_LINK = sora_link("0123456789abcdef")
 
 
 @dataclass(frozen=True)

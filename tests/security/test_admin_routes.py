@@ -8,7 +8,8 @@ import httpx
 import pytest
 from localstack import LocalStack
 
-from tests.security.actors import Account, Signer, bearer, register
+from tests.security.actors import Account, Signer, register
+from tests.utils.requests import bearer
 
 pytestmark = pytest.mark.e2e
 

@@ -13,7 +13,8 @@ import httpx
 import pytest
 from localstack import DEV_ADMIN_PASSWORD, LocalStack
 
-from tests.security.actors import Account, bearer, register, submit
+from tests.security.actors import Account, register, submit
+from tests.utils.requests import bearer
 
 pytestmark = pytest.mark.e2e
 

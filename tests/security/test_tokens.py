@@ -13,7 +13,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from localstack import LocalStack
 
-from tests.security.actors import Account, Signer, bearer, register
+from tests.security.actors import Account, Signer, register
+from tests.utils.requests import bearer
 
 pytestmark = pytest.mark.e2e
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
-from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -17,12 +16,6 @@ from git44_common.mongo import Database
 from git44_common.security import api_key_display_prefix, generate_api_key, hash_api_key
 from git44_jobs.core.config import JobsSettings
 from tests.utils.tokens import TokenIssuer
-
-SORA = "https://sora.chatgpt.com/p/s_{}"
-
-
-def sora_link() -> str:
-    return SORA.format(uuid.uuid4().hex[:12])
 
 
 class Jobs:
@@ -88,16 +81,6 @@ async def queue_depth(connection: AbstractRobustConnection, queue: str) -> int:
     async with connection.channel() as channel:
         declared = await channel.declare_queue(queue, passive=True)
         return int(declared.declaration_result.message_count or 0)
-
-
-async def eventually(check: Callable[[], Any], *, within: float = 15.0) -> Any:
-    """Poll the async `check` until it returns a truthy value (returned) or time runs out."""
-    deadline = asyncio.get_running_loop().time() + within
-    while True:
-        result = await check()
-        if result or asyncio.get_running_loop().time() > deadline:
-            return result
-        await asyncio.sleep(0.1)
 
 
 class SseClient:

@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from git44_common.mongo import Database
-from tests.integration.jobs.support import Jobs, Users, sora_link
+from tests.integration.jobs.support import Jobs, Users
+from tests.utils.requests import sora_link
 
 
 async def _submit(jobs: Jobs, users: Users, user: str) -> str:

@@ -7,7 +7,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from git44_common.mongo import Database
-from tests.integration.jobs.support import Jobs, Users, sora_link
+from tests.integration.jobs.support import Jobs, Users
+from tests.utils.requests import sora_link
 
 HOOK = "https://hooks.example.com/git44"
 

@@ -11,7 +11,9 @@ from aio_pika.abc import AbstractRobustConnection
 from git44_common.amqp import Publisher, job_event_key
 from git44_common.contracts import JobEvent, JobStatus
 from git44_common.mongo import Database
-from tests.integration.jobs.support import Jobs, SseClient, Users, eventually, sora_link
+from tests.integration.jobs.support import Jobs, SseClient, Users
+from tests.utils.requests import sora_link
+from tests.utils.waiting import eventually
 
 EVENTS = "/api/removal/events"
 

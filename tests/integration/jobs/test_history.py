@@ -6,7 +6,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from git44_common.mongo import Database
-from tests.integration.jobs.support import Jobs, Users, eventually, sora_link
+from tests.integration.jobs.support import Jobs, Users
+from tests.utils.requests import sora_link
+from tests.utils.waiting import eventually
 
 
 async def _submit(jobs: Jobs, headers: dict[str, str]) -> str:

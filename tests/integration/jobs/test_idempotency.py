@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 
 from git44_common.mongo import Database
-from tests.integration.jobs.support import Jobs, Users, sora_link
+from tests.integration.jobs.support import Jobs, Users
+from tests.utils.requests import sora_link
 
 
 async def test_ten_concurrent_requests_with_one_key_make_one_job_and_charge_once(

@@ -13,7 +13,10 @@ from git44_common.amqp import PublishError
 from git44_common.mongo import Database
 from git44_jobs.main import relay_timing
 from git44_jobs.outbox.relay import OutboxRelay
-from tests.integration.jobs.support import Jobs, Users, eventually, queue_depth, sora_link
+from tests.integration.jobs.support import Jobs, Users, queue_depth
+from tests.utils.factories import removal_job
+from tests.utils.requests import sora_link
+from tests.utils.waiting import eventually
 
 
 class BrokerDown:
@@ -140,16 +143,7 @@ async def test_a_job_abandoned_mid_flight_is_sent_again_for_takeover(
 
 
 def _job(job_id: str, user_id: str, *, updated_at: datetime, published: bool) -> dict[str, Any]:
-    return {
-        "_id": job_id,
-        "user_id": user_id,
-        "source": "web",
-        "input_link": sora_link(),
-        "status": "queued",
-        "retry_count": 0,
-        "published": published,
-        "next_attempt_at": None,
-        "version": 1,
-        "created_at": updated_at,
-        "updated_at": updated_at,
-    }
+    return removal_job(
+        user_id=user_id, _id=job_id, created_at=updated_at, updated_at=updated_at,
+        published=published, relay_claimed_until=None,
+    )  # fmt: skip

@@ -11,7 +11,9 @@ from typing import Any
 from aio_pika.abc import AbstractRobustConnection
 
 from git44_common.mongo import Database
-from tests.integration.jobs.support import Jobs, Users, eventually, queue_depth, sora_link
+from tests.integration.jobs.support import Jobs, Users, queue_depth
+from tests.utils.requests import sora_link
+from tests.utils.waiting import eventually
 
 
 class FakeClock:

@@ -7,7 +7,9 @@ import re
 from aio_pika.abc import AbstractRobustConnection
 
 from git44_common.mongo import Database
-from tests.integration.jobs.support import Jobs, Users, eventually, queue_depth, sora_link
+from tests.integration.jobs.support import Jobs, Users, queue_depth
+from tests.utils.requests import sora_link
+from tests.utils.waiting import eventually
 
 ISO_UTC = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
 JOB_FIELDS = {

@@ -33,7 +33,7 @@ from git44_common.mongo import Database
 from git44_sim.client import SimControl
 from git44_worker.core.config import WorkerSettings
 from git44_worker.service import WorkerService
-from tests.integration.worker.factories import charged_quota, removal_job
+from tests.utils.factories import charged_quota, removal_job
 from tests.utils.processes import ManagedProcess, free_port, python_module
 
 SIM_KEYS = ("wk-key-1", "wk-key-2", "wk-key-3")
@@ -240,12 +240,3 @@ async def publisher(
 @pytest.fixture
 def jobs(mongo_db: Database, publisher: Publisher) -> Jobs:
     return Jobs(mongo_db, publisher)
-
-
-async def eventually(check: Callable[[], Awaitable[bool]], *, within: float = 10.0) -> None:
-    """Wait until `check()` is true (for effects that arrive asynchronously)."""
-    deadline = asyncio.get_running_loop().time() + within
-    while not await check():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.05)

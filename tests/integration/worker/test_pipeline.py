@@ -13,7 +13,8 @@ from prometheus_client import REGISTRY
 
 from git44_common.amqp import JOB_EVENTS, Topology
 from git44_sim.client import SimControl
-from tests.integration.worker.conftest import FakeKeyManager, Jobs, StartWorker, eventually
+from tests.integration.worker.conftest import FakeKeyManager, Jobs, StartWorker
+from tests.utils.waiting import eventually
 
 pytestmark = pytest.mark.integration
 

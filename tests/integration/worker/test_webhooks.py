@@ -17,8 +17,9 @@ from git44_common.collections import WEBHOOK_DELIVERIES, WEBHOOK_SECRETS
 from git44_common.contracts import WebhookDeliveryRequested
 from git44_common.mongo import Database
 from git44_sim.client import SimControl
-from tests.integration.worker.conftest import FakeKeyManager, Jobs, StartWorker, eventually
+from tests.integration.worker.conftest import FakeKeyManager, Jobs, StartWorker
 from tests.utils.receiver import Receiver, serving_receiver
+from tests.utils.waiting import eventually
 
 pytestmark = pytest.mark.integration
 

@@ -1,4 +1,4 @@
-"""Documents as jobs-api creates them (git44_common.jobs.record), for the worker's tests."""
+"""Documents as the services create them: jobs (git44_common.jobs.record) and quotas."""
 
 from __future__ import annotations
 
