@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from typing import Any
 
 import aio_pika
 import pytest
@@ -40,6 +41,21 @@ def db_name() -> str:
 @pytest.fixture
 def amqp_namespace() -> str:
     return f".t{uuid.uuid4().hex[:10]}"
+
+
+@pytest.fixture
+def test_settings(
+    mongo_url: str, amqp_url: str, db_name: str, amqp_namespace: str
+) -> dict[str, Any]:
+    """Settings every in-process service of a test shares: test mode, the test's own
+    database and AMQP namespace."""
+    return {
+        "environment": "test",
+        "mongodb_url": mongo_url,
+        "mongodb_db": db_name,
+        "amqp_url": amqp_url,
+        "amqp_namespace": amqp_namespace,
+    }
 
 
 @pytest.fixture

@@ -215,3 +215,40 @@ def steady_rate(jobs: list[dict[str, Any]], *, low: float = 0.2, high: float = 0
     a, b = int(len(times) * low), int(len(times) * high) - 1
     span = times[b] - times[a]
     return round((b - a) / span, 3) if span > 0 else 0.0
+
+
+async def alternating_rounds(
+    sides: Sequence[tuple[str, Callable[[int], Awaitable[int]]]],
+    *,
+    rounds: int,
+    total: int,
+    concurrency: int,
+    ratio: tuple[str, str],
+    ratio_key: str = "ratio",
+    label: str = "",
+) -> dict[str, Any]:
+    """`rounds` measurements of every side (a `closed_loop` each), who goes first
+    alternating — the embedded server slows down as a run goes on (docs/benchmarks.md),
+    which would otherwise favour whoever runs later. Each round's `ratio_key` is the
+    requests/s of `ratio[0]` over those of `ratio[1]`; the row's is their median.
+    Prints one line, `label` first."""
+    measured_rounds: list[dict[str, Any]] = []
+    top, bottom = ratio
+    for n in range(rounds):
+        order = list(sides) if n % 2 == 0 else list(sides)[::-1]
+        measured: dict[str, Any] = {
+            name: await closed_loop(call, total=total, concurrency=concurrency)
+            for name, call in order
+        }
+        rps = measured[top]["requests_per_s"] / measured[bottom]["requests_per_s"]
+        measured[ratio_key] = round(rps, 3)
+        measured_rounds.append(measured)
+    ratios = [r[ratio_key] for r in measured_rounds]
+    per_side = " | ".join(
+        f"{name} {[r[name]['requests_per_s'] for r in measured_rounds]} req/s"
+        f" p99 {[r[name]['latency_ms']['p99'] for r in measured_rounds]} ms"
+        for name, _ in sides
+    )
+    median = statistics.median(ratios)
+    print(f"{label}: {per_side} | ratios {ratios} median {median}", flush=True)
+    return {"rounds": measured_rounds, "round_ratios": ratios, ratio_key: median}

@@ -19,23 +19,12 @@ from typing import Any
 import httpx
 from localstack import LocalStack
 
-from tests.bench._support import (
-    SPECS,
-    bench_stack,
-    client,
-    env_int,
-    parse_time,
-    percentiles,
-    start_ready,
-    steady_rate,
-    submit_many,
-    wait_terminal,
-)
+from tests.bench import _support as bench
 from tests.utils.accounts import register_user
 
 WORKERS = [int(n) for n in os.environ.get("BENCH_SCALEOUT_WORKERS", "1,2,4").split(",")]
-JOBS = env_int("BENCH_SCALEOUT_JOBS", 80)
-CONCURRENCY = env_int("BENCH_SCALEOUT_CONCURRENCY", 2)
+JOBS = bench.env_int("BENCH_SCALEOUT_JOBS", 80)
+CONCURRENCY = bench.env_int("BENCH_SCALEOUT_CONCURRENCY", 2)
 PROCESSING = os.environ.get("BENCH_SCALEOUT_PROCESSING", "0.5-1.0")
 KEYS = ["scale-key-1", "scale-key-2", "scale-key-3"]
 GENEROUS = str(10**6)
@@ -57,9 +46,11 @@ async def run() -> dict[str, Any]:
     services = ("auth", "key-manager", "jobs-api")
     results: dict[str, Any] = {}
     async with (
-        bench_stack(tag="scale", services=services, extra_env=env, sim_args=sim_args) as stack,
-        client(stack.url("auth")) as auth,
-        client(stack.url("jobs-api")) as jobs,
+        bench.bench_stack(
+            tag="scale", services=services, extra_env=env, sim_args=sim_args
+        ) as stack,
+        bench.client(stack.url("auth")) as auth,
+        bench.client(stack.url("jobs-api")) as jobs,
     ):
         for count in WORKERS:
             _, token = await register_user(auth, prefix="bench")
@@ -81,23 +72,25 @@ async def run_workers(
     stack: LocalStack, jobs: httpx.AsyncClient, token: str, count: int
 ) -> dict[str, Any]:
     names = [f"worker-x{count}-{i}" for i in range(count)]
-    await asyncio.gather(*(start_ready(stack, SPECS["worker"], name=name) for name in names))
+    await asyncio.gather(
+        *(bench.start_ready(stack, bench.SPECS["worker"], name=name) for name in names)
+    )
     try:
-        await submit_many(jobs, token, JOBS)
-        done = await wait_terminal(jobs, token, JOBS, within=60 + 5 * JOBS)
+        await bench.submit_many(jobs, token, JOBS)
+        done = await bench.wait_terminal(jobs, token, JOBS, within=60 + 5 * JOBS)
     finally:
         for name in names:
             await asyncio.to_thread(stack.processes[name].stop)
     successes = [j for j in done if j["status"] == "success"]
     durations = [
-        (parse_time(j["completedAt"]) - parse_time(j["createdAt"])).total_seconds()
+        (bench.parse_time(j["completedAt"]) - bench.parse_time(j["createdAt"])).total_seconds()
         for j in successes
     ]
     figures = {
         "workers": count,
         "successes": len(successes),
-        "steady_jobs_per_s": steady_rate(successes),
-        "job_seconds_submit_to_success": percentiles(durations, scale=1.0),
+        "steady_jobs_per_s": bench.steady_rate(successes),
+        "job_seconds_submit_to_success": bench.percentiles(durations, scale=1.0),
     }
     print(
         f"{count} worker(s): {len(successes)}/{len(done)} success, "

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import statistics
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -36,6 +35,7 @@ from git44_common.jobs import new_job_document, new_job_id
 from git44_common.mongo import create_mongo_client
 from git44_common.quota import reserve_filter, reserve_update
 from tests.bench._support import (
+    alternating_rounds,
     bearer,
     bench_stack,
     client,
@@ -181,35 +181,10 @@ async def _measure(
     await closed_loop(reference, total=WARMUP, concurrency=8)
     runs: dict[str, Any] = {}
     for concurrency in CONCURRENCY:
-        rounds: list[dict[str, Any]] = []
-        for n in range(ROUNDS):
-            # alternate who goes first: the embedded server slows down as a run goes on
-            # (docs/benchmarks.md), which would otherwise favour whoever runs later
-            sides = [("reference", reference), ("jobs_api", service)]
-            order = sides if n % 2 == 0 else sides[::-1]
-            measured = {
-                name: await closed_loop(call, total=REQUESTS, concurrency=concurrency)
-                for name, call in order
-            }
-            measured["throughput_ratio"] = round(
-                measured["jobs_api"]["requests_per_s"] / measured["reference"]["requests_per_s"],
-                3,
-            )
-            rounds.append(measured)
-        ratios = [r["throughput_ratio"] for r in rounds]
-        runs[f"c{concurrency}"] = {
-            "rounds": rounds,
-            "round_ratios": ratios,
-            "throughput_ratio": statistics.median(ratios),
-        }
-        ref_rps = [r["reference"]["requests_per_s"] for r in rounds]
-        svc_rps = [r["jobs_api"]["requests_per_s"] for r in rounds]
-        ref_p99 = [r["reference"]["latency_ms"]["p99"] for r in rounds]
-        svc_p99 = [r["jobs_api"]["latency_ms"]["p99"] for r in rounds]
-        print(
-            f"{len(users)} user(s), c={concurrency}: reference {ref_rps} req/s p99 {ref_p99} ms"
-            f" | jobs-api {svc_rps} req/s p99 {svc_p99} ms"
-            f" | ratios {ratios} median {statistics.median(ratios)}",
-            flush=True,
-        )
+        sides = [("reference", reference), ("jobs_api", service)]
+        runs[f"c{concurrency}"] = await alternating_rounds(
+            sides, rounds=ROUNDS, total=REQUESTS, concurrency=concurrency,
+            ratio=("jobs_api", "reference"), ratio_key="throughput_ratio",
+            label=f"{len(users)} user(s), c={concurrency}",
+        )  # fmt: skip
     return runs

@@ -11,7 +11,7 @@ import pytest
 import requests
 from localstack import DEV_ADMIN_EMAIL, DEV_ADMIN_PASSWORD, LocalStack
 
-from tests.utils.stack import running_stack
+from tests.utils.stack import stack_fixture
 
 PASSWORD = "contract-Pass-1234"
 
@@ -42,18 +42,7 @@ class Credentials:
         return {"Authorization": f"Bearer {self.user_token}"}
 
 
-@pytest.fixture(scope="package")
-def contract_stack(
-    mongo_url: str, amqp_url: str, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[LocalStack]:
-    with running_stack(
-        mongo_url=mongo_url,
-        amqp_url=amqp_url,
-        data_dir=tmp_path_factory.mktemp("contract-stack"),
-        tag="c",
-        extra_env=CONTRACT_ENV,
-    ) as local:
-        yield local
+contract_stack = stack_fixture("contract_stack", scope="package", tag="c", extra_env=CONTRACT_ENV)
 
 
 @pytest.fixture(scope="package")

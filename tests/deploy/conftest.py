@@ -12,7 +12,7 @@ import pytest
 from gateway import Gateway, nginx_binary, start_gateway
 from localstack import DEMO_SCRAPER_KEYS, LocalStack, free_port
 
-from tests.utils.stack import running_stack
+from tests.utils.stack import stack_fixture
 
 ROOT = Path(__file__).resolve().parents[2]
 INSTALL_HINT = "install it with .ci/install-system-packages.sh (Debian packages)"
@@ -34,20 +34,14 @@ def promtool() -> str:
     return binary
 
 
-@pytest.fixture(scope="session")
-def fast_stack(
-    mongo_url: str, amqp_url: str, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[LocalStack]:
-    """The whole backend as real processes; RemoveSora answers within a fraction of a second."""
-    with running_stack(
-        mongo_url=mongo_url,
-        amqp_url=amqp_url,
-        data_dir=tmp_path_factory.mktemp("deploy-stack"),
-        tag="d",
-        sim_args=["--keys", ",".join(DEMO_SCRAPER_KEYS), "--processing-seconds", "0.2"],
-        extra_env={"WORKER_POLL_MIN_SECONDS": "0.2", "WORKER_POLL_MAX_SECONDS": "0.3"},
-    ) as local:
-        yield local
+# The whole backend as real processes; RemoveSora answers within a fraction of a second.
+fast_stack = stack_fixture(
+    "fast_stack",
+    scope="session",
+    tag="d",
+    sim_args=["--keys", ",".join(DEMO_SCRAPER_KEYS), "--processing-seconds", "0.2"],
+    extra_env={"WORKER_POLL_MIN_SECONDS": "0.2", "WORKER_POLL_MAX_SECONDS": "0.3"},
+)
 
 
 @pytest.fixture(scope="session")

@@ -23,7 +23,7 @@ from localstack import DEMO_SCRAPER_KEYS, SERVICES, LocalStack
 from git44_common.mongo import Database, create_mongo_client
 from git44_sim.client import SimControl
 from tests.utils.accounts import register_user
-from tests.utils.stack import running_stack
+from tests.utils.stack import stack_fixture
 
 pytestmark = pytest.mark.e2e
 
@@ -32,41 +32,35 @@ TERMINAL = {"success", "failed", "cancelled"}
 WORKER = next(spec for spec in SERVICES if spec.name == "worker")
 
 
-@pytest.fixture(scope="module")
-def stack(
-    mongo_url: str, amqp_url: str, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[LocalStack]:
-    with running_stack(
-        mongo_url=mongo_url,
-        amqp_url=amqp_url,
-        data_dir=tmp_path_factory.mktemp("stack"),
-        tag="e2e",
-        sim_args=[
-            "--keys",
-            ",".join(DEMO_SCRAPER_KEYS),
-            "--concurrency",
-            "2",
-            "--processing-seconds",
-            "0.5-1.5",
-            "--seed",
-            "5",
-        ],
-        extra_env={
-            "GIT44_ENV": "test",
-            "AUTH_BCRYPT_ROUNDS": "4",
-            "KEYS_DEFAULT_MAX_CONCURRENCY": "2",
-            "KEYS_COOLDOWN_SECONDS": str(COOLDOWN_SECONDS),
-            "WORKER_CONCURRENCY": "4",
-            "WORKER_POLL_MIN_SECONDS": "0.3",
-            "WORKER_POLL_MAX_SECONDS": "0.5",
-            "WORKER_RETRY_BACKOFF_SECONDS": "0.5",
-            "WORKER_RETRY_BACKOFF_FACTOR": "1",
-            "WORKER_LEASE_SECONDS": "4",
-            "WORKER_HEARTBEAT_SECONDS": "1",
-            "WORKER_KEY_WAIT_SECONDS": "3",
-        },
-    ) as local:
-        yield local
+stack = stack_fixture(
+    "stack",
+    scope="module",
+    tag="e2e",
+    sim_args=[
+        "--keys",
+        ",".join(DEMO_SCRAPER_KEYS),
+        "--concurrency",
+        "2",
+        "--processing-seconds",
+        "0.5-1.5",
+        "--seed",
+        "5",
+    ],
+    extra_env={
+        "GIT44_ENV": "test",
+        "AUTH_BCRYPT_ROUNDS": "4",
+        "KEYS_DEFAULT_MAX_CONCURRENCY": "2",
+        "KEYS_COOLDOWN_SECONDS": str(COOLDOWN_SECONDS),
+        "WORKER_CONCURRENCY": "4",
+        "WORKER_POLL_MIN_SECONDS": "0.3",
+        "WORKER_POLL_MAX_SECONDS": "0.5",
+        "WORKER_RETRY_BACKOFF_SECONDS": "0.5",
+        "WORKER_RETRY_BACKOFF_FACTOR": "1",
+        "WORKER_LEASE_SECONDS": "4",
+        "WORKER_HEARTBEAT_SECONDS": "1",
+        "WORKER_KEY_WAIT_SECONDS": "3",
+    },
+)
 
 
 @pytest.fixture

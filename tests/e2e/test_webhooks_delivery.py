@@ -10,7 +10,7 @@ import hashlib
 import hmac
 import json
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import httpx
 import pytest
@@ -19,32 +19,26 @@ from localstack import LocalStack
 from git44_common.mongo import create_mongo_client
 from tests.utils.accounts import register_account
 from tests.utils.receiver import Receiver, serving_receiver
-from tests.utils.stack import running_stack
+from tests.utils.stack import stack_fixture
 
 pytestmark = pytest.mark.e2e
 
 
-@pytest.fixture(scope="module")
-def stack(
-    mongo_url: str, amqp_url: str, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[LocalStack]:
-    with running_stack(
-        mongo_url=mongo_url,
-        amqp_url=amqp_url,
-        data_dir=tmp_path_factory.mktemp("stack"),
-        tag="e2e",
-        sim_args=["--keys", "demo-key-1,demo-key-2,demo-key-3", "--processing-seconds", "0.5"],
-        extra_env={
-            "GIT44_ENV": "test",
-            "AUTH_BCRYPT_ROUNDS": "4",
-            "JOBS_ALLOW_PRIVATE_CALLBACKS": "true",
-            "WORKER_WEBHOOK_ALLOW_PRIVATE": "true",
-            "WORKER_POLL_MIN_SECONDS": "0.3",
-            "WORKER_POLL_MAX_SECONDS": "0.5",
-            "WORKER_WEBHOOK_RETRY_DELAYS_SECONDS": "[1, 1, 1, 1, 1]",
-        },
-    ) as local:
-        yield local
+stack = stack_fixture(
+    "stack",
+    scope="module",
+    tag="e2e",
+    sim_args=["--keys", "demo-key-1,demo-key-2,demo-key-3", "--processing-seconds", "0.5"],
+    extra_env={
+        "GIT44_ENV": "test",
+        "AUTH_BCRYPT_ROUNDS": "4",
+        "JOBS_ALLOW_PRIVATE_CALLBACKS": "true",
+        "WORKER_WEBHOOK_ALLOW_PRIVATE": "true",
+        "WORKER_POLL_MIN_SECONDS": "0.3",
+        "WORKER_POLL_MAX_SECONDS": "0.5",
+        "WORKER_WEBHOOK_RETRY_DELAYS_SECONDS": "[1, 1, 1, 1, 1]",
+    },
+)
 
 
 def verify_standard_webhook(secret: str, headers: dict[str, str], body: bytes) -> None:

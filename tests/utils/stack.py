@@ -8,8 +8,10 @@ from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any, Literal
 
 import aio_pika
+import pytest
 from localstack import DEMO_SCRAPER_KEYS, LocalStack
 
 from git44_common.amqp import Topology, delete_topology
@@ -72,3 +74,31 @@ def running_stack(
         local.stop()
         if cleanup_amqp:
             delete_namespace_now(amqp_url, local.amqp_namespace)
+
+
+def stack_fixture(
+    name: str,
+    *,
+    scope: Literal["module", "package", "session"],
+    tag: str = "e",
+    extra_env: Mapping[str, str] | None = None,
+    sim_args: Sequence[str] = FAST_SIM_ARGS,
+) -> Any:
+    """A pytest fixture `name` yielding a `running_stack` with these settings, e.g.
+    `stack = stack_fixture("stack", scope="module", extra_env={...})` in a test module."""
+
+    @pytest.fixture(scope=scope, name=name)
+    def fixture(
+        mongo_url: str, amqp_url: str, tmp_path_factory: pytest.TempPathFactory
+    ) -> Iterator[LocalStack]:
+        with running_stack(
+            mongo_url=mongo_url,
+            amqp_url=amqp_url,
+            data_dir=tmp_path_factory.mktemp(f"{name}-{tag}"),
+            tag=tag,
+            extra_env=extra_env,
+            sim_args=sim_args,
+        ) as local:
+            yield local
+
+    return fixture

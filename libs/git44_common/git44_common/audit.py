@@ -11,9 +11,8 @@ import uuid
 from datetime import datetime
 from typing import Any
 
+from git44_common.collections import AUDIT_LOG
 from git44_common.mongo import Database
-
-AUDIT_LOG = "audit_log"
 
 log = logging.getLogger(__name__)
 

@@ -24,6 +24,8 @@ from pydantic import (
     model_validator,
 )
 
+from git44_common.clock import utc_now
+
 
 def _as_utc(value: datetime) -> datetime:
     if value.tzinfo is None:
@@ -33,11 +35,6 @@ def _as_utc(value: datetime) -> datetime:
 
 UtcDatetime = Annotated[datetime, AfterValidator(_as_utc)]
 Count = Annotated[int, Field(ge=0)]
-
-
-def utc_now() -> datetime:
-    """The current time, timezone-aware in UTC."""
-    return datetime.now(UTC)
 
 
 def new_event_id() -> str:

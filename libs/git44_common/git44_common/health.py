@@ -25,7 +25,7 @@ from starlette.responses import Response
 
 from git44_common.metrics import metrics_endpoint
 
-logger = logging.getLogger(__name__)
+log = logging.getLogger(__name__)
 
 ReadinessCheck = Callable[[], Awaitable[None]]
 ReadinessChecks = Mapping[str, ReadinessCheck]
@@ -60,12 +60,10 @@ async def _run_check(name: str, check: ReadinessCheck, seconds: float) -> CheckR
         async with asyncio.timeout(seconds):
             await check()
     except TimeoutError:
-        logger.warning(
-            "readiness check timed out", extra={"check": name, "timeout_seconds": seconds}
-        )
+        log.warning("readiness check timed out", extra={"check": name, "timeout_seconds": seconds})
         return "timeout"
     except Exception:
-        logger.warning("readiness check failed", extra={"check": name}, exc_info=True)
+        log.warning("readiness check failed", extra={"check": name}, exc_info=True)
         return "failed"
     return "ok"
 

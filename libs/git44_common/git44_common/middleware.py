@@ -23,7 +23,7 @@ from git44_common.exceptions import PayloadTooLarge, ProblemError, ServiceUnavai
 from git44_common.metrics import HttpMetricsMiddleware
 from git44_common.problems import internal_error, problem_response
 
-logger = logging.getLogger(__name__)
+log = logging.getLogger(__name__)
 
 DEFAULT_MAX_BODY_BYTES = 1024 * 1024
 TIMEOUT_RETRY_AFTER_SECONDS = 1
@@ -70,7 +70,7 @@ class CorrelationIdMiddleware:
         try:
             await self.app(scope, receive, send_with_id)
         except Exception:
-            logger.exception("unhandled error", extra={"path": scope.get("path")})
+            log.exception("unhandled error", extra={"path": scope.get("path")})
             if started or scope["type"] != "http":
                 raise
             await _send_problem(internal_error(), scope, receive, send_with_id)
@@ -170,7 +170,7 @@ class RequestTimeoutMiddleware:
             # A TimeoutError of the app's own (not our deadline) is the app's to report.
             if started or not deadline.expired():
                 raise
-            logger.warning(
+            log.warning(
                 "request timed out",
                 extra={"path": scope.get("path"), "timeout_seconds": self.seconds},
             )

@@ -7,9 +7,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
-from pymongo import AsyncMongoClient
+from pymongo import AsyncMongoClient, ReturnDocument
+from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError, DuplicateKeyError, OperationFailure
 
@@ -88,3 +90,24 @@ def is_duplicate_key_error(exc: BaseException) -> bool:
         errors = exc.details.get("writeErrors") or []
         return bool(errors) and all(error.get("code") == 11000 for error in errors)
     return isinstance(exc, OperationFailure) and exc.code == 11000
+
+
+async def increment_counter(
+    collection: AsyncCollection[Document], counter_id: str, *, expires_at: datetime
+) -> int:
+    """Add one to the counter document `counter_id` (created with `expires_at` for a TTL
+    index on its window's first hit); its new value. Atomic across replicas."""
+    for _ in range(3):  # two first upserts can race on the _id; the loser retries as an update
+        try:
+            doc = await collection.find_one_and_update(
+                {"_id": counter_id},
+                {"$inc": {"count": 1}, "$setOnInsert": {"expires_at": expires_at}},
+                upsert=True,
+                return_document=ReturnDocument.AFTER,
+            )
+        except OperationFailure as exc:
+            if not is_duplicate_key_error(exc):
+                raise
+            continue
+        return int(doc["count"]) if doc else 1
+    raise RuntimeError(f"counter {counter_id} kept colliding")

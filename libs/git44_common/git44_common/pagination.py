@@ -1,10 +1,21 @@
-"""Opaque list cursors: the sort key of the last item, as urlsafe base64 of compact JSON.
+"""Keyset pagination: opaque cursors holding the sort key of a page's last item.
+
+A list sorted on a unique key (by default `created_at` then `_id`, newest first) is read
+a page at a time: fetch `limit + 1` documents after the cursor, keep `limit`, and the
+last one kept is the next cursor. Items inserted meanwhile never shift or repeat items.
+
+    query = after_cursor({"user_id": user_id}, cursor)     # 422 for a bad cursor
+    docs = await find(query).sort(keyset_sort()).limit(limit + 1).to_list()
+    page, next_cursor = split_page(docs, limit)
+
+A cursor is urlsafe base64 of compact JSON; datetimes travel as ISO-8601 and ObjectIds as
+hex. A document key is named in the cursor without its leading underscore (`_id` is
+`id`), so `{"created_at": ..., "id": ...}` cursors keep working. The lower level:
 
     cursor = encode_cursor({"created_at": job["created_at"], "id": job["_id"]})
     after = decode_cursor(cursor, fields={"created_at": datetime, "id": ObjectId})
 
-Datetimes travel as ISO-8601 and ObjectIds as hex; `fields` says what to turn them back
-into. A cursor that does not decode to exactly those fields is a 422.
+A cursor that does not decode to exactly those fields is a 422.
 """
 
 from __future__ import annotations
@@ -12,9 +23,9 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Final, TypeVar
 
 from bson import ObjectId
 from bson.errors import InvalidId
@@ -22,6 +33,14 @@ from bson.errors import InvalidId
 from git44_common.exceptions import ValidationFailed
 
 MAX_CURSOR_LENGTH = 1024
+
+SortFields = Sequence[tuple[str, type]]
+"""The document keys a list is sorted on, most significant first, with their types;
+the last key must be unique (`_id`) so that "after" is never ambiguous."""
+
+NEWEST_FIRST: Final[SortFields] = (("created_at", datetime), ("_id", str))
+
+DocT = TypeVar("DocT", bound=Mapping[str, Any])
 
 
 def _to_json(value: object) -> str:
@@ -72,3 +91,48 @@ def decode_cursor(cursor: str, *, fields: Mapping[str, type]) -> dict[str, Any]:
         return {name: _convert(data[name], kind) for name, kind in fields.items()}
     except (binascii.Error, ValueError, TypeError, InvalidId):
         raise _invalid_cursor() from None
+
+
+def _cursor_name(key: str) -> str:
+    return key.removeprefix("_")
+
+
+def keyset_sort(
+    fields: SortFields = NEWEST_FIRST, *, descending: bool = True
+) -> list[tuple[str, int]]:
+    """The sort specification that goes with `after_cursor` and `split_page`."""
+    direction = -1 if descending else 1
+    return [(key, direction) for key, _kind in fields]
+
+
+def after_cursor(
+    query: Mapping[str, Any],
+    cursor: str | None,
+    *,
+    fields: SortFields = NEWEST_FIRST,
+    descending: bool = True,
+) -> dict[str, Any]:
+    """`query` narrowed to the documents strictly after `cursor` in the `keyset_sort`
+    order (`query` itself without a cursor); ValidationFailed (422) for a bad cursor."""
+    if not cursor:
+        return dict(query)
+    values = decode_cursor(cursor, fields={_cursor_name(key): kind for key, kind in fields})
+    beyond = "$lt" if descending else "$gt"
+    branches: list[dict[str, Any]] = []
+    for index, (key, _kind) in enumerate(fields):
+        equal = {prior: values[_cursor_name(prior)] for prior, _ in fields[:index]}
+        branches.append({**equal, key: {beyond: values[_cursor_name(key)]}})
+    after = {"$or": branches}
+    return {"$and": [dict(query), after]} if query else after
+
+
+def split_page(
+    docs: Sequence[DocT], limit: int, *, fields: SortFields = NEWEST_FIRST
+) -> tuple[list[DocT], str | None]:
+    """The page (the first `limit` of `docs`, fetched as `limit + 1`) and the cursor of
+    the next page, None when `docs` held no more than the page."""
+    page = list(docs[:limit])
+    if len(docs) <= limit:
+        return page, None
+    last = page[-1]
+    return page, encode_cursor({_cursor_name(key): last[key] for key, _kind in fields})

@@ -28,7 +28,7 @@ from git44_common.exceptions import Conflict, ProblemError, ServiceUnavailable, 
 from git44_common.logs import redact
 from git44_common.mongo import is_duplicate_key_error
 
-logger = logging.getLogger(__name__)
+log = logging.getLogger(__name__)
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 PROBLEM_TYPE_PREFIX = "urn:git44:problem:"
@@ -152,7 +152,7 @@ async def _on_operation_failure(request: Request, exc: Exception) -> Response:
 
 
 async def _on_dependency_down(request: Request, exc: Exception) -> Response:
-    logger.warning(
+    log.warning(
         "dependency unavailable: %s",
         type(exc).__name__,
         exc_info=exc,
@@ -166,7 +166,7 @@ async def _on_dependency_down(request: Request, exc: Exception) -> Response:
 
 
 async def _on_unhandled(request: Request, exc: Exception) -> Response:
-    logger.error("unhandled error", exc_info=exc, extra={"path": request.url.path})
+    log.error("unhandled error", exc_info=exc, extra={"path": request.url.path})
     return problem_response(internal_error(), instance=request.url.path)
 
 

@@ -12,9 +12,11 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable, Iterable
+from contextlib import AsyncExitStack
 from typing import TypeVar
 
 from aio_pika.abc import AbstractChannel, AbstractRobustConnection
+from fastapi import FastAPI
 
 from git44_common.amqp.connection import connect, is_connection_open
 from git44_common.amqp.publisher import Publisher
@@ -112,3 +114,21 @@ class ServiceRuntime:
 
     def readiness_checks(self) -> dict[str, ReadinessCheck]:
         return {"mongodb": self._check_mongo, "rabbitmq": self._check_amqp}
+
+
+async def open_runtime(
+    app: FastAPI,
+    stack: AsyncExitStack,
+    settings: ServiceSettings,
+    *,
+    name: str,
+    indexes: Iterable[IndexSpec] = (),
+) -> ServiceRuntime:
+    """A service lifespan's first step: the runtime opened (indexes created), closed by
+    `stack` at shutdown, at `app.state.runtime`, its readiness checks registered."""
+    runtime = ServiceRuntime(settings, name=name)
+    stack.push_async_callback(runtime.close)
+    await runtime.open(indexes=indexes)
+    app.state.runtime = runtime
+    app.state.readiness.update(runtime.readiness_checks())
+    return runtime

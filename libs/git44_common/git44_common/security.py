@@ -14,16 +14,17 @@ import hmac
 import secrets
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any, Literal
 
+from git44_common.clock import utc_now
+from git44_common.collections import API_KEYS, USERS
 from git44_common.exceptions import Forbidden, TokenInvalid, Unauthorized
 from git44_common.mongo import Database
-from git44_common.tokens import Role, TokenVerifier
+from git44_common.settings import ServiceSettings
+from git44_common.tokens import JWKSClient, Role, TokenVerifier
 
 API_KEY_PREFIX = "g44_"
-USERS = "users"
-API_KEYS = "api_keys"
 
 
 def generate_api_key() -> str:
@@ -133,8 +134,17 @@ class Authenticator:
 
     async def _touch_api_key(self, record: dict[str, Any]) -> None:
         # `last_used` is informational: bump it at most once a minute per key, not per request.
-        now = datetime.now(UTC)
+        now = utc_now()
         last_used = record.get("last_used")
         if last_used is not None and now - last_used < self._last_used_every:
             return
         await self._db[API_KEYS].update_one({"_id": record["_id"]}, {"$set": {"last_used": now}})
+
+
+def build_authenticator(
+    settings: ServiceSettings, db: Database, jwks: JWKSClient, *, status_cache_seconds: float
+) -> Authenticator:
+    """An Authenticator checking tokens against auth's keys (`jwks`) and the settings'
+    issuer and audience, and users' status in `db` (cached `status_cache_seconds`)."""
+    verifier = TokenVerifier(jwks, issuer=settings.jwt_issuer, audience=settings.jwt_audience)
+    return Authenticator(verifier=verifier, db=db, status_cache_seconds=status_cache_seconds)

@@ -22,7 +22,7 @@ from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError
 
 from git44_common.exceptions import ServiceUnavailable, TokenExpired, TokenInvalid
 
-logger = logging.getLogger(__name__)
+log = logging.getLogger(__name__)
 
 TokenType = Literal["access", "refresh"]
 Role = Literal["user", "admin"]
@@ -105,7 +105,7 @@ class JWKSClient:
         try:
             keys = await self._fetch()
         except (httpx.HTTPError, ValueError, jwt.PyJWTError) as exc:
-            logger.warning("JWKS fetch failed: %s", type(exc).__name__, extra={"url": self.url})
+            log.warning("JWKS fetch failed: %s", type(exc).__name__, extra={"url": self.url})
             if not self._keys:
                 raise ServiceUnavailable(
                     "Token verification keys are unavailable.", retry_after=5

@@ -13,21 +13,23 @@ from git44_auth.crud import api_keys, refresh_tokens, users
 from git44_auth.metrics import LOGINS, REGISTRATIONS
 from git44_auth.models import PasswordChangeRequest, RegisterRequest
 from git44_auth.sessions import start_session
-from git44_auth.tokens import TokenPair, new_id
+from git44_auth.tokens import TokenPair
 from git44_common.exceptions import (
     Conflict,
     EmailTaken,
     Forbidden,
     InvalidCredentials,
+    NotFound,
     RateLimited,
     TokenInvalid,
     ValidationFailed,
 )
-from git44_common.mongo import Document
+from git44_common.ids import new_id
+from git44_common.mongo import Database, Document
 from git44_common.security import api_key_display_prefix, generate_api_key, hash_api_key
 from git44_common.tokens import Role
 
-logger = logging.getLogger(__name__)
+log = logging.getLogger(__name__)
 FIRST_API_KEY_NAME = "Default"
 
 
@@ -75,7 +77,7 @@ async def register(ctx: AuthContext, request: RegisterRequest, *, now: datetime)
     api_key = await create_api_key(ctx, user_id=user["_id"], name=FIRST_API_KEY_NAME, now=now)
     tokens = await start_session(ctx, user, now=now)
     REGISTRATIONS.inc()
-    logger.info("user registered", extra={"user_id": user["_id"]})
+    log.info("user registered", extra={"user_id": user["_id"]})
     return Registration(user=user, tokens=tokens, api_key=api_key)
 
 
@@ -114,7 +116,7 @@ async def change_password(
     password_hash = await ctx.hasher.hash(request.new_password)
     await users.set_password_hash(ctx.db, user_id=user_id, password_hash=password_hash, now=now)
     revoked = await refresh_tokens.revoke_user_tokens(ctx.db, user_id=user_id, now=now)
-    logger.info("password changed", extra={"user_id": user_id, "revoked_count": revoked})
+    log.info("password changed", extra={"user_id": user_id, "revoked_count": revoked})
     return await start_session(ctx, user, now=now)
 
 
@@ -131,5 +133,21 @@ async def create_api_key(ctx: AuthContext, *, user_id: str, name: str, now: date
         key_hash=hash_api_key(key),
         now=now,
     )
-    logger.info("api key created", extra={"user_id": user_id, "api_key_id": record["_id"]})
+    log.info("api key created", extra={"user_id": user_id, "api_key_id": record["_id"]})
     return NewApiKey(record=record, key=key)
+
+
+async def get_account(db: Database, user_id: str) -> Document | None:
+    """The user, or None if it does not exist (any more)."""
+    return await users.get_user(db, user_id)
+
+
+async def list_api_keys(db: Database, user_id: str, *, limit: int) -> list[Document]:
+    """The user's live API keys, newest first."""
+    return await api_keys.list_active_api_keys(db, user_id, limit=limit)
+
+
+async def revoke_api_key(db: Database, *, user_id: str, key_id: str, now: datetime) -> None:
+    """Revoke one of the user's API keys at once (404 if there is no such live key)."""
+    if not await api_keys.revoke_api_key(db, user_id=user_id, key_id=key_id, now=now):
+        raise NotFound("No such API key.")

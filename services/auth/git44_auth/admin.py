@@ -1,5 +1,4 @@
-"""Admin management of users: listing with search and cursor pagination, role and
-`disabled` changes recorded in `audit_log`."""
+"""Admin management of users: role and `disabled` changes, recorded in `audit_log`."""
 
 from __future__ import annotations
 
@@ -9,38 +8,13 @@ from typing import Any
 
 from git44_auth.context import AuthContext
 from git44_auth.crud import refresh_tokens, users
-from git44_auth.models import UserUpdate
+from git44_auth.models import UserFilter, UserUpdate
 from git44_common.audit import record_admin_action
 from git44_common.exceptions import Conflict, NotFound, ValidationFailed
-from git44_common.mongo import Document
-from git44_common.pagination import decode_cursor, encode_cursor
-from git44_common.tokens import Role
+from git44_common.mongo import Database, Document
 
-logger = logging.getLogger(__name__)
+log = logging.getLogger(__name__)
 AUDITED_FIELDS = ("role", "disabled")
-
-
-async def list_users_page(
-    ctx: AuthContext,
-    *,
-    email: str | None,
-    role: Role | None,
-    disabled: bool | None,
-    cursor: str | None,
-    limit: int,
-) -> tuple[list[Document], str | None]:
-    """One page of users, newest first, and the cursor of the next page (None at the end)."""
-    after = None
-    if cursor:
-        values = decode_cursor(cursor, fields={"created_at": datetime, "id": str})
-        after = (values["created_at"], values["id"])
-    page = await users.list_users(
-        ctx.db, email_contains=email, role=role, disabled=disabled, after=after, limit=limit + 1
-    )
-    if len(page) <= limit:
-        return page, None
-    last = page[limit - 1]
-    return page[:limit], encode_cursor({"created_at": last["created_at"], "id": last["_id"]})
 
 
 async def update_user_as_admin(
@@ -67,7 +41,7 @@ async def update_user_as_admin(
         after=_audited(after),
         at=now,
     )
-    logger.info(
+    log.info(
         "admin updated user",
         extra={"actor": actor_id, "user_id": user_id, "changes": _audited(after)},
     )
@@ -76,3 +50,18 @@ async def update_user_as_admin(
 
 def _audited(user: Document) -> dict[str, Any]:
     return {name: user.get(name) for name in AUDITED_FIELDS}
+
+
+async def list_users(
+    db: Database, which: UserFilter, *, cursor: str | None, limit: int
+) -> tuple[list[Document], str | None]:
+    """A page of users, newest first, and the next page's cursor."""
+    return await users.list_users(db, which, cursor=cursor, limit=limit)
+
+
+async def get_user(db: Database, user_id: str) -> Document:
+    """One user (404 if unknown)."""
+    user = await users.get_user(db, user_id)
+    if user is None:
+        raise NotFound("No such user.")
+    return user

@@ -7,21 +7,21 @@ an existing account is promoted to admin and its password is left alone.
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
 
 from git44_auth.accounts import create_user
 from git44_auth.context import AuthContext
 from git44_auth.core.config import AuthSettings
 from git44_auth.crud import users
+from git44_common.clock import utc_now
 from git44_common.exceptions import EmailTaken
 
-logger = logging.getLogger(__name__)
+log = logging.getLogger(__name__)
 
 
 async def ensure_admin(ctx: AuthContext, *, email: str, password: str) -> str:
     """Make `email` an admin account; 'created', 'promoted' or 'unchanged'."""
     email = email.strip().lower()
-    now = datetime.now(UTC)
+    now = utc_now()
     try:
         await create_user(ctx, email=email, password=password, role="admin", now=now)
     except EmailTaken:
@@ -42,4 +42,4 @@ async def seed_bootstrap_admin(ctx: AuthContext, settings: AuthSettings) -> None
         email=settings.bootstrap_admin_email,
         password=settings.bootstrap_admin_password.get_secret_value(),
     )
-    logger.info("bootstrap admin %s", outcome, extra={"email": settings.bootstrap_admin_email})
+    log.info("bootstrap admin %s", outcome, extra={"email": settings.bootstrap_admin_email})

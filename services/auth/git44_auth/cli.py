@@ -19,14 +19,11 @@ from git44_auth.bootstrap import ensure_admin
 from git44_auth.context import build_context, load_key_ring
 from git44_auth.core.config import AuthSettings
 from git44_auth.core.db import INDEXES
+from git44_auth.exceptions import CliError
 from git44_auth.passwords import MAX_PASSWORD_BYTES
 from git44_common.mongo import create_mongo_client, ensure_indexes
 
 PromptFn = Callable[[str], str]
-
-
-class CliError(Exception):
-    """A problem reported to the operator as one line, exit status 2."""
 
 
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:

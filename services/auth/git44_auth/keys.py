@@ -19,12 +19,10 @@ import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from git44_auth.exceptions import KeyConfigError
+
 ALGORITHM = "EdDSA"
 _PEM_BLOCK = re.compile(r"-----BEGIN PRIVATE KEY-----.+?-----END PRIVATE KEY-----", re.S)
-
-
-class KeyConfigError(ValueError):
-    """The configured signing keys cannot be used (the message never contains key material)."""
 
 
 def _b64url(data: bytes) -> str:

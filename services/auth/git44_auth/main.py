@@ -1,7 +1,7 @@
 """The auth service: users, tokens, API keys and the JWKS."""
 
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 
 from fastapi import FastAPI
 
@@ -13,7 +13,7 @@ from git44_auth.core.db import INDEXES
 from git44_auth.keys import KeyRing
 from git44_common.app import create_service_app
 from git44_common.logs import register_secret
-from git44_common.runtime import ServiceRuntime
+from git44_common.runtime import open_runtime
 
 SERVICE = "auth"
 
@@ -27,18 +27,14 @@ def create_app(settings: AuthSettings | None = None, *, keys: KeyRing | None = N
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        runtime = ServiceRuntime(settings, name=SERVICE)
-        await runtime.open(indexes=INDEXES)
-        app.state.runtime = runtime
-        app.state.readiness.update(runtime.readiness_checks())
-        context = build_context(settings, runtime.db, key_ring)
-        app.state.auth = context
-        try:
+        async with AsyncExitStack() as stack:
+            runtime = await open_runtime(app, stack, settings, name=SERVICE, indexes=INDEXES)
+            context = build_context(settings, runtime.db, key_ring)
+            app.state.context = context
+            app.state.authenticator = context.authenticator
             await context.hasher.dummy_hash()
             await seed_bootstrap_admin(context, settings)
             yield
-        finally:
-            await runtime.close()
 
     return create_service_app(
         service=SERVICE,

@@ -2,94 +2,95 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Literal, Self
+from dataclasses import dataclass
+from typing import Annotated, ClassVar, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
-from pydantic.alias_generators import to_camel
+from pydantic import AfterValidator, Field, model_validator
 
 from git44_auth.passwords import MAX_PASSWORD_BYTES
+from git44_common.schemas import ApiInput, ApiModel, IsoTime, Page
 from git44_common.tokens import Role
 
 MIN_PASSWORD_LENGTH = 8
 MAX_EMAIL_LENGTH = 320
 
 
-class Schema(BaseModel):
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True)
-
-
-def _password_fits_bcrypt(value: str) -> str:
+def _fits_bcrypt(value: str) -> str:
     if len(value.encode()) > MAX_PASSWORD_BYTES:
         raise ValueError(f"must be at most {MAX_PASSWORD_BYTES} bytes")
     return value
 
 
-Password = Field(min_length=MIN_PASSWORD_LENGTH, max_length=MAX_PASSWORD_BYTES)
+NewPassword = Annotated[
+    str,
+    Field(min_length=MIN_PASSWORD_LENGTH, max_length=MAX_PASSWORD_BYTES),
+    AfterValidator(_fits_bcrypt),
+]
 
 
-class RegisterRequest(Schema):
-    email: str = Field(max_length=MAX_EMAIL_LENGTH)
-    password: str = Password
-    confirm_password: str = Field(max_length=MAX_PASSWORD_BYTES)
+class _ConfirmedPassword(ApiModel):
+    """A body that repeats its new password in `confirmPassword`."""
 
-    _bytes = field_validator("password")(_password_fits_bcrypt)
+    password_fields: ClassVar[tuple[str, str]]  # (the new password, its confirmation)
 
     @model_validator(mode="after")
     def _passwords_match(self) -> Self:
-        if self.password != self.confirm_password:
+        password, confirmation = (getattr(self, name) for name in self.password_fields)
+        if password != confirmation:
             raise ValueError("passwords do not match")
         return self
 
 
-class LoginRequest(Schema):
+# Request bodies accept unknown fields (ApiModel), as they always did; UserUpdate refuses them.
+
+
+class RegisterRequest(_ConfirmedPassword):
+    password_fields = ("password", "confirm_password")
+
+    email: str = Field(max_length=MAX_EMAIL_LENGTH)
+    password: NewPassword
+    confirm_password: str = Field(max_length=MAX_PASSWORD_BYTES)
+
+
+class LoginRequest(ApiModel):
     email: str = Field(min_length=1, max_length=MAX_EMAIL_LENGTH)
     password: str = Field(min_length=1, max_length=MAX_PASSWORD_BYTES)
 
 
-class RefreshRequest(Schema):
+class RefreshRequest(ApiModel):
     refresh_token: str = Field(min_length=1, max_length=8192)
 
 
-class PasswordChangeRequest(Schema):
+class PasswordChangeRequest(_ConfirmedPassword):
+    password_fields = ("new_password", "confirm_password")
+
     current_password: str = Field(min_length=1, max_length=MAX_PASSWORD_BYTES)
-    new_password: str = Password
+    new_password: NewPassword
     confirm_password: str = Field(max_length=MAX_PASSWORD_BYTES)
 
-    _bytes = field_validator("new_password")(_password_fits_bcrypt)
 
-    @model_validator(mode="after")
-    def _passwords_match(self) -> Self:
-        if self.new_password != self.confirm_password:
-            raise ValueError("passwords do not match")
-        return self
-
-
-class UserPublic(Schema):
+class UserPublic(ApiModel):
     id: str
     email: str
     role: Role
-    created_at: datetime
+    created_at: IsoTime
 
 
 class UserAdminPublic(UserPublic):
     disabled: bool
-    updated_at: datetime | None = None
+    updated_at: IsoTime | None = None
 
 
-class UsersPublic(Schema):
-    data: list[UserAdminPublic]
-    next_cursor: str | None
+class UsersPublic(Page[UserAdminPublic]):
+    pass
 
 
-class UserUpdate(Schema):
-    model_config = ConfigDict(extra="forbid")
-
+class UserUpdate(ApiInput):
     role: Role | None = None
     disabled: bool | None = None
 
 
-class TokensPublic(Schema):
+class TokensPublic(ApiModel):
     access_token: str
     refresh_token: str
     token_type: Literal["Bearer"] = "Bearer"
@@ -100,26 +101,34 @@ class SessionPublic(TokensPublic):
     user: UserPublic
 
 
-class ApiKeyCreate(Schema):
+class ApiKeyCreate(ApiModel):
     name: str = Field(default="Default", min_length=1, max_length=100)
 
 
-class ApiKeyPublic(Schema):
+class ApiKeyPublic(ApiModel):
     id: str
     name: str
     prefix: str
-    created_at: datetime
-    last_used: datetime | None = None
+    created_at: IsoTime
+    last_used: IsoTime | None = None
 
 
 class ApiKeyCreated(ApiKeyPublic):
     key: str = Field(description="the secret key; shown only in this response")
 
 
-class ApiKeysPublic(Schema):
-    data: list[ApiKeyPublic]
-    next_cursor: str | None = None
+class ApiKeysPublic(Page[ApiKeyPublic]):
+    next_cursor: str | None = None  # every live key fits one page
 
 
 class RegisteredPublic(SessionPublic):
     api_key: ApiKeyCreated
+
+
+@dataclass(frozen=True)
+class UserFilter:
+    """The admin's user list filters: an email substring, a role, the disabled flag."""
+
+    email_contains: str | None = None
+    role: Role | None = None
+    disabled: bool | None = None

@@ -16,11 +16,12 @@ from typing import NoReturn
 from git44_auth.context import AuthContext
 from git44_auth.crud import refresh_tokens, users
 from git44_auth.metrics import REFRESH_REUSE, REFRESHES
-from git44_auth.tokens import TokenPair, mint_pair, new_id
+from git44_auth.tokens import TokenPair, mint_pair
 from git44_common.exceptions import Forbidden, TokenInvalid
+from git44_common.ids import new_id
 from git44_common.mongo import Document
 
-logger = logging.getLogger(__name__)
+log = logging.getLogger(__name__)
 
 
 async def start_session(
@@ -70,7 +71,7 @@ async def _refuse_reused(ctx: AuthContext, jti: str, *, now: datetime) -> NoRetu
     if record is not None and record.get("replaced_by") is not None:
         revoked = await refresh_tokens.revoke_family(ctx.db, family_id=record["family_id"], now=now)
         REFRESH_REUSE.inc()
-        logger.warning(
+        log.warning(
             "refresh token reuse detected; family revoked",
             extra={"user_id": record["user_id"], "revoked_count": revoked},
         )

@@ -6,11 +6,11 @@ Claims are exactly what `git44_common.tokens.TokenVerifier` checks: `iss`, `aud`
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from git44_auth.keys import KeyRing
+from git44_common.ids import new_id
 from git44_common.tokens import Role, TokenType
 
 
@@ -34,11 +34,6 @@ class TokenPair:
     access: MintedToken
     refresh: MintedToken
     expires_in: int  # seconds the access token lives
-
-
-def new_id() -> str:
-    """Ids of users, keys, token families and jtis: uuid4 hex."""
-    return uuid.uuid4().hex
 
 
 def mint_token(

@@ -5,14 +5,14 @@ from __future__ import annotations
 from dataclasses import InitVar, dataclass, field
 from datetime import datetime
 
-from git44_common.amqp import Topology
+from git44_common.amqp import Publisher, Topology
 from git44_common.clock import Clock, utc_now
 from git44_common.mongo import Database, Document, MongoClient
 from git44_jobs.core.batching import Batcher
 from git44_jobs.core.config import JobsSettings
 from git44_jobs.credits.service import Quotas
 from git44_jobs.outbox.flags import PublishedFlags
-from git44_jobs.outbox.publish import MessagePublisher, Outbox
+from git44_jobs.outbox.publish import Outbox
 from git44_jobs.submissions.group_commit import submission_batcher
 from git44_jobs.submissions.service import LinkRules, Submitter
 
@@ -27,7 +27,7 @@ class JobsContext:
     mongo: MongoClient
     db: Database
     topology: Topology
-    publisher: InitVar[MessagePublisher]
+    publisher: InitVar[Publisher]
     clock: Clock = field(default=utc_now)
     quotas: Quotas = field(init=False)
     flags: PublishedFlags = field(init=False)
@@ -36,7 +36,7 @@ class JobsContext:
     submitter: Submitter = field(init=False)
     links: LinkRules = field(init=False)
 
-    def __post_init__(self, publisher: MessagePublisher) -> None:
+    def __post_init__(self, publisher: Publisher) -> None:
         settings = self.settings
         self.quotas = Quotas(
             total=settings.default_total_quota, daily_limit=settings.default_daily_limit

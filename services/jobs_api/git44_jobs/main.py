@@ -11,10 +11,10 @@ from fastapi import FastAPI
 
 from git44_common.app import create_service_app
 from git44_common.clock import Clock, utc_now
-from git44_common.runtime import ServiceRuntime
-from git44_common.security import Authenticator
+from git44_common.runtime import open_runtime
+from git44_common.security import build_authenticator
 from git44_common.tasks import stop_task
-from git44_common.tokens import JWKSClient, TokenVerifier
+from git44_common.tokens import JWKSClient
 from git44_jobs.api.routes import admin, dev, events, removals
 from git44_jobs.context import JobsContext
 from git44_jobs.core.config import JobsSettings
@@ -25,32 +25,19 @@ from git44_jobs.outbox.relay import OutboxRelay, RelayTiming
 SERVICE = "jobs-api"
 
 
-def build_authenticator(
-    settings: JobsSettings, runtime: ServiceRuntime, jwks: JWKSClient
-) -> Authenticator:
-    verifier = TokenVerifier(
-        jwks,
-        issuer=settings.jwt_issuer,
-        audience=settings.jwt_audience,
-    )
-    return Authenticator(
-        verifier=verifier, db=runtime.db, status_cache_seconds=settings.user_status_cache_seconds
-    )
-
-
 def create_app(settings: JobsSettings | None = None, *, clock: Clock = utc_now) -> FastAPI:
     """The jobs-api app; connections open in its lifespan. `clock` is injectable for tests."""
     settings = settings or JobsSettings()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        runtime = ServiceRuntime(settings, name=SERVICE)
         async with AsyncExitStack() as stack:
-            stack.push_async_callback(runtime.close)
-            await runtime.open(indexes=INDEXES)
+            runtime = await open_runtime(app, stack, settings, name=SERVICE, indexes=INDEXES)
             jwks = JWKSClient(settings.jwks_url)
             stack.push_async_callback(jwks.aclose)
-            authenticator = build_authenticator(settings, runtime, jwks)
+            authenticator = build_authenticator(
+                settings, runtime.db, jwks, status_cache_seconds=settings.user_status_cache_seconds
+            )
             context = JobsContext(
                 settings=settings,
                 mongo=runtime.mongo,
@@ -60,10 +47,8 @@ def create_app(settings: JobsSettings | None = None, *, clock: Clock = utc_now) 
                 clock=clock,
             )
             stack.push_async_callback(context.close)
-            app.state.runtime = runtime
             app.state.context = context
             app.state.authenticator = authenticator
-            app.state.readiness.update(runtime.readiness_checks())
             hub = EventHub(
                 runtime.amqp,
                 db=runtime.db,
@@ -73,7 +58,7 @@ def create_app(settings: JobsSettings | None = None, *, clock: Clock = utc_now) 
             await hub.start()
             stack.push_async_callback(hub.stop)
             app.state.event_hub = hub
-            relay = OutboxRelay(runtime.db, context.outbox, relay_timing(settings), clock)
+            relay = OutboxRelay(runtime.db, context.outbox, RelayTiming.of(settings), clock)
             relay_task = asyncio.create_task(relay.run(), name="outbox-relay")
             stack.push_async_callback(stop_task, relay_task)
             yield
@@ -87,17 +72,6 @@ def create_app(settings: JobsSettings | None = None, *, clock: Clock = utc_now) 
     )
     document_page_size(app, settings)
     return app
-
-
-def relay_timing(settings: JobsSettings) -> RelayTiming:
-    return RelayTiming(
-        interval=settings.outbox_interval_seconds,
-        grace=settings.outbox_grace_seconds,
-        overdue=settings.outbox_overdue_seconds,
-        abandoned=settings.outbox_abandoned_seconds,
-        claim=settings.outbox_claim_seconds,
-        batch_size=settings.outbox_batch_size,
-    )
 
 
 def document_page_size(app: FastAPI, settings: JobsSettings) -> None:

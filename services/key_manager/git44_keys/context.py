@@ -6,8 +6,8 @@ from dataclasses import dataclass
 
 from git44_common.amqp import Publisher
 from git44_common.mongo import Database
-from git44_common.security import Authenticator
-from git44_common.tokens import JWKSClient, TokenVerifier
+from git44_common.security import Authenticator, build_authenticator
+from git44_common.tokens import JWKSClient
 from git44_keys.core.config import KeysSettings
 from git44_keys.crypto import KeyCipher
 from git44_keys.lifecycle import KeyLifecycle
@@ -31,7 +31,6 @@ class KeysContext:
         cipher = KeyCipher(settings.encryption_key.get_secret_value())
         lifecycle = KeyLifecycle(db, publisher, cooldown_seconds=settings.cooldown_seconds)
         jwks = JWKSClient(settings.jwks_url)
-        verifier = TokenVerifier(jwks, issuer=settings.jwt_issuer, audience=settings.jwt_audience)
         return cls(
             settings=settings,
             db=db,
@@ -39,8 +38,8 @@ class KeysContext:
             lifecycle=lifecycle,
             pool=KeyPool(db, cipher=cipher, lifecycle=lifecycle, settings=settings),
             registry=KeyRegistry(db, cipher=cipher, lifecycle=lifecycle),
-            authenticator=Authenticator(
-                verifier=verifier, db=db, status_cache_seconds=settings.admin_status_cache_seconds
+            authenticator=build_authenticator(
+                settings, db, jwks, status_cache_seconds=settings.admin_status_cache_seconds
             ),
             jwks=jwks,
         )

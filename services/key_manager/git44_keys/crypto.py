@@ -18,6 +18,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from git44_common.logs import register_secret
+from git44_keys.exceptions import KeyDecryptionError
 
 # 8-128 printable ASCII characters, no whitespace.
 SCRAPER_KEY_PATTERN = re.compile(r"^[\x21-\x7e]{8,128}$")
@@ -27,10 +28,6 @@ _SALT = b"git44-key-manager"
 def _derive(secret: str, purpose: bytes) -> bytes:
     hkdf = HKDF(algorithm=hashes.SHA256(), length=32, salt=_SALT, info=purpose)
     return hkdf.derive(secret.encode())
-
-
-class KeyDecryptionError(Exception):
-    """A stored key could not be decrypted (wrong or rotated KEYS_ENCRYPTION_KEY)."""
 
 
 class KeyCipher:

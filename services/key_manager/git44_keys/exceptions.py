@@ -1,9 +1,11 @@
 """Errors of key-manager; the HTTP ones render as problem+json (git44_common.problems).
 
-KeysError
-└── (also ProblemError subclasses from git44_common.exceptions)
-    ├── ScraperKeyExists ...... 409 conflict   the key is already in the pool
-    └── ScraperKeyNotFound .... 404 not_found  no key with that id
+Git44Error (git44_common.exceptions)
+└── KeysError
+    ├── ScraperKeyExists ...... 409 conflict   the key is already in the pool (also a Conflict)
+    ├── ScraperKeyNotFound .... 404 not_found  no key with that id (also a NotFound)
+    └── KeyDecryptionError .... a stored key cannot be decrypted (wrong or rotated
+                                KEYS_ENCRYPTION_KEY); never shown to a client
 """
 
 from __future__ import annotations
@@ -21,3 +23,7 @@ class ScraperKeyExists(KeysError, Conflict):
 
 class ScraperKeyNotFound(KeysError, NotFound):
     title = "ScraperAPI key not found"
+
+
+class KeyDecryptionError(KeysError):
+    """A stored key could not be decrypted (wrong or rotated KEYS_ENCRYPTION_KEY)."""

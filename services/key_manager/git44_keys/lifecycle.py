@@ -12,9 +12,10 @@ from datetime import datetime
 from typing import Any
 
 from git44_common.amqp import Publisher, PublishError, key_event_key
-from git44_common.contracts import KeyEvent, KeyStatus, utc_now
+from git44_common.clock import utc_now
+from git44_common.contracts import KeyEvent, KeyStatus
 from git44_common.mongo import Database
-from git44_keys.crud import audit, keys
+from git44_keys.crud import key_events, keys
 from git44_keys.metrics import KEYS_TRANSITIONS, set_keys_by_state
 from git44_keys.state_machine import (
     COOL_DOWN,
@@ -135,7 +136,7 @@ class KeyLifecycle:
             occurred_at=at,
             cooldown_until=cooldown_until,
         )
-        await audit.insert_key_event(self._db, message, reason=reason)
+        await key_events.insert_key_event(self._db, message, reason=reason)
         if source is not None and target is not None:
             KEYS_TRANSITIONS.labels(source.value, target.value).inc()
         log.info(

@@ -11,7 +11,7 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from fastapi import FastAPI
 
 from git44_common.app import create_service_app
-from git44_common.runtime import ServiceRuntime
+from git44_common.runtime import ServiceRuntime, open_runtime
 from git44_common.tasks import stop_task
 from git44_keys.api.routes import scraper_keys
 from git44_keys.consumers.acquire import start_acquire_server
@@ -60,17 +60,14 @@ def create_app(settings: KeysSettings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with AsyncExitStack() as stack:
-            runtime = ServiceRuntime(settings, name=SERVICE)
-            stack.push_async_callback(runtime.close)
-            await runtime.open(indexes=INDEXES)
+            runtime = await open_runtime(app, stack, settings, name=SERVICE, indexes=INDEXES)
             context = KeysContext.build(settings, runtime.db, runtime.publisher)
             stack.push_async_callback(context.jwks.aclose)
+            app.state.context = context
+            app.state.authenticator = context.authenticator
             await context.registry.seed_keys(
                 settings.seed_key_list, max_concurrency=settings.default_max_concurrency
             )
-            app.state.runtime = runtime
-            app.state.keys = context
-            app.state.readiness.update(runtime.readiness_checks())
             await _start_messaging(stack, runtime, context)
             await _start_maintenance(stack, context)
             yield

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
-from pydantic.alias_generators import to_camel
+from pydantic import ConfigDict, Field, StringConstraints
 
-from git44_common.contracts import KeyStatus, UtcDatetime
+from git44_common.contracts import KeyStatus
 from git44_common.mongo import Document
+from git44_common.schemas import ApiInput, ApiModel, IsoTime, Page
 
 # Printable ASCII without whitespace; the length bounds give clear 422s.
 ScraperApiKey = Annotated[
@@ -17,19 +17,15 @@ ScraperApiKey = Annotated[
 Label = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[\x20-\x7e]+$")]
 
 
-class CamelModel(BaseModel):
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True)
-
-
-class ScraperKeyCreate(CamelModel):
-    model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
+class ScraperKeyCreate(ApiInput):
+    model_config = ConfigDict(hide_input_in_errors=True)  # a 422 must not echo the key
 
     api_key: ScraperApiKey
     label: Label | None = None
     max_concurrency: int | None = Field(default=None, ge=1, le=1000)
 
 
-class ScraperKeyPublic(CamelModel):
+class ScraperKeyPublic(ApiModel):
     id: str
     label: str
     masked_key: str
@@ -37,11 +33,11 @@ class ScraperKeyPublic(CamelModel):
     usage_count: int
     in_flight: int
     max_concurrency: int
-    last_used: UtcDatetime | None
-    limited_at: UtcDatetime | None
-    cooldown_until: UtcDatetime | None
-    created_at: UtcDatetime
-    updated_at: UtcDatetime
+    last_used: IsoTime | None
+    limited_at: IsoTime | None
+    cooldown_until: IsoTime | None
+    created_at: IsoTime
+    updated_at: IsoTime
 
     @classmethod
     def from_document(cls, key: Document) -> ScraperKeyPublic:
@@ -61,13 +57,12 @@ class ScraperKeyPublic(CamelModel):
         )
 
 
-class ScraperKeysPublic(CamelModel):
-    data: list[ScraperKeyPublic]
-    next_cursor: str | None
+class ScraperKeysPublic(Page[ScraperKeyPublic]):
+    pass
 
 
-class KeysSummaryPublic(CamelModel):
+class KeysSummaryPublic(ApiModel):
     total: int
     by_state: dict[KeyStatus, int]
     in_flight: int
-    cooldown_until: UtcDatetime | None
+    cooldown_until: IsoTime | None

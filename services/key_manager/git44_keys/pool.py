@@ -8,6 +8,7 @@ import time
 import uuid
 from datetime import datetime, timedelta
 
+from git44_common.clock import utc_now
 from git44_common.contracts import (
     KeyAcquireRequest,
     KeyAcquireResult,
@@ -15,7 +16,6 @@ from git44_common.contracts import (
     KeyRelease,
     KeyStatus,
     ReleaseOutcome,
-    utc_now,
 )
 from git44_common.mongo import Database, Document
 from git44_keys.core.config import KeysSettings

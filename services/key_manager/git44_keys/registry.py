@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import logging
 import uuid
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from git44_common.audit import record_admin_action
-from git44_common.contracts import KeyStatus, utc_now
+from git44_common.clock import utc_now
+from git44_common.contracts import KeyStatus
 from git44_common.logs import register_secret
 from git44_common.mongo import Database, Document, is_duplicate_key_error
 from git44_keys.crud import keys, leases
@@ -28,6 +31,13 @@ _SNAPSHOT_FIELDS = ("label", "key_hint", "status", "usage_count", "in_flight", "
 def snapshot(key: Document | None) -> dict[str, Any] | None:
     """What the audit log keeps of a key: masked, no secret material."""
     return None if key is None else {name: key.get(name) for name in _SNAPSHOT_FIELDS}
+
+
+@dataclass(frozen=True)
+class KeysSummary:
+    by_state: dict[KeyStatus, int]
+    in_flight: int
+    cooldown_until: datetime | None
 
 
 class KeyRegistry:
@@ -99,6 +109,20 @@ class KeyRegistry:
             at=document["created_at"], reason=reason,
         )  # fmt: skip
         return document
+
+    async def list_keys(
+        self, *, cursor: str | None, limit: int
+    ) -> tuple[list[Document], str | None]:
+        """A page of the pool's keys, oldest first, and the next page's cursor."""
+        return await keys.list_keys(self._db, cursor=cursor, limit=limit)
+
+    async def summarize(self) -> KeysSummary:
+        """Counts by state, leases in flight and, while the pool cools down, when it ends."""
+        return KeysSummary(
+            by_state=await keys.count_by_status(self._db),
+            in_flight=await keys.total_in_flight(self._db),
+            cooldown_until=await keys.earliest_cooldown_end(self._db),
+        )
 
     async def delete_key(self, key_id: str, *, actor: str) -> None:
         before = await keys.delete_key(self._db, key_id)

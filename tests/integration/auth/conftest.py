@@ -70,16 +70,10 @@ def log_capture() -> Iterator[LogCapture]:
 
 
 @pytest.fixture
-def settings_factory(
-    mongo_url: str, amqp_url: str, db_name: str, amqp_namespace: str
-) -> Callable[..., AuthSettings]:
+def settings_factory(test_settings: dict[str, Any]) -> Callable[..., AuthSettings]:
     def build(**overrides: Any) -> AuthSettings:
         values: dict[str, Any] = {
-            "environment": "test",
-            "mongodb_url": mongo_url,
-            "mongodb_db": db_name,
-            "amqp_url": amqp_url,
-            "amqp_namespace": amqp_namespace,
+            **test_settings,
             "bcrypt_rounds": 4,
             "bootstrap_admin_email": ADMIN_EMAIL,
             "bootstrap_admin_password": ADMIN_PASSWORD,

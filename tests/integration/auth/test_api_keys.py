@@ -52,7 +52,7 @@ async def test_a_revoked_key_stops_working_at_once(
 ) -> None:
     session = await register(client)
     # what jobs-api does with an X-API-Key: git44_common's Authenticator on the same database
-    jobs_side = Authenticator(verifier=auth_app.state.auth.verifier, db=mongo_db)
+    jobs_side = Authenticator(verifier=auth_app.state.context.verifier, db=mongo_db)
     principal = await jobs_side.from_api_key(session["apiKey"]["key"])
     assert principal.user_id == session["user"]["id"]
     assert principal.api_key_id == session["apiKey"]["id"]

@@ -83,7 +83,7 @@ async def test_forged_and_misdirected_tokens_are_refused(
     client: httpx.AsyncClient, auth_app: FastAPI
 ) -> None:
     user = await register(client)
-    keys: KeyRing = auth_app.state.auth.keys
+    keys: KeyRing = auth_app.state.context.keys
     for case, token in _forgeries(keys, user["user"]["id"]).items():
         response = await client.get("/api/auth/me", headers=bearer(token))
         assert response.status_code == 401, case
@@ -95,7 +95,7 @@ async def test_expired_token_is_refused_as_expired(
 ) -> None:
     user = await register(client)
     past = int(time.time()) - 120
-    token = auth_app.state.auth.keys.sign(_claims(user["user"]["id"], iat=past - 60, exp=past))
+    token = auth_app.state.context.keys.sign(_claims(user["user"]["id"], iat=past - 60, exp=past))
     response = await client.get("/api/auth/me", headers=bearer(token))
     assert response.status_code == 401
     assert problem_code(response) == "token_expired"

@@ -29,15 +29,11 @@ from tests.utils.tokens import TokenIssuer
 
 @pytest.fixture
 def jobs_settings(
-    mongo_url: str, db_name: str, amqp_url: str, amqp_namespace: str, token_issuer: TokenIssuer
+    test_settings: dict[str, Any], token_issuer: TokenIssuer
 ) -> Callable[..., JobsSettings]:
     def make(**overrides: Any) -> JobsSettings:
         values: dict[str, Any] = {
-            "environment": "test",
-            "mongodb_url": mongo_url,
-            "mongodb_db": db_name,
-            "amqp_url": amqp_url,
-            "amqp_namespace": amqp_namespace,
+            **test_settings,
             "jwks_url": token_issuer.jwks_url,
             "log_json": False,
             "outbox_interval_seconds": 0.2,

@@ -11,8 +11,7 @@ from pydantic import BaseModel
 
 from git44_common.amqp import PublishError
 from git44_common.mongo import Database
-from git44_jobs.main import relay_timing
-from git44_jobs.outbox.relay import OutboxRelay
+from git44_jobs.outbox.relay import OutboxRelay, RelayTiming
 from tests.integration.jobs.support import Jobs, Users, queue_depth
 from tests.utils.factories import removal_job
 from tests.utils.requests import sora_link
@@ -79,7 +78,7 @@ async def test_replicas_claim_each_job_once(
     )
     ctx = jobs.context
     relays = [
-        OutboxRelay(ctx.db, ctx.outbox, relay_timing(ctx.settings), ctx.clock) for _ in range(3)
+        OutboxRelay(ctx.db, ctx.outbox, RelayTiming.of(ctx.settings), ctx.clock) for _ in range(3)
     ]
     counts = await asyncio.gather(*(relay.relay_once() for relay in relays))
     # the app's own relay may have taken some too; together exactly 20 messages

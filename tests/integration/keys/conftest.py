@@ -94,7 +94,7 @@ def make_settings(
 @asynccontextmanager
 async def running(app: FastAPI) -> AsyncIterator[KeysContext]:
     async with LifespanManager(app, startup_timeout=30, shutdown_timeout=30):
-        yield app.state.keys
+        yield app.state.context
 
 
 StartKeyManager = Callable[..., Awaitable[KeysContext]]

@@ -9,10 +9,10 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
+from git44_common.collections import AUDIT_LOG, SCRAPER_KEYS
 from git44_common.contracts import ReleaseOutcome
 from git44_common.logs import RedactingFilter, json_formatter
 from git44_common.mongo import Database
-from git44_keys.core.db import AUDIT_LOG, SCRAPER_KEYS
 from tests.integration.keys.conftest import (
     SEED,
     KeyManagerClient,

@@ -12,10 +12,11 @@ import pytest
 from aio_pika.abc import AbstractQueue, AbstractRobustConnection
 
 from git44_common.amqp import KEY_EVENTS, Topology
-from git44_common.contracts import KeyStatus, ReleaseOutcome, utc_now
+from git44_common.clock import utc_now
+from git44_common.collections import KEY_EVENTS as KEY_EVENTS_COLLECTION
+from git44_common.collections import SCRAPER_KEYS
+from git44_common.contracts import KeyStatus, ReleaseOutcome
 from git44_common.mongo import Database
-from git44_keys.core.db import KEY_EVENTS as KEY_EVENTS_COLLECTION
-from git44_keys.core.db import SCRAPER_KEYS
 from git44_keys.metrics import KEYS_BY_STATE
 from tests.integration.keys.conftest import KeyManagerClient, StartKeyManager, eventually
 

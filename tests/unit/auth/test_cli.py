@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from git44_auth.cli import CliError, admin_password, check_email, parse_args
+from git44_auth.cli import admin_password, check_email, parse_args
 from git44_auth.core.config import AuthSettings
+from git44_auth.exceptions import CliError
 
 
 def test_parse_create_admin() -> None:

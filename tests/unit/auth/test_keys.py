@@ -8,7 +8,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from joserfc.jwk import OKPKey
 
-from git44_auth.keys import KeyConfigError, KeyRing, private_key_pem
+from git44_auth.exceptions import KeyConfigError
+from git44_auth.keys import KeyRing, private_key_pem
 
 
 def test_every_pem_block_is_loaded_in_order_and_the_first_signs() -> None:

@@ -7,7 +7,8 @@ import logging
 import pytest
 
 from git44_common.logs import REDACTED, RedactingFilter
-from git44_keys.crypto import SCRAPER_KEY_PATTERN, KeyCipher, KeyDecryptionError, mask_key
+from git44_keys.crypto import SCRAPER_KEY_PATTERN, KeyCipher, mask_key
+from git44_keys.exceptions import KeyDecryptionError
 
 KEY = "sk-live-0123456789abcdef"
 

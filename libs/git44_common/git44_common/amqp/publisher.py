@@ -12,7 +12,6 @@ import asyncio
 import logging
 import uuid
 from collections.abc import Mapping
-from datetime import UTC, datetime
 from typing import Any
 
 import aiormq.exceptions
@@ -34,6 +33,7 @@ from git44_common.amqp.errors import (
     PublishUnroutable,
 )
 from git44_common.amqp.topology import QueueFamily, Topology
+from git44_common.clock import utc_now
 from git44_common.correlation import (
     CORRELATION_HEADER,
     TRACEPARENT_HEADER,
@@ -72,7 +72,7 @@ def build_message(
         delivery_mode=DeliveryMode.PERSISTENT if persistent else DeliveryMode.NOT_PERSISTENT,
         type=type(payload).__name__,
         message_id=message_id or uuid.uuid4().hex,
-        timestamp=datetime.now(UTC),
+        timestamp=utc_now(),
         headers=tracing_headers(headers),
         expiration=expiration,
     )

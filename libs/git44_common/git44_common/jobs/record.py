@@ -6,12 +6,12 @@ Pure builders: they make documents and update statements and do no I/O.
 
 from __future__ import annotations
 
-import uuid
 from datetime import datetime
 from enum import StrEnum
 from typing import Literal
 
 from git44_common.contracts import JobStatus
+from git44_common.ids import new_id
 from git44_common.mongo import Document
 from git44_common.quota import utc_day
 
@@ -30,8 +30,7 @@ class Charge(StrEnum):
     REFUNDED = "refunded"
 
 
-def new_job_id() -> str:
-    return uuid.uuid4().hex
+new_job_id = new_id  # a job's id is like every id: uuid4 hex
 
 
 def new_job_document(

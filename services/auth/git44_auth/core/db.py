@@ -2,13 +2,8 @@
 
 from pymongo import ASCENDING, DESCENDING
 
+from git44_common.collections import API_KEYS, AUDIT_LOG, LOGIN_ATTEMPTS, REFRESH_TOKENS, USERS
 from git44_common.mongo import IndexSpec
-
-USERS = "users"
-REFRESH_TOKENS = "refresh_tokens"
-API_KEYS = "api_keys"
-LOGIN_ATTEMPTS = "login_attempts"
-AUDIT_LOG = "audit_log"  # shared with other services' admin actions; auth adds its own index
 
 INDEXES = (
     IndexSpec(collection=USERS, keys=[("email", ASCENDING)], name="email_unique", unique=True),
@@ -38,6 +33,7 @@ INDEXES = (
         name="expires_ttl",
         expire_after_seconds=0,
     ),
+    # `audit_log` is shared with other services' admin actions; auth adds its own index.
     IndexSpec(
         collection=AUDIT_LOG,
         keys=[("target", ASCENDING), ("at", DESCENDING)],

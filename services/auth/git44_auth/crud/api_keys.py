@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from git44_auth.core.db import API_KEYS
+from git44_common.collections import API_KEYS
 from git44_common.mongo import Database, Document
 
 

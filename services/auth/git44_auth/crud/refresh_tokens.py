@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from git44_auth.core.db import REFRESH_TOKENS
+from git44_common.collections import REFRESH_TOKENS
 from git44_common.mongo import Database, Document
 
 

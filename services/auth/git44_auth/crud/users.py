@@ -10,8 +10,10 @@ from typing import Any
 from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
-from git44_auth.core.db import USERS
+from git44_auth.models import UserFilter
+from git44_common.collections import USERS
 from git44_common.mongo import Database, Document
+from git44_common.pagination import after_cursor, keyset_sort, split_page
 from git44_common.tokens import Role
 
 
@@ -67,28 +69,17 @@ async def update_user(
 
 
 async def list_users(
-    db: Database,
-    *,
-    email_contains: str | None,
-    role: Role | None,
-    disabled: bool | None,
-    after: tuple[datetime, str] | None,
-    limit: int,
-) -> list[Document]:
-    """Newest first; `after` is the (created_at, _id) of the previous page's last user."""
-    query: dict[str, Any] = {}
-    if email_contains:
-        query["email"] = {"$regex": re.escape(email_contains.lower())}
-    if role is not None:
-        query["role"] = role
-    if disabled is not None:
-        query["disabled"] = disabled
-    if after is not None:
-        created_at, user_id = after
-        query["$or"] = [
-            {"created_at": {"$lt": created_at}},
-            {"created_at": created_at, "_id": {"$lt": user_id}},
-        ]
-    cursor = db[USERS].find(query, projection={"password_hash": 0})
-    cursor = cursor.sort([("created_at", -1), ("_id", -1)]).limit(limit)
-    return await cursor.to_list(length=limit)
+    db: Database, which: UserFilter, *, cursor: str | None, limit: int
+) -> tuple[list[Document], str | None]:
+    """One page of the users `which` matches, newest first, and the next page's cursor
+    (None on the last); ValidationFailed (422) for a cursor this listing did not hand out."""
+    query: Document = {}
+    if which.email_contains:
+        query["email"] = {"$regex": re.escape(which.email_contains.lower())}
+    if which.role is not None:
+        query["role"] = which.role
+    if which.disabled is not None:
+        query["disabled"] = which.disabled
+    found = db[USERS].find(after_cursor(query, cursor), projection={"password_hash": 0})
+    docs = await found.sort(keyset_sort()).limit(limit + 1).to_list()
+    return split_page(docs, limit)

@@ -1,4 +1,5 @@
-"""FastAPI dependencies, declared once as `Annotated` aliases.
+"""FastAPI dependencies of jobs-api, declared once as `Annotated` aliases
+(`CurrentUser`, `AdminUser`, `require_admin` are git44_common's).
 
 Every dependency is `async def`, even when it awaits nothing: FastAPI runs a plain
 `def` dependency in its thread pool, a thread hop on every request.
@@ -11,8 +12,7 @@ from typing import Annotated
 from fastapi import Depends, Header, Request
 from fastapi.security import APIKeyHeader
 
-from git44_common.exceptions import Forbidden
-from git44_common.openapi import authorization_header
+from git44_common.dependencies import AdminUser, CurrentUser, get_context, require_admin
 from git44_common.security import Authenticator, Principal
 from git44_jobs.context import JobsContext
 from git44_jobs.idempotency.service import check_key
@@ -20,44 +20,17 @@ from git44_jobs.ratelimits.service import count_request
 
 _api_key = APIKeyHeader(name="X-API-Key", auto_error=False, description="Dev API key (g44_…)")
 
-
-async def get_context(request: Request) -> JobsContext:
-    context: JobsContext = request.app.state.context
-    return context
-
+__all__ = ["AdminUser", "ApiKeyUser", "Ctx", "CurrentUser", "IdempotencyKey", "require_admin"]
 
 Ctx = Annotated[JobsContext, Depends(get_context)]
-
-
-def _authenticator(request: Request) -> Authenticator:
-    authenticator: Authenticator = request.app.state.authenticator
-    return authenticator
-
-
-async def current_user(
-    request: Request, authorization: Annotated[str | None, Depends(authorization_header)]
-) -> Principal:
-    """The caller of an `Authorization: Bearer <access token>` request."""
-    return await _authenticator(request).from_bearer(authorization)
-
-
-CurrentUser = Annotated[Principal, Depends(current_user)]
-
-
-async def require_admin(user: CurrentUser) -> Principal:
-    if not user.is_admin:
-        raise Forbidden("This needs an administrator.")
-    return user
-
-
-AdminUser = Annotated[Principal, Depends(require_admin)]
 
 
 async def api_key_user(
     request: Request, ctx: Ctx, key: Annotated[str | None, Depends(_api_key)]
 ) -> Principal:
     """The owner of the `X-API-Key`, counted against the key's rate limit."""
-    principal = await _authenticator(request).from_api_key(key)
+    authenticator: Authenticator = request.app.state.authenticator
+    principal = await authenticator.from_api_key(key)
     settings = ctx.settings
     await count_request(
         ctx.db,

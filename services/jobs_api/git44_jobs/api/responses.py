@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import Depends, Query, Request
@@ -10,13 +11,17 @@ from fastapi.encoders import jsonable_encoder
 from pydantic import BaseModel
 from starlette.responses import JSONResponse
 
+from git44_common.contracts import JobStatus
 from git44_common.exceptions import ValidationFailed
+from git44_common.jobs import JobPublic
 from git44_common.mongo import Document
 from git44_common.openapi import problems
+from git44_common.quota import view_quota
 from git44_common.security import Principal
 from git44_jobs import metrics
 from git44_jobs.api.deps import Ctx
 from git44_jobs.context import JobsContext
+from git44_jobs.credits.models import QuotaPublic
 from git44_jobs.idempotency.service import (
     REPLAY_HEADER,
     IdempotentRequest,
@@ -24,6 +29,7 @@ from git44_jobs.idempotency.service import (
     fingerprint,
     run_idempotently,
 )
+from git44_jobs.removals import service as removals
 from git44_jobs.submissions.service import Submission
 
 Render = Callable[[Document], BaseModel]
@@ -74,6 +80,43 @@ async def page_size(
 
 
 PageSize = Annotated[int, Depends(page_size)]
+
+
+@dataclass(frozen=True)
+class JobList:
+    """What a list of jobs asks for: a page size, a status, the cursor of the page."""
+
+    limit: int
+    status: JobStatus | None
+    cursor: str | None
+
+
+async def job_list(
+    limit: PageSize,
+    status: Annotated[JobStatus | None, Query()] = None,
+    cursor: Annotated[str | None, Query(max_length=1024)] = None,
+) -> JobList:
+    return JobList(limit=limit, status=status, cursor=cursor)
+
+
+JobListQuery = Annotated[JobList, Depends(job_list)]
+
+
+async def user_jobs_page(
+    ctx: JobsContext, user_id: str, query: JobList, *, item: type[JobPublic]
+) -> dict[str, Any]:
+    """A page of the user's jobs in the `item` shape: `{data, nextCursor}`."""
+    docs, next_cursor = await removals.list_user_jobs(
+        ctx.db, user_id, status=query.status, cursor=query.cursor, limit=query.limit
+    )
+    return {"data": [item.from_doc(d) for d in docs], "next_cursor": next_cursor}
+
+
+async def user_quota(ctx: JobsContext, user_id: str) -> QuotaPublic:
+    """The user's credits and today's usage (the quota is created on first use)."""
+    now = ctx.now()
+    document = await ctx.quotas.quota_of(ctx.db, user_id, now=now)
+    return QuotaPublic.from_view(view_quota(document, now))
 
 
 def idempotent_request(

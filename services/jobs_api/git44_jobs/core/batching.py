@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
 T = TypeVar("T")
@@ -27,19 +27,15 @@ class _Waiting(Generic[T, R]):
     result: asyncio.Future[R]
 
 
+@dataclass(eq=False)
 class Batcher(Generic[T, R]):
-    def __init__(
-        self,
-        flush: Callable[[list[T]], Awaitable[list[R | BaseException]]],
-        *,
-        max_batch: int,
-        name: str,
-    ) -> None:
-        self._flush = flush
-        self._max_batch = max_batch
-        self._name = name
-        self._queue: list[_Waiting[T, R]] = []
-        self._drainer: asyncio.Task[None] | None = None
+    """Flushes items in batches of at most `max_batch`; `name` names its task."""
+
+    flush: Callable[[list[T]], Awaitable[list[R | BaseException]]]
+    max_batch: int
+    name: str
+    _queue: list[_Waiting[T, R]] = field(default_factory=list, init=False)
+    _drainer: asyncio.Task[None] | None = field(default=None, init=False)
 
     async def submit(self, item: T) -> R:
         """Flush `item` with whatever else is waiting; its result (or its exception).
@@ -57,19 +53,19 @@ class Batcher(Generic[T, R]):
     def _enqueue(self, waiting: _Waiting[T, R]) -> None:
         self._queue.append(waiting)
         if self._drainer is None or self._drainer.done():
-            self._drainer = asyncio.create_task(self._drain(), name=f"batch-{self._name}")
+            self._drainer = asyncio.create_task(self._drain(), name=f"batch-{self.name}")
 
     async def _drain(self) -> None:
         while self._queue:
-            batch = self._queue[: self._max_batch]
-            del self._queue[: self._max_batch]
+            batch = self._queue[: self.max_batch]
+            del self._queue[: self.max_batch]
             live = [w for w in batch if not w.result.done()]
             if live:
                 await self._flush_batch(live)
 
     async def _flush_batch(self, batch: list[_Waiting[T, R]]) -> None:
         try:
-            results = await self._flush([w.item for w in batch])
+            results = await self.flush([w.item for w in batch])
         except Exception as exc:  # every waiter of the batch learns it
             results = [exc] * len(batch)
         for waiting, result in zip(batch, results, strict=True):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
+
 from pydantic import Field
 
 from git44_common.quota import QuotaView
@@ -17,13 +19,7 @@ class QuotaPublic(ApiModel):
 
     @classmethod
     def from_view(cls, view: QuotaView) -> QuotaPublic:
-        return cls(
-            total_quota=view.total_quota,
-            remaining_quota=view.remaining_quota,
-            daily_limit=view.daily_limit,
-            daily_used=view.daily_used,
-            reset_at=view.reset_at,
-        )
+        return cls(**asdict(view))
 
 
 class QuotaUpdate(ApiInput):

@@ -34,6 +34,9 @@ REPLAY_HEADER = "Idempotent-Replayed"
 
 @dataclass(frozen=True)
 class IdempotentRequest:
+    """A request with an `Idempotency-Key`: whose, which key, and what it asked for
+    (`fingerprint`: a repeat with another body is a 409)."""
+
     user_id: str
     key: str
     fingerprint: str

@@ -15,6 +15,7 @@ import asyncio
 import logging
 import uuid
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from aio_pika.abc import AbstractChannel, AbstractIncomingMessage, AbstractRobustConnection
 from pydantic import ValidationError
@@ -29,8 +30,7 @@ from git44_jobs.removals import crud as jobs_crud
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
-class JobUpdate:
+class JobUpdate(NamedTuple):
     """One SSE message: `id` is `<job id>:<version>`, `job` the SPA job shape."""
 
     id: str
@@ -72,29 +72,23 @@ def update_from_doc(doc: Document, event: JobEvent | None = None) -> JobUpdate:
     return JobUpdate(id=f"{doc['_id']}:{doc.get('version', 1)}", job=job)
 
 
+@dataclass(eq=False)
 class EventHub:
-    """This instance's subscription to job events and its SSE subscribers."""
+    """This instance's subscription to job events and its SSE subscribers; each stream
+    buffers at most `queue_size` updates."""
 
-    def __init__(
-        self,
-        connection: AbstractRobustConnection,
-        *,
-        db: Database,
-        topology: Topology,
-        queue_size: int,
-    ) -> None:
-        self._connection = connection
-        self._db = db
-        self._topology = topology
-        self._queue_size = queue_size
-        self._channel: AbstractChannel | None = None
-        self._subscribers: dict[str, set[Subscriber]] = {}
+    connection: AbstractRobustConnection
+    db: Database
+    topology: Topology
+    queue_size: int
+    _channel: AbstractChannel | None = field(default=None, init=False)
+    _subscribers: dict[str, set[Subscriber]] = field(default_factory=dict, init=False)
 
     async def start(self) -> None:
-        self._channel = await self._connection.channel()
-        name = f"git44.events.jobs-api.{uuid.uuid4().hex[:12]}{self._topology.namespace}"
+        self._channel = await self.connection.channel()
+        name = f"git44.events.jobs-api.{uuid.uuid4().hex[:12]}{self.topology.namespace}"
         queue = await self._channel.declare_queue(name, exclusive=True, auto_delete=True)
-        await queue.bind(self._topology.events_exchange, JOB_EVENTS)
+        await queue.bind(self.topology.events_exchange, JOB_EVENTS)
         # events are a live view (the job store is the truth): no acks, no redelivery
         await queue.consume(self._on_message, no_ack=True)
 
@@ -106,7 +100,7 @@ class EventHub:
             await self._channel.close()
 
     def subscribe(self, user_id: str) -> Subscriber:
-        subscriber = Subscriber(user_id, asyncio.Queue(maxsize=self._queue_size))
+        subscriber = Subscriber(user_id, asyncio.Queue(maxsize=self.queue_size))
         self._subscribers.setdefault(user_id, set()).add(subscriber)
         metrics.SSE_SUBSCRIBERS.inc()
         return subscriber
@@ -130,7 +124,7 @@ class EventHub:
         if not subscribers:
             return
         try:
-            doc = await jobs_crud.get_job(self._db, event.job_id, user_id=event.user_id)
+            doc = await jobs_crud.get_job(self.db, event.job_id, user_id=event.user_id)
         except Exception:
             log.warning("job event dropped: the job store did not answer", exc_info=True)
             return

@@ -9,11 +9,8 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
-from typing import Protocol
 
-from pydantic import BaseModel
-
-from git44_common.amqp import REMOVAL_REQUESTED, AmqpError, Topology, job_event_key
+from git44_common.amqp import REMOVAL_REQUESTED, AmqpError, Publisher, Topology, job_event_key
 from git44_common.contracts import RemovalRequested
 from git44_common.jobs import job_event
 from git44_common.mongo import Database, Document
@@ -23,35 +20,12 @@ from git44_jobs.removals import crud as jobs_crud
 log = logging.getLogger(__name__)
 
 
-class MessagePublisher(Protocol):
-    """The part of `git44_common.amqp.Publisher` jobs-api uses (tests substitute a failing one)."""
-
-    async def publish(
-        self,
-        exchange: str,
-        routing_key: str,
-        payload: BaseModel,
-        *,
-        message_id: str | None = None,
-        timeout: float = 10,  # noqa: ASYNC109 - mirrors Publisher.publish
-    ) -> None: ...
-
-    async def publish_event(
-        self,
-        routing_key: str,
-        event: BaseModel,
-        *,
-        message_id: str | None = None,
-        timeout: float = 10,  # noqa: ASYNC109 - mirrors Publisher.publish_event
-    ) -> None: ...
-
-
 @dataclass
 class Outbox:
     """Publishes jobs after their commit; `publisher` may be swapped at run time (tests,
     broker outages). Every publish waits at most `timeout` seconds for its confirm."""
 
-    publisher: MessagePublisher
+    publisher: Publisher
     topology: Topology
     db: Database
     flags: PublishedFlags

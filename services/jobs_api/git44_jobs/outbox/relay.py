@@ -25,6 +25,8 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from pydantic import BaseModel
+
 from git44_common.clock import Clock
 from git44_common.mongo import Database, Document
 from git44_jobs import metrics
@@ -36,14 +38,19 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True, kw_only=True)
 class RelayTiming:
-    """The relay's settings (JOBS_OUTBOX_*), in seconds."""
+    """The relay's settings (JOBS_OUTBOX_*; see core/config.py)."""
 
-    interval: float
-    grace: float
-    overdue: float
-    abandoned: float
-    claim: float
-    batch_size: int
+    outbox_interval_seconds: float
+    outbox_grace_seconds: float
+    outbox_overdue_seconds: float
+    outbox_abandoned_seconds: float
+    outbox_claim_seconds: float
+    outbox_batch_size: int
+
+    @classmethod
+    def of(cls, settings: BaseModel) -> RelayTiming:
+        """The relay's values of `settings`."""
+        return cls(**settings.model_dump(include=set(cls.__dataclass_fields__)))
 
 
 class OutboxRelay:
@@ -64,17 +71,19 @@ class OutboxRelay:
                 if (task := asyncio.current_task()) is not None and task.cancelling():
                     raise asyncio.CancelledError from None  # the error was our own cancel
                 log.warning("outbox relay round failed", exc_info=True)
-            await asyncio.sleep(self._timing.interval)
+            await asyncio.sleep(self._timing.outbox_interval_seconds)
 
     async def relay_once(self) -> int:
         """One round; returns how many jobs were published."""
         metrics.OUTBOX_BACKLOG.set(await jobs_crud.count_unpublished(self._db))
         now = self._clock()
         due = self._due(now)
-        candidates = await jobs_crud.find_due_ids(self._db, due, limit=self._timing.batch_size)
+        candidates = await jobs_crud.find_due_ids(
+            self._db, due, limit=self._timing.outbox_batch_size
+        )
         published = 0
         for job_id in candidates:
-            until = now + timedelta(seconds=self._timing.claim)
+            until = now + timedelta(seconds=self._timing.outbox_claim_seconds)
             job = await jobs_crud.claim_for_relay(self._db, job_id, due=due, until=until)
             if job is None:
                 continue
@@ -87,9 +96,9 @@ class OutboxRelay:
         timing = self._timing
         return jobs_crud.relay_due_query(
             now=now,
-            grace_seconds=timing.grace,
-            overdue_seconds=timing.overdue,
-            abandoned_seconds=timing.abandoned,
+            grace_seconds=timing.outbox_grace_seconds,
+            overdue_seconds=timing.outbox_overdue_seconds,
+            abandoned_seconds=timing.outbox_abandoned_seconds,
         )
 
     async def _publish(self, job: Document, now: datetime) -> bool:

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pymongo import ASCENDING, ReturnDocument
+from pymongo import ASCENDING
 
 from git44_common.collections import API_RATE_LIMITS
-from git44_common.mongo import Database, IndexSpec, is_duplicate_key_error
+from git44_common.mongo import Database, IndexSpec, increment_counter
 
 # one counter document per bucket and window; gone once the window is over
 INDEXES = (
@@ -23,18 +23,4 @@ INDEXES = (
 
 async def increment(db: Database, counter_id: str, *, expires_at: datetime) -> int:
     """The counter after adding one (created with its expiry on the window's first hit)."""
-    for _ in range(3):
-        try:
-            doc = await db[API_RATE_LIMITS].find_one_and_update(
-                {"_id": counter_id},
-                {"$inc": {"count": 1}, "$setOnInsert": {"expires_at": expires_at}},
-                upsert=True,
-                return_document=ReturnDocument.AFTER,
-            )
-        except Exception as exc:
-            # two first hits of a window raced on the upsert; the loser retries the $inc
-            if not is_duplicate_key_error(exc):
-                raise
-            continue
-        return int(doc["count"]) if doc else 1
-    return 1
+    return await increment_counter(db[API_RATE_LIMITS], counter_id, expires_at=expires_at)

@@ -15,8 +15,7 @@ from git44_common.collections import REMOVAL_JOBS
 from git44_common.jobs import end_job_with_refund
 from git44_common.jobs.states import ACTIVE, CANCEL
 from git44_common.mongo import Database, Document, IndexSpec
-
-NEWEST_FIRST = [("created_at", -1), ("_id", -1)]
+from git44_common.pagination import keyset_sort
 
 
 def _index(name: str, *keys: tuple[str, int], partial_filter: Document | None = None) -> IndexSpec:
@@ -52,7 +51,7 @@ async def get_job(db: Database, job_id: str, *, user_id: str | None = None) -> D
 
 async def find_jobs(db: Database, query: Document, *, limit: int) -> list[Document]:
     """Jobs matching `query`, newest first ((created_at, _id) descending)."""
-    cursor = db[REMOVAL_JOBS].find(query).sort(NEWEST_FIRST).limit(limit)
+    cursor = db[REMOVAL_JOBS].find(query).sort(keyset_sort()).limit(limit)
     return [doc async for doc in cursor]
 
 

@@ -17,12 +17,12 @@ from git44_common.exceptions import Conflict, NotFound
 from git44_common.jobs import JobStatus, requeue_update
 from git44_common.jobs.states import REQUEUE_FAILED
 from git44_common.mongo import Database, Document, MongoClient
+from git44_common.pagination import after_cursor, split_page
 from git44_jobs.credits import crud as credits_crud
 from git44_jobs.credits import service as credits
 from git44_jobs.exceptions import TransitionRefused
 from git44_jobs.outbox.publish import Outbox
 from git44_jobs.removals import crud
-from git44_jobs.removals.paging import after_cursor, split_page
 
 
 async def own_job(db: Database, user_id: str, job_id: str) -> Document:

@@ -12,7 +12,7 @@ it answers with the job that won.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 
 from git44_common.clock import Clock
@@ -104,15 +104,10 @@ class Submitter:
     def _new_job(self, submission: Submission, *, job_id: str, now: datetime) -> Document:
         job = new_job_document(
             job_id=job_id,
-            user_id=submission.user_id,
-            source=submission.source,
-            input_link=submission.input_link,
             now=now,
             max_retries=self.max_retries,
             max_polls=self.max_polls,
-            callback_url=submission.callback_url,
-            api_key_id=submission.api_key_id,
-            idempotency_key=submission.idempotency_key,
+            **asdict(submission),
         )
         # This request publishes the job itself right after the commit: keep the relay
         # off it meanwhile (released at once if the publish fails), so a normal

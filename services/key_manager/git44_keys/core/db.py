@@ -2,13 +2,8 @@
 
 from pymongo import ASCENDING, DESCENDING
 
+from git44_common.collections import KEY_EVENTS, KEY_LEASES, SCRAPER_KEYS
 from git44_common.mongo import IndexSpec
-
-SCRAPER_KEYS = "scraper_api_keys"
-KEY_EVENTS = "key_events"
-KEY_LEASES = "key_leases"
-# Shared by every service that takes admin actions; each writes its own entries.
-AUDIT_LOG = "audit_log"
 
 INDEXES = (
     IndexSpec(

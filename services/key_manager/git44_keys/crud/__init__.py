@@ -1,1 +1,1 @@
-"""Every MongoDB query of key-manager: keys, leases, events and the audit log."""
+"""Every MongoDB query of key-manager: keys, leases and key events (one module each)."""

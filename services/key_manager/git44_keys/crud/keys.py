@@ -7,9 +7,10 @@ from typing import Any
 
 from pymongo import ASCENDING, ReturnDocument
 
+from git44_common.collections import SCRAPER_KEYS
 from git44_common.contracts import KeyStatus
 from git44_common.mongo import Database, Document
-from git44_keys.core.db import SCRAPER_KEYS
+from git44_common.pagination import after_cursor, keyset_sort, split_page
 
 # A key may take another lease while it has fewer than its own max_concurrency.
 _HAS_FREE_SLOT = {"$expr": {"$lt": ["$in_flight", "$max_concurrency"]}}
@@ -26,20 +27,13 @@ async def get_key(db: Database, key_id: str) -> Document | None:
 
 
 async def list_keys(
-    db: Database, *, after: tuple[datetime, str] | None, limit: int
-) -> list[Document]:
-    """Keys oldest first, starting after the (created_at, _id) of the previous page."""
-    query: dict[str, Any] = {}
-    if after is not None:
-        created_at, key_id = after
-        query = {
-            "$or": [
-                {"created_at": {"$gt": created_at}},
-                {"created_at": created_at, "_id": {"$gt": key_id}},
-            ]
-        }
-    cursor = db[SCRAPER_KEYS].find(query).sort([("created_at", ASCENDING), ("_id", ASCENDING)])
-    return await cursor.limit(limit).to_list()
+    db: Database, *, cursor: str | None, limit: int
+) -> tuple[list[Document], str | None]:
+    """One page of keys, oldest first, and the next page's cursor (None on the last);
+    ValidationFailed (422) for a cursor this listing did not hand out."""
+    query = after_cursor({}, cursor, descending=False)
+    found = db[SCRAPER_KEYS].find(query).sort(keyset_sort(descending=False))
+    return split_page(await found.limit(limit + 1).to_list(), limit)
 
 
 async def delete_key(db: Database, key_id: str) -> Document | None:

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from git44_common.collections import KEY_LEASES
 from git44_common.mongo import Database, Document
-from git44_keys.core.db import KEY_LEASES
 
 PURGE_AFTER = timedelta(days=1)
 

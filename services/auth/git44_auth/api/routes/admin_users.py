@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
@@ -10,9 +9,8 @@ from fastapi import APIRouter, Depends, Query
 from git44_auth import admin
 from git44_auth.api.deps import AdminUser, Ctx, require_admin
 from git44_auth.api.routes.presenters import user_admin_public
-from git44_auth.crud import users
-from git44_auth.models import UserAdminPublic, UsersPublic, UserUpdate
-from git44_common.exceptions import NotFound
+from git44_auth.models import UserAdminPublic, UserFilter, UsersPublic, UserUpdate
+from git44_common.clock import utc_now
 from git44_common.tokens import Role
 
 router = APIRouter(prefix="/api/admin/users", tags=["admin"], dependencies=[Depends(require_admin)])
@@ -30,19 +28,15 @@ async def list_users(
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> UsersPublic:
     """Users, newest first, filtered by email substring, role and disabled flag."""
-    page, next_cursor = await admin.list_users_page(
-        ctx, email=email, role=role, disabled=disabled, cursor=cursor, limit=limit
-    )
+    which = UserFilter(email_contains=email, role=role, disabled=disabled)
+    page, next_cursor = await admin.list_users(ctx.db, which, cursor=cursor, limit=limit)
     return UsersPublic(data=[user_admin_public(u) for u in page], next_cursor=next_cursor)
 
 
 @router.get("/{user_id}", response_model=UserAdminPublic)
 async def get_user(ctx: Ctx, user_id: str) -> UserAdminPublic:
     """One user."""
-    user = await users.get_user(ctx.db, user_id)
-    if user is None:
-        raise NotFound("No such user.")
-    return user_admin_public(user)
+    return user_admin_public(await admin.get_user(ctx.db, user_id))
 
 
 @router.patch("/{user_id}", response_model=UserAdminPublic)
@@ -51,6 +45,6 @@ async def update_user(
 ) -> UserAdminPublic:
     """Change a user's role and/or disabled flag (recorded in the audit log)."""
     user = await admin.update_user_as_admin(
-        ctx, actor_id=principal.user_id, user_id=user_id, update=body, now=datetime.now(UTC)
+        ctx, actor_id=principal.user_id, user_id=user_id, update=body, now=utc_now()
     )
     return user_admin_public(user)

@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from fastapi import APIRouter, Response, status
 
 from git44_auth import accounts
 from git44_auth.api.deps import Ctx, CurrentUser
 from git44_auth.api.routes.presenters import api_key_created, api_key_public
-from git44_auth.crud import api_keys
 from git44_auth.models import ApiKeyCreate, ApiKeyCreated, ApiKeysPublic
-from git44_common.exceptions import NotFound
+from git44_common.clock import utc_now
 from git44_common.openapi import problems
 
 router = APIRouter(prefix="/api/auth/api-keys", tags=["api-keys"])
@@ -20,7 +17,7 @@ router = APIRouter(prefix="/api/auth/api-keys", tags=["api-keys"])
 @router.get("", response_model=ApiKeysPublic)
 async def list_api_keys(ctx: Ctx, principal: CurrentUser) -> ApiKeysPublic:
     """The caller's live API keys, newest first (secrets are never shown again)."""
-    records = await api_keys.list_active_api_keys(
+    records = await accounts.list_api_keys(
         ctx.db, principal.user_id, limit=ctx.settings.max_api_keys_per_user
     )
     return ApiKeysPublic(data=[api_key_public(r) for r in records])
@@ -35,7 +32,7 @@ async def list_api_keys(ctx: Ctx, principal: CurrentUser) -> ApiKeysPublic:
 async def create_api_key(ctx: Ctx, principal: CurrentUser, body: ApiKeyCreate) -> ApiKeyCreated:
     """Create an API key; the `key` is in this response only."""
     new = await accounts.create_api_key(
-        ctx, user_id=principal.user_id, name=body.name, now=datetime.now(UTC)
+        ctx, user_id=principal.user_id, name=body.name, now=utc_now()
     )
     return api_key_created(new)
 
@@ -43,9 +40,5 @@ async def create_api_key(ctx: Ctx, principal: CurrentUser, body: ApiKeyCreate) -
 @router.delete("/{key_id}", status_code=status.HTTP_204_NO_CONTENT)
 async def revoke_api_key(ctx: Ctx, principal: CurrentUser, key_id: str) -> Response:
     """Revoke an API key; it stops working at once."""
-    revoked = await api_keys.revoke_api_key(
-        ctx.db, user_id=principal.user_id, key_id=key_id, now=datetime.now(UTC)
-    )
-    if not revoked:
-        raise NotFound("No such API key.")
+    await accounts.revoke_api_key(ctx.db, user_id=principal.user_id, key_id=key_id, now=utc_now())
     return Response(status_code=status.HTTP_204_NO_CONTENT)

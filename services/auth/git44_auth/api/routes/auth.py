@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from fastapi import APIRouter, Response, status
 
 from git44_auth import accounts, sessions
 from git44_auth.api.deps import ClientIp, Ctx, CurrentUser
 from git44_auth.api.routes.presenters import (
-    api_key_created,
+    registered_public,
     session_public,
     tokens_public,
     user_public,
 )
-from git44_auth.crud import users
 from git44_auth.models import (
     LoginRequest,
     PasswordChangeRequest,
@@ -25,6 +22,7 @@ from git44_auth.models import (
     TokensPublic,
     UserPublic,
 )
+from git44_common.clock import utc_now
 from git44_common.exceptions import TokenInvalid
 from git44_common.openapi import problems
 
@@ -39,9 +37,7 @@ router = APIRouter(prefix="/api/auth", tags=["auth"])
 )
 async def register(ctx: Ctx, body: RegisterRequest) -> RegisteredPublic:
     """Create an account; returns tokens and the first Dev API key (shown only once)."""
-    done = await accounts.register(ctx, body, now=datetime.now(UTC))
-    session = session_public(done.user, done.tokens)
-    return RegisteredPublic(**session.model_dump(), api_key=api_key_created(done.api_key))
+    return registered_public(await accounts.register(ctx, body, now=utc_now()))
 
 
 @router.post(
@@ -54,7 +50,7 @@ async def register(ctx: Ctx, body: RegisterRequest) -> RegisteredPublic:
 async def login(ctx: Ctx, body: LoginRequest, client_ip: ClientIp) -> SessionPublic:
     """Exchange email and password for an access and a refresh token."""
     user, tokens = await accounts.log_in(
-        ctx, email=body.email, password=body.password, client_ip=client_ip, now=datetime.now(UTC)
+        ctx, email=body.email, password=body.password, client_ip=client_ip, now=utc_now()
     )
     return session_public(user, tokens)
 
@@ -62,21 +58,21 @@ async def login(ctx: Ctx, body: LoginRequest, client_ip: ClientIp) -> SessionPub
 @router.post("/refresh", response_model=TokensPublic, responses=problems(401, 403))
 async def refresh(ctx: Ctx, body: RefreshRequest) -> TokensPublic:
     """Rotate a refresh token: it stops working and a new pair is returned."""
-    tokens = await sessions.rotate_session(ctx, body.refresh_token, now=datetime.now(UTC))
+    tokens = await sessions.rotate_session(ctx, body.refresh_token, now=utc_now())
     return tokens_public(tokens)
 
 
 @router.post("/logout", status_code=status.HTTP_204_NO_CONTENT, responses=problems(401))
 async def logout(ctx: Ctx, body: RefreshRequest) -> Response:
     """End the session of a refresh token (its whole family is revoked)."""
-    await sessions.end_session(ctx, body.refresh_token, now=datetime.now(UTC))
+    await sessions.end_session(ctx, body.refresh_token, now=utc_now())
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.get("/me", response_model=UserPublic)
 async def me(ctx: Ctx, principal: CurrentUser) -> UserPublic:
     """The authenticated user."""
-    user = await users.get_user(ctx.db, principal.user_id)
+    user = await accounts.get_account(ctx.db, principal.user_id)
     if user is None:
         raise TokenInvalid("The user no longer exists.")
     return user_public(user)
@@ -92,6 +88,6 @@ async def change_password(
 ) -> TokensPublic:
     """Change the password; every refresh token is revoked and a new pair is returned."""
     tokens = await accounts.change_password(
-        ctx, user_id=principal.user_id, request=body, now=datetime.now(UTC)
+        ctx, user_id=principal.user_id, request=body, now=utc_now()
     )
     return tokens_public(tokens)

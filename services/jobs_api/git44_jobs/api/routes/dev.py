@@ -2,27 +2,27 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Request
 from fastapi.encoders import jsonable_encoder
 from starlette.responses import JSONResponse, Response
 
-from git44_common.contracts import JobStatus
 from git44_common.exceptions import ProblemError, ValidationFailed
 from git44_common.jobs import DevJobPublic, DevJobsPublic
 from git44_common.problems import problem_document
-from git44_common.quota import view_quota
 from git44_common.security import Principal
 from git44_jobs.api.deps import ApiKeyUser, Ctx, IdempotencyKey
 from git44_jobs.api.etag import NOT_MODIFIED, IfNoneMatch, etag_response
 from git44_jobs.api.responses import (
     API_KEY_PROBLEMS,
     SUBMIT_PROBLEMS,
-    PageSize,
+    JobListQuery,
     idempotent_request,
     outcome_response,
     submit_idempotently,
+    user_jobs_page,
+    user_quota,
 )
 from git44_jobs.context import JobsContext
 from git44_jobs.credits.models import QuotaPublic
@@ -94,18 +94,10 @@ async def create_removals(
 
 @router.get("/removals", response_model=DevJobsPublic, responses=CACHED_READ)
 async def list_removals(
-    user: ApiKeyUser,
-    ctx: Ctx,
-    limit: PageSize,
-    status: Annotated[JobStatus | None, Query()] = None,
-    cursor: Annotated[str | None, Query(max_length=1024)] = None,
-    if_none_match: IfNoneMatch = None,
+    user: ApiKeyUser, ctx: Ctx, query: JobListQuery, if_none_match: IfNoneMatch = None
 ) -> Response:
     """The key owner's jobs, newest first, cursor-paginated."""
-    docs, next_cursor = await removals.list_user_jobs(
-        ctx.db, user.user_id, status=status, cursor=cursor, limit=limit
-    )
-    page = DevJobsPublic(data=[DevJobPublic.from_doc(d) for d in docs], next_cursor=next_cursor)
+    page = DevJobsPublic(**await user_jobs_page(ctx, user.user_id, query, item=DevJobPublic))
     return etag_response(page, if_none_match)
 
 
@@ -121,9 +113,7 @@ async def read_removal(
 @router.get("/quota", response_model=QuotaPublic, responses=CACHED_READ)
 async def read_quota(user: ApiKeyUser, ctx: Ctx, if_none_match: IfNoneMatch = None) -> Response:
     """The key owner's credits and today's usage (ETag; If-None-Match → 304)."""
-    now = ctx.now()
-    document = await ctx.quotas.quota_of(ctx.db, user.user_id, now=now)
-    return etag_response(QuotaPublic.from_view(view_quota(document, now)), if_none_match)
+    return etag_response(await user_quota(ctx, user.user_id), if_none_match)
 
 
 @router.get("/webhook-secret", response_model=WebhookSecretPublic, responses=API_KEY_PROBLEMS)

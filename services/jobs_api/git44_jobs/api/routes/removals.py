@@ -2,24 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Request
 from starlette.responses import JSONResponse, Response
 
-from git44_common.contracts import JobStatus
 from git44_common.jobs import JobPublic, JobsPublic
-from git44_common.quota import view_quota
 from git44_jobs.api.deps import Ctx, CurrentUser, IdempotencyKey
 from git44_jobs.api.etag import NOT_MODIFIED, IfNoneMatch, etag_response
 from git44_jobs.api.responses import (
     CANCEL_PROBLEMS,
     RETRY_PROBLEMS,
     SUBMIT_PROBLEMS,
-    PageSize,
+    JobListQuery,
     idempotent_request,
     outcome_response,
     submit_idempotently,
+    user_jobs_page,
+    user_quota,
 )
 from git44_jobs.credits.models import QuotaPublic
 from git44_jobs.removals import service as removals
@@ -46,25 +44,15 @@ async def create_removal(
 @router.get("/quota", response_model=QuotaPublic, responses=NOT_MODIFIED)
 async def read_quota(user: CurrentUser, ctx: Ctx, if_none_match: IfNoneMatch = None) -> Response:
     """The caller's credits and today's usage (ETag; If-None-Match → 304)."""
-    now = ctx.now()
-    document = await ctx.quotas.quota_of(ctx.db, user.user_id, now=now)
-    return etag_response(QuotaPublic.from_view(view_quota(document, now)), if_none_match)
+    return etag_response(await user_quota(ctx, user.user_id), if_none_match)
 
 
 @router.get("/user/jobs", response_model=JobsPublic, responses=NOT_MODIFIED)
 async def list_removals(
-    user: CurrentUser,
-    ctx: Ctx,
-    limit: PageSize,
-    status: Annotated[JobStatus | None, Query()] = None,
-    cursor: Annotated[str | None, Query(max_length=1024)] = None,
-    if_none_match: IfNoneMatch = None,
+    user: CurrentUser, ctx: Ctx, query: JobListQuery, if_none_match: IfNoneMatch = None
 ) -> Response:
     """The caller's jobs, newest first; `nextCursor` fetches the next page."""
-    docs, next_cursor = await removals.list_user_jobs(
-        ctx.db, user.user_id, status=status, cursor=cursor, limit=limit
-    )
-    page = JobsPublic(data=[JobPublic.from_doc(d) for d in docs], next_cursor=next_cursor)
+    page = JobsPublic(**await user_jobs_page(ctx, user.user_id, query, item=JobPublic))
     return etag_response(page, if_none_match)
 
 

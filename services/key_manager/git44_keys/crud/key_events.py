@@ -1,12 +1,13 @@
-"""Writes to `key_events`: every key state change (admin actions go to `audit_log`)."""
+"""Writes to `key_events`: every key state change (admin actions go to `audit_log`,
+through git44_common.audit)."""
 
 from __future__ import annotations
 
 import uuid
 
+from git44_common.collections import KEY_EVENTS
 from git44_common.contracts import KeyEvent
 from git44_common.mongo import Database
-from git44_keys.core.db import KEY_EVENTS
 
 
 async def insert_key_event(db: Database, event: KeyEvent, *, reason: str | None) -> None:
