@@ -40,7 +40,7 @@ class ScraperKeyPublic(ApiModel):
     updated_at: IsoTime
 
     @classmethod
-    def from_document(cls, key: Document) -> ScraperKeyPublic:
+    def from_doc(cls, key: Document) -> ScraperKeyPublic:
         return cls(
             id=key["_id"],
             label=key["label"],

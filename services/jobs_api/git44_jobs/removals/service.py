@@ -10,6 +10,7 @@ the same single-write operation the worker uses when a job fails.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from pymongo.asynchronous.client_session import AsyncClientSession
 
@@ -21,8 +22,15 @@ from git44_common.pagination import after_cursor, split_page
 from git44_jobs.credits import crud as credits_crud
 from git44_jobs.credits import service as credits
 from git44_jobs.exceptions import TransitionRefused
-from git44_jobs.outbox.publish import Outbox
 from git44_jobs.removals import crud
+
+
+class JobPublisher(Protocol):
+    """What a transition needs of the outbox (git44_jobs.outbox.publish.Outbox)."""
+
+    async def publish_queued(self, job: Document, *, previous: str | None) -> Document: ...
+
+    async def announce(self, job: Document, *, previous: str | None) -> None: ...
 
 
 async def own_job(db: Database, user_id: str, job_id: str) -> Document:
@@ -55,7 +63,7 @@ async def retry_job(
     mongo: MongoClient,
     db: Database,
     quotas: credits.Quotas,
-    outbox: Outbox,
+    outbox: JobPublisher,
     job_id: str,
     user_id: str | None,
     charge: bool,
@@ -92,7 +100,13 @@ async def retry_job(
 
 
 async def cancel_job(
-    *, mongo: MongoClient, db: Database, outbox: Outbox, job_id: str, user_id: str, now: datetime
+    *,
+    mongo: MongoClient,
+    db: Database,
+    outbox: JobPublisher,
+    job_id: str,
+    user_id: str,
+    now: datetime,
 ) -> Document:
     """A queued job cancelled, its credit refunded once."""
 

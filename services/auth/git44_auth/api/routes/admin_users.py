@@ -8,7 +8,6 @@ from fastapi import APIRouter, Depends, Query
 
 from git44_auth import admin
 from git44_auth.api.deps import AdminUser, Ctx, require_admin
-from git44_auth.api.routes.presenters import user_admin_public
 from git44_auth.models import UserAdminPublic, UserFilter, UsersPublic, UserUpdate
 from git44_common.clock import utc_now
 from git44_common.tokens import Role
@@ -30,13 +29,13 @@ async def list_users(
     """Users, newest first, filtered by email substring, role and disabled flag."""
     which = UserFilter(email_contains=email, role=role, disabled=disabled)
     page, next_cursor = await admin.list_users(ctx.db, which, cursor=cursor, limit=limit)
-    return UsersPublic(data=[user_admin_public(u) for u in page], next_cursor=next_cursor)
+    return UsersPublic(data=[UserAdminPublic.from_doc(u) for u in page], next_cursor=next_cursor)
 
 
 @router.get("/{user_id}", response_model=UserAdminPublic)
 async def get_user(ctx: Ctx, user_id: str) -> UserAdminPublic:
     """One user."""
-    return user_admin_public(await admin.get_user(ctx.db, user_id))
+    return UserAdminPublic.from_doc(await admin.get_user(ctx.db, user_id))
 
 
 @router.patch("/{user_id}", response_model=UserAdminPublic)
@@ -47,4 +46,4 @@ async def update_user(
     user = await admin.update_user_as_admin(
         ctx, actor_id=principal.user_id, user_id=user_id, update=body, now=utc_now()
     )
-    return user_admin_public(user)
+    return UserAdminPublic.from_doc(user)

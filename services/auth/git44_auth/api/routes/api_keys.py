@@ -6,8 +6,7 @@ from fastapi import APIRouter, Response, status
 
 from git44_auth import accounts
 from git44_auth.api.deps import Ctx, CurrentUser
-from git44_auth.api.routes.presenters import api_key_created, api_key_public
-from git44_auth.models import ApiKeyCreate, ApiKeyCreated, ApiKeysPublic
+from git44_auth.models import ApiKeyCreate, ApiKeyCreated, ApiKeyPublic, ApiKeysPublic
 from git44_common.clock import utc_now
 from git44_common.openapi import problems
 
@@ -20,7 +19,7 @@ async def list_api_keys(ctx: Ctx, principal: CurrentUser) -> ApiKeysPublic:
     records = await accounts.list_api_keys(
         ctx.db, principal.user_id, limit=ctx.settings.max_api_keys_per_user
     )
-    return ApiKeysPublic(data=[api_key_public(r) for r in records])
+    return ApiKeysPublic(data=[ApiKeyPublic.from_doc(r) for r in records])
 
 
 @router.post(
@@ -34,7 +33,7 @@ async def create_api_key(ctx: Ctx, principal: CurrentUser, body: ApiKeyCreate) -
     new = await accounts.create_api_key(
         ctx, user_id=principal.user_id, name=body.name, now=utc_now()
     )
-    return api_key_created(new)
+    return ApiKeyCreated.from_doc(new.record, key=new.key)
 
 
 @router.delete("/{key_id}", status_code=status.HTTP_204_NO_CONTENT)

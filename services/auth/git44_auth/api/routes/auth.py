@@ -6,13 +6,8 @@ from fastapi import APIRouter, Response, status
 
 from git44_auth import accounts, sessions
 from git44_auth.api.deps import ClientIp, Ctx, CurrentUser
-from git44_auth.api.routes.presenters import (
-    registered_public,
-    session_public,
-    tokens_public,
-    user_public,
-)
 from git44_auth.models import (
+    ApiKeyCreated,
     LoginRequest,
     PasswordChangeRequest,
     RefreshRequest,
@@ -37,7 +32,9 @@ router = APIRouter(prefix="/api/auth", tags=["auth"])
 )
 async def register(ctx: Ctx, body: RegisterRequest) -> RegisteredPublic:
     """Create an account; returns tokens and the first Dev API key (shown only once)."""
-    return registered_public(await accounts.register(ctx, body, now=utc_now()))
+    done = await accounts.register(ctx, body, now=utc_now())
+    api_key = ApiKeyCreated.from_doc(done.api_key.record, key=done.api_key.key)
+    return RegisteredPublic.of(done.tokens, user=UserPublic.from_doc(done.user), api_key=api_key)
 
 
 @router.post(
@@ -52,14 +49,14 @@ async def login(ctx: Ctx, body: LoginRequest, client_ip: ClientIp) -> SessionPub
     user, tokens = await accounts.log_in(
         ctx, email=body.email, password=body.password, client_ip=client_ip, now=utc_now()
     )
-    return session_public(user, tokens)
+    return SessionPublic.of(tokens, user=UserPublic.from_doc(user))
 
 
 @router.post("/refresh", response_model=TokensPublic, responses=problems(401, 403))
 async def refresh(ctx: Ctx, body: RefreshRequest) -> TokensPublic:
     """Rotate a refresh token: it stops working and a new pair is returned."""
     tokens = await sessions.rotate_session(ctx, body.refresh_token, now=utc_now())
-    return tokens_public(tokens)
+    return TokensPublic.of(tokens)
 
 
 @router.post("/logout", status_code=status.HTTP_204_NO_CONTENT, responses=problems(401))
@@ -75,7 +72,7 @@ async def me(ctx: Ctx, principal: CurrentUser) -> UserPublic:
     user = await accounts.get_account(ctx.db, principal.user_id)
     if user is None:
         raise TokenInvalid("The user no longer exists.")
-    return user_public(user)
+    return UserPublic.from_doc(user)
 
 
 @router.post(
@@ -90,4 +87,4 @@ async def change_password(
     tokens = await accounts.change_password(
         ctx, user_id=principal.user_id, request=body, now=utc_now()
     )
-    return tokens_public(tokens)
+    return TokensPublic.of(tokens)

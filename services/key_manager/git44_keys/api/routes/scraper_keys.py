@@ -30,7 +30,7 @@ async def list_scraper_keys(
 ) -> ScraperKeysPublic:
     """The pool's keys, oldest first, masked."""
     page, next_cursor = await registry.list_keys(cursor=cursor, limit=limit)
-    data = [ScraperKeyPublic.from_document(key) for key in page]
+    data = [ScraperKeyPublic.from_doc(key) for key in page]
     return ScraperKeysPublic(data=data, next_cursor=next_cursor)
 
 
@@ -49,7 +49,7 @@ async def add_scraper_key(
     key = await registry.add_key(
         body.api_key, label=body.label, max_concurrency=max_concurrency, actor=admin.user_id
     )
-    return ScraperKeyPublic.from_document(key)
+    return ScraperKeyPublic.from_doc(key)
 
 
 @router.get("/summary", response_model=KeysSummaryPublic, response_model_by_alias=True)
@@ -74,4 +74,4 @@ async def delete_scraper_key(key_id: str, registry: Registry, admin: AdminUser) 
 @router.post("/{key_id}/reset", response_model=ScraperKeyPublic, response_model_by_alias=True)
 async def reset_scraper_key(key_id: str, registry: Registry, admin: AdminUser) -> ScraperKeyPublic:
     """Put a key back to active with its counters cleared."""
-    return ScraperKeyPublic.from_document(await registry.reset_key(key_id, actor=admin.user_id))
+    return ScraperKeyPublic.from_doc(await registry.reset_key(key_id, actor=admin.user_id))
