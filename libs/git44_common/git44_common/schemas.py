@@ -6,8 +6,9 @@ class JobsPublic(Page[JobPublic]): ...    # {"data": [...], "nextCursor": ...}
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Annotated, Generic, TypeVar
+from typing import Annotated, Any, Generic, Self, TypeVar
 
 from pydantic import BaseModel, ConfigDict, PlainSerializer, WithJsonSchema
 from pydantic.alias_generators import to_camel
@@ -31,6 +32,13 @@ class ApiModel(BaseModel):
     """camelCase aliases on the wire; Python code uses the snake_case names."""
 
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True)
+
+    @classmethod
+    def from_doc(cls, doc: Mapping[str, Any], **fields: Any) -> Self:
+        """The response for a stored document: `_id` becomes `id`, the other fields are
+        taken by their (snake_case) names and the rest left out; `fields` add or
+        override values."""
+        return cls.model_validate({**doc, "id": doc.get("_id"), **fields})
 
 
 class ApiInput(ApiModel):

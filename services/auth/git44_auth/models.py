@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, Self
 from pydantic import AfterValidator, Field, model_validator
 
 from git44_auth.passwords import MAX_PASSWORD_BYTES
-from git44_common.mongo import Document
 from git44_common.schemas import ApiInput, ApiModel, IsoTime, Page
 from git44_common.tokens import Role
 
@@ -79,28 +78,10 @@ class UserPublic(ApiModel):
     role: Role
     created_at: IsoTime
 
-    @classmethod
-    def from_doc(cls, user: Document) -> Self:
-        return cls(
-            id=user["_id"],
-            email=user["email"],
-            role=user["role"],
-            created_at=user["created_at"],
-            **cls._extra(user),
-        )
-
-    @classmethod
-    def _extra(cls, user: Document) -> dict[str, Any]:
-        return {}
-
 
 class UserAdminPublic(UserPublic):
-    disabled: bool
+    disabled: bool = False
     updated_at: IsoTime | None = None
-
-    @classmethod
-    def _extra(cls, user: Document) -> dict[str, Any]:
-        return {"disabled": bool(user.get("disabled")), "updated_at": user.get("updated_at")}
 
 
 class UsersPublic(Page[UserAdminPublic]):
@@ -142,17 +123,6 @@ class ApiKeyPublic(ApiModel):
     prefix: str
     created_at: IsoTime
     last_used: IsoTime | None = None
-
-    @classmethod
-    def from_doc(cls, record: Document, **extra: Any) -> Self:
-        return cls(
-            id=record["_id"],
-            name=record["name"],
-            prefix=record["prefix"],
-            created_at=record["created_at"],
-            last_used=record.get("last_used"),
-            **extra,
-        )
 
 
 class ApiKeyCreated(ApiKeyPublic):

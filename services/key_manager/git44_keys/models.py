@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Mapping
+from typing import Annotated, Any, Self
 
 from pydantic import ConfigDict, Field, StringConstraints
 
 from git44_common.contracts import KeyStatus
-from git44_common.mongo import Document
 from git44_common.schemas import ApiInput, ApiModel, IsoTime, Page
 
 # Printable ASCII without whitespace; the length bounds give clear 422s.
@@ -30,31 +30,19 @@ class ScraperKeyPublic(ApiModel):
     label: str
     masked_key: str
     status: KeyStatus
-    usage_count: int
-    in_flight: int
+    usage_count: int = 0
+    in_flight: int = 0
     max_concurrency: int
-    last_used: IsoTime | None
-    limited_at: IsoTime | None
-    cooldown_until: IsoTime | None
+    last_used: IsoTime | None = None
+    limited_at: IsoTime | None = None
+    cooldown_until: IsoTime | None = None
     created_at: IsoTime
     updated_at: IsoTime
 
     @classmethod
-    def from_doc(cls, key: Document) -> ScraperKeyPublic:
-        return cls(
-            id=key["_id"],
-            label=key["label"],
-            masked_key=key["key_hint"],
-            status=KeyStatus(key["status"]),
-            usage_count=key.get("usage_count", 0),
-            in_flight=key.get("in_flight", 0),
-            max_concurrency=key["max_concurrency"],
-            last_used=key.get("last_used"),
-            limited_at=key.get("limited_at"),
-            cooldown_until=key.get("cooldown_until"),
-            created_at=key["created_at"],
-            updated_at=key["updated_at"],
-        )
+    def from_doc(cls, doc: Mapping[str, Any], **fields: Any) -> Self:
+        """A key, masked: only its hint is shown."""
+        return super().from_doc(doc, masked_key=doc["key_hint"], **fields)
 
 
 class ScraperKeysPublic(Page[ScraperKeyPublic]):

@@ -6,7 +6,8 @@ show a job alike (same fields, same defaults).
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, Self
 
 from git44_common.contracts import JobEvent, JobStatus
 from git44_common.jobs.record import DEFAULT_MAX_POLLS, DEFAULT_MAX_RETRIES
@@ -33,8 +34,8 @@ class JobPublic(ApiModel):
     updated_at: IsoTime
 
     @classmethod
-    def from_doc(cls, doc: Document) -> JobPublic:
-        return cls(**job_fields(doc))
+    def from_doc(cls, doc: Mapping[str, Any], **fields: Any) -> Self:
+        return cls(**job_fields(doc), **fields)
 
 
 class DevJobPublic(JobPublic):
@@ -43,8 +44,8 @@ class DevJobPublic(JobPublic):
     callback_url: str | None = None
 
     @classmethod
-    def from_doc(cls, doc: Document) -> DevJobPublic:
-        return cls(**job_fields(doc), callback_url=doc.get("callback_url"))
+    def from_doc(cls, doc: Mapping[str, Any], **fields: Any) -> Self:
+        return super().from_doc(doc, callback_url=doc.get("callback_url"), **fields)
 
 
 class AdminJobPublic(DevJobPublic):
@@ -55,14 +56,11 @@ class AdminJobPublic(DevJobPublic):
     charge: str | None = None
 
     @classmethod
-    def from_doc(cls, doc: Document) -> AdminJobPublic:
-        return cls(
-            **job_fields(doc),
-            callback_url=doc.get("callback_url"),
-            user_id=doc["user_id"],
-            source=doc.get("source", "web"),
-            charge=doc.get("charge"),
-        )
+    def from_doc(cls, doc: Mapping[str, Any], **fields: Any) -> Self:
+        return super().from_doc(
+            doc, user_id=doc["user_id"], source=doc.get("source", "web"),
+            charge=doc.get("charge"), **fields,
+        )  # fmt: skip
 
 
 class JobsPublic(Page[JobPublic]):
@@ -77,7 +75,7 @@ class AdminJobsPublic(Page[AdminJobPublic]):
     pass
 
 
-def job_fields(doc: Document) -> dict[str, Any]:
+def job_fields(doc: Mapping[str, Any]) -> dict[str, Any]:
     """The public fields of a job document (snake_case), with the seed's defaults."""
     return {
         "id": str(doc["_id"]),
