@@ -4,12 +4,14 @@ For a refactoring that must not cost speed: `BENCH_AB_BASE` names a checkout of 
 commit to compare with (e.g. `git worktree add ../git44-base <commit>`); its jobs-api
 runs as a second process beside this checkout's, on the same database, broker and auth,
 with the base checkout's packages first on `PYTHONPATH`. Both are driven by the same
-client at the same concurrency in alternating rounds (who goes first alternates); a
-row's ratio (this / base) is the median of its rounds' ratios. Without `BENCH_AB_BASE`
+client at the same concurrency in alternating rounds (who goes first alternates); each
+round's ratio is this / base, each pair of rounds (opposite orders) gives their
+geometric mean, which cancels the server's drift over the pair; a row's figure is the
+median of its pairs (`paired_ratio`; `ratio`: the median of the rounds). Without `BENCH_AB_BASE`
 the benchmark says so and measures nothing.
 
 Sizes: those of the submission benchmark (BENCH_SUBMIT_REQUESTS, _CONCURRENCY, _USERS),
-and BENCH_AB_ROUNDS (default 5).
+and BENCH_AB_ROUNDS (default 8: four pairs of rounds in opposite orders).
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from tests.bench import _support as bench
 from tests.bench.bench_submission import CONCURRENCY, GENEROUS, REQUESTS, USER_COUNTS, WARMUP
 from tests.utils.accounts import register_user
 
-ROUNDS = bench.env_int("BENCH_AB_ROUNDS", 5)
+ROUNDS = bench.env_int("BENCH_AB_ROUNDS", 8)
 PACKAGES = ("libs/git44_common", "services/jobs_api")
 
 
