@@ -30,7 +30,7 @@ from localstack import (
 )
 
 from tests.utils.requests import bearer, sora_link
-from tests.utils.stack import FAST_ENV, delete_namespace
+from tests.utils.stack import FAST_ENV, RAISED_LIMITS, delete_namespace
 
 AMQP_URL = os.environ.get("AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/")
 SPECS = {spec.name: spec for spec in SERVICES}
@@ -62,7 +62,7 @@ async def bench_stack(
         amqp_namespace=f".bench{tag}{suffix}",
         free_ports=True,
         sim_args=list(sim_args or ["--keys", ",".join(DEMO_SCRAPER_KEYS)]),
-        extra_env={**FAST_ENV, **(extra_env or {})},
+        extra_env={**FAST_ENV, **RAISED_LIMITS, **(extra_env or {})},
     )
     for spec in SERVICES:
         stack._port(spec.name, spec.default_port)

@@ -48,7 +48,7 @@ from localstack import (
 from git44_common.mongo import Database, create_mongo_client
 from git44_sim.client import SimControl
 from tests.utils.accounts import register_user
-from tests.utils.stack import running_stack
+from tests.utils.stack import RAISED_LIMITS, running_stack
 
 REPO = Path(__file__).resolve().parents[2]
 RESULTS = Path(os.environ.get("GIT44_CHAOS_RESULTS", REPO / "bench-results" / "chaos.json"))
@@ -60,6 +60,7 @@ HTTP_SERVICES = ("auth", "jobs-api", "key-manager", "worker")
 
 # Real behaviour on short clocks; a quota big enough for every scenario's load.
 CHAOS_ENV = {
+    **RAISED_LIMITS,
     "GIT44_ENV": "test",
     "AUTH_BCRYPT_ROUNDS": "4",
     "JOBS_DEFAULT_TOTAL_QUOTA": "5000",

@@ -11,18 +11,16 @@ import pytest
 import requests
 from localstack import DEV_ADMIN_EMAIL, DEV_ADMIN_PASSWORD, LocalStack
 
-from tests.utils.stack import stack_fixture
+from tests.utils.stack import RAISED_LIMITS, stack_fixture
 
 PASSWORD = "contract-Pass-1234"
 
 # Generous limits: the fuzzer should reach the validation and business paths, not spend
 # its examples on 429s (the security suite proves the throttles with default limits).
 CONTRACT_ENV = {
-    "JOBS_API_KEY_RATE_LIMIT": "1000000",
+    **RAISED_LIMITS,
     "JOBS_DEFAULT_TOTAL_QUOTA": "1000000",
     "JOBS_DEFAULT_DAILY_LIMIT": "1000000",
-    "AUTH_LOGIN_IP_LIMIT": "1000000",
-    "AUTH_LOGIN_ACCOUNT_LIMIT": "1000000",
 }
 
 

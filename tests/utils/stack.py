@@ -24,6 +24,20 @@ FAST_ENV = {
     "WORKER_POLL_MAX_SECONDS": "0.6",
     "WORKER_RETRY_BACKOFF_SECONDS": "1",
 }
+# Every test stack registers its accounts from one address (127.0.0.1): registrations
+# per IP are raised for them (the other limits keep their defaults).
+FAST_ENV["AUTH_REGISTER_PER_IP_PER_HOUR"] = "100000"
+# Load tests (chaos, benchmarks, fuzzing) offer more than one user's or the service's
+# default budget: every limit stays on, set above the load.
+RAISED_LIMITS = {
+    "AUTH_REGISTER_GLOBAL_PER_HOUR": "1000000",
+    "AUTH_LOGIN_IP_LIMIT": "1000000",
+    "AUTH_LOGIN_ACCOUNT_LIMIT": "1000000",
+    "JOBS_API_KEY_RATE_LIMIT": "1000000",
+    "JOBS_USER_REQUESTS_PER_MINUTE": "1000000",
+    "JOBS_USER_SUBMISSIONS_PER_MINUTE": "1000000",
+    "JOBS_GLOBAL_SUBMISSIONS_PER_MINUTE": "1000000",
+}
 FAST_SIM_ARGS = ("--keys", ",".join(DEMO_SCRAPER_KEYS), "--processing-seconds", "0.5-1.0")
 
 

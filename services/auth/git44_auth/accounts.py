@@ -20,7 +20,6 @@ from git44_common.exceptions import (
     Forbidden,
     InvalidCredentials,
     NotFound,
-    RateLimited,
     TokenInvalid,
     ValidationFailed,
 )
@@ -72,6 +71,8 @@ async def create_user(
 
 
 async def register(ctx: AuthContext, request: RegisterRequest, *, now: datetime) -> Registration:
+    """A new account with its first API key, signed in (the caller has counted it
+    against the registration limits)."""
     email = normalize_email(request.email)
     user = await create_user(ctx, email=email, password=request.password, role="user", now=now)
     api_key = await create_api_key(ctx, user_id=user["_id"], name=FIRST_API_KEY_NAME, now=now)
@@ -84,12 +85,9 @@ async def register(ctx: AuthContext, request: RegisterRequest, *, now: datetime)
 async def log_in(
     ctx: AuthContext, *, email: str, password: str, client_ip: str, now: datetime
 ) -> tuple[Document, TokenPair]:
+    """The user and a new session (the caller has counted the attempt against the login
+    limits, before the password is checked); a success gives the attempt back."""
     email = email.strip().lower()
-    try:
-        await ctx.throttle.count_attempt(ip=client_ip, email=email, now=now)
-    except RateLimited:
-        LOGINS.labels("rate_limited").inc()
-        raise
     user = await users.get_user_by_email(ctx.db, email)
     # Unknown emails check against a dummy hash: same time as a wrong password.
     if not await ctx.hasher.verify(password, user["password_hash"] if user else None):
@@ -99,7 +97,7 @@ async def log_in(
     if user.get("disabled"):
         LOGINS.labels("disabled").inc()
         raise Forbidden("This account is disabled.")
-    await ctx.throttle.forget_account(email=email, now=now)
+    await ctx.throttle.login_succeeded(ip=client_ip, email=email, now=now)
     LOGINS.labels("success").inc()
     return user, await start_session(ctx, user, now=now)
 

@@ -10,7 +10,7 @@ import httpx
 from git44_auth.core.config import AuthSettings
 from git44_auth.keys import KeyRing
 from git44_auth.passwords import PasswordHasher
-from git44_auth.throttle import LoginThrottle
+from git44_auth.throttle import AuthLimits, Throttle
 from git44_auth.tokens import TokenPolicy
 from git44_common.mongo import Database
 from git44_common.security import Authenticator
@@ -26,7 +26,7 @@ class AuthContext:
     keys: KeyRing
     policy: TokenPolicy
     hasher: PasswordHasher
-    throttle: LoginThrottle
+    throttle: Throttle
     verifier: TokenVerifier
     authenticator: Authenticator
 
@@ -63,11 +63,16 @@ def build_context(settings: AuthSettings, db: Database, keys: KeyRing) -> AuthCo
             refresh_ttl=timedelta(seconds=settings.refresh_token_ttl_seconds),
         ),
         hasher=PasswordHasher(rounds=settings.bcrypt_rounds),
-        throttle=LoginThrottle(
+        throttle=Throttle(
             db,
-            ip_limit=settings.login_ip_limit,
-            account_limit=settings.login_account_limit,
-            window_seconds=settings.login_window_seconds,
+            AuthLimits.of(
+                login_ip_limit=settings.login_ip_limit,
+                login_account_limit=settings.login_account_limit,
+                login_window_seconds=settings.login_window_seconds,
+                register_per_ip_per_hour=settings.register_per_ip_per_hour,
+                register_global_per_hour=settings.register_global_per_hour,
+                password_change_per_user=settings.password_change_per_user,
+            ),
         ),
         verifier=verifier,
         authenticator=Authenticator(

@@ -13,6 +13,7 @@ from git44_auth.core.db import INDEXES
 from git44_auth.keys import KeyRing
 from git44_common.app import create_service_app
 from git44_common.logs import register_secret
+from git44_common.ratelimit import RateLimitHeadersMiddleware
 from git44_common.runtime import open_runtime
 
 SERVICE = "auth"
@@ -36,10 +37,12 @@ def create_app(settings: AuthSettings | None = None, *, keys: KeyRing | None = N
             await seed_bootstrap_admin(context, settings)
             yield
 
-    return create_service_app(
+    app = create_service_app(
         service=SERVICE,
         settings=settings,
         lifespan=lifespan,
         routers=[auth.router, api_keys.router, admin_users.router, jwks.router],
         description="Accounts, rotating EdDSA tokens, Dev API keys, admin users, JWKS.",
     )
+    app.add_middleware(RateLimitHeadersMiddleware)
+    return app

@@ -1,62 +1,120 @@
-"""Login throttling per client IP and per account, in fixed windows shared by replicas.
+"""Auth's rate limits, in fixed windows shared by replicas (git44_common.ratelimit):
 
-Every attempt counts against both limits before the password is checked (so parallel
-guesses cannot slip past the limit); a successful login clears its account's counter.
-Accounts are counted under a hash of the email, so the counters hold no addresses.
+| limit | counted per | setting |
+|---|---|---|
+| login attempts | client IP | AUTH_LOGIN_IP_LIMIT per AUTH_LOGIN_WINDOW_SECONDS |
+| login attempts | account | AUTH_LOGIN_ACCOUNT_LIMIT per AUTH_LOGIN_WINDOW_SECONDS |
+| registrations | client IP | AUTH_REGISTER_PER_IP_PER_HOUR |
+| registrations | whole service | AUTH_REGISTER_GLOBAL_PER_HOUR |
+| password changes | user | AUTH_PASSWORD_CHANGE_PER_USER per 15 minutes |
+
+Every login attempt counts against both login limits before the password is checked
+(so parallel guesses cannot slip past the limit); a successful login clears its
+account's counter and gives its IP's count back, so a busy proxy or office is not
+locked out by its own users. Accounts are counted under a hash of the email, so the
+counters hold no addresses.
 """
 
 from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 
-from git44_auth.crud.login_attempts import clear_attempts, count_attempt
+from git44_auth.crud import rate_limits
+from git44_auth.metrics import LOGINS
 from git44_common.exceptions import RateLimited
 from git44_common.mongo import Database
+from git44_common.ratelimit import Limit, Usage, enforce
 
-
-@dataclass(frozen=True)
-class Window:
-    index: int
-    ends_at: datetime
-
-
-def current_window(now: datetime, *, seconds: int) -> Window:
-    """The fixed window `now` falls in."""
-    index = int(now.timestamp()) // seconds
-    return Window(index=index, ends_at=datetime.fromtimestamp((index + 1) * seconds, UTC))
+HOUR = 3600
+PASSWORD_CHANGE_WINDOW_SECONDS = 15 * 60
 
 
 def account_subject(email: str) -> str:
     return "account:" + hashlib.sha256(email.encode()).hexdigest()[:40]
 
 
-class LoginThrottle:
-    def __init__(
-        self, db: Database, *, ip_limit: int, account_limit: int, window_seconds: int
-    ) -> None:
-        self._db = db
-        self._ip_limit = ip_limit
-        self._account_limit = account_limit
-        self._window_seconds = window_seconds
+@dataclass(frozen=True, kw_only=True)
+class AuthLimits:
+    login_ip: Limit
+    login_account: Limit
+    register_ip: Limit
+    register_global: Limit
+    password_change: Limit
 
-    async def count_attempt(self, *, ip: str, email: str, now: datetime) -> None:
-        """Count one attempt; RateLimited (429, Retry-After) when either limit is exceeded."""
-        window = current_window(now, seconds=self._window_seconds)
-        await self._count(f"ip:{ip}", self._ip_limit, window, now)
-        await self._count(account_subject(email), self._account_limit, window, now)
-
-    async def forget_account(self, *, email: str, now: datetime) -> None:
-        window = current_window(now, seconds=self._window_seconds)
-        await clear_attempts(self._db, f"{account_subject(email)}:{window.index}")
-
-    async def _count(self, subject: str, limit: int, window: Window, now: datetime) -> None:
-        count = await count_attempt(
-            self._db,
-            counter_id=f"{subject}:{window.index}",
-            expires_at=window.ends_at + timedelta(seconds=60),
+    @classmethod
+    def of(
+        cls,
+        *,
+        login_ip_limit: int,
+        login_account_limit: int,
+        login_window_seconds: int,
+        register_per_ip_per_hour: int,
+        register_global_per_hour: int,
+        password_change_per_user: int,
+    ) -> AuthLimits:
+        return cls(
+            login_ip=Limit("login-ip", login_ip_limit, login_window_seconds),
+            login_account=Limit("login-account", login_account_limit, login_window_seconds),
+            register_ip=Limit("register-ip", register_per_ip_per_hour, HOUR),
+            register_global=Limit("registrations", register_global_per_hour, HOUR),
+            password_change=Limit(
+                "password-change", password_change_per_user, PASSWORD_CHANGE_WINDOW_SECONDS
+            ),
         )
-        if count > limit:
-            retry_after = (window.ends_at - now).total_seconds()
-            raise RateLimited("Too many login attempts; try again later.", retry_after=retry_after)
+
+
+class Throttle:
+    """Counts attempts; RateLimited (429, Retry-After, RateLimit headers) past a limit."""
+
+    def __init__(self, db: Database, limits: AuthLimits) -> None:
+        self._db = db
+        self._limits = limits
+
+    async def count_login(self, *, ip: str, email: str, now: datetime) -> list[Usage]:
+        limits = self._limits
+        subject = account_subject(email.strip().lower())
+        try:
+            return await self._count(
+                [(limits.login_ip, ip), (limits.login_account, subject)],
+                now,
+                what="login attempts",
+            )
+        except RateLimited:
+            LOGINS.labels("rate_limited").inc()
+            raise
+
+    async def login_succeeded(self, *, ip: str, email: str, now: datetime) -> None:
+        """The account's counter cleared, the attempt given back to the IP."""
+        limits = self._limits
+        await rate_limits.clear(
+            self._db, limits.login_account.counter_id(account_subject(email), now)
+        )
+        await rate_limits.give_back(self._db, limits.login_ip.counter_id(ip, now))
+
+    async def count_registration(self, *, ip: str, now: datetime) -> list[Usage]:
+        limits = self._limits
+        return await self._count(
+            [(limits.register_ip, ip), (limits.register_global, "all")], now, what="registrations"
+        )
+
+    async def count_password_change(self, *, user_id: str, now: datetime) -> list[Usage]:
+        return await self._count(
+            [(self._limits.password_change, user_id)], now, what="password change attempts"
+        )
+
+    async def _count(
+        self, subjects: list[tuple[Limit, str]], now: datetime, *, what: str
+    ) -> list[Usage]:
+        """Count against each limit in turn, the narrowest first: an attempt refused by
+        one is not counted by the next (one address's flood does not use up the whole
+        service's registrations)."""
+        usages: list[Usage] = []
+        for limit, subject in subjects:
+            _, ends = limit.window(now)
+            counter_id = limit.counter_id(subject, now)
+            used = await rate_limits.count(self._db, counter_id, expires_at=ends)
+            usages.append(limit.usage(used, now))
+            enforce(usages, what=what)
+        return usages

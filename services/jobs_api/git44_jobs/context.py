@@ -13,6 +13,7 @@ from git44_jobs.core.config import JobsSettings
 from git44_jobs.credits.service import Quotas
 from git44_jobs.outbox.flags import PublishedFlags
 from git44_jobs.outbox.publish import Outbox
+from git44_jobs.ratelimits.service import JobsLimits, RateLimiter
 from git44_jobs.submissions.group_commit import submission_batcher
 from git44_jobs.submissions.service import LinkRules, Submitter
 
@@ -35,6 +36,7 @@ class JobsContext:
     batcher: Batcher[Document, bool] = field(init=False)
     submitter: Submitter = field(init=False)
     links: LinkRules = field(init=False)
+    limiter: RateLimiter = field(init=False)
 
     def __post_init__(self, publisher: Publisher) -> None:
         settings = self.settings
@@ -61,6 +63,21 @@ class JobsContext:
             max_retries=settings.max_retries,
             max_polls=settings.max_polls,
             request_claim_seconds=settings.request_claim_seconds,
+        )
+        self.limiter = RateLimiter(
+            self.db,
+            JobsLimits.of(
+                **settings.model_dump(
+                    include={
+                        "user_requests_per_minute",
+                        "user_submissions_per_minute",
+                        "global_submissions_per_minute",
+                        "api_key_rate_limit",
+                        "api_key_rate_window_seconds",
+                    }
+                )
+            ),
+            self.clock,
         )
         self.links = LinkRules(
             sora_hosts=settings.sora_hosts,

@@ -11,6 +11,7 @@ from fastapi import FastAPI
 
 from git44_common.app import create_service_app
 from git44_common.clock import Clock, utc_now
+from git44_common.ratelimit import RateLimitHeadersMiddleware
 from git44_common.runtime import open_runtime
 from git44_common.security import build_authenticator
 from git44_common.tasks import stop_task
@@ -70,6 +71,7 @@ def create_app(settings: JobsSettings | None = None, *, clock: Clock = utc_now) 
         routers=[events.router, removals.router, dev.router, admin.router],
         description="Removal jobs, quotas, live job events, the Dev API and admin job tools.",
     )
+    app.add_middleware(RateLimitHeadersMiddleware)
     document_page_size(app, settings)
     return app
 

@@ -27,14 +27,20 @@ def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
+async def register_raw(
+    client: httpx.AsyncClient, email: str | None = None, password: str = PASSWORD
+) -> httpx.Response:
+    """The response to a registration, whatever it is."""
+    return await client.post(
+        "/api/auth/register",
+        json={"email": email or new_email(), "password": password, "confirmPassword": password},
+    )
+
+
 async def register(
     client: httpx.AsyncClient, email: str | None = None, password: str = PASSWORD
 ) -> dict[str, Any]:
-    email = email or new_email()
-    response = await client.post(
-        "/api/auth/register",
-        json={"email": email, "password": password, "confirmPassword": password},
-    )
+    response = await register_raw(client, email, password)
     assert response.status_code == 201, response.text
     body: dict[str, Any] = response.json()
     return body

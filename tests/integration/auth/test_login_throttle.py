@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
+from typing import Any
 
 import httpx
 import pytest
+from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
 
 from git44_auth.core.config import AuthSettings
+from git44_auth.main import create_app
 from tests.integration.auth.conftest import asgi_client
 from tests.integration.auth.flows import (
     WRONG_PASSWORD,
@@ -17,6 +20,7 @@ from tests.integration.auth.flows import (
     new_email,
     problem_code,
     register,
+    register_raw,
 )
 
 ACCOUNT_LIMIT = 3
@@ -33,10 +37,11 @@ def auth_settings(settings_factory: Callable[..., AuthSettings]) -> AuthSettings
     )
 
 
-def assert_rate_limited(response: httpx.Response) -> None:
+def assert_rate_limited(response: httpx.Response, *, window: int = WINDOW) -> None:
     assert response.status_code == 429
     assert problem_code(response) == "rate_limited"
-    assert 1 <= int(response.headers["Retry-After"]) <= WINDOW
+    assert 1 <= int(response.headers["Retry-After"]) <= window
+    assert response.headers["RateLimit"].startswith('"')  # the exceeded limit's state
 
 
 async def test_an_account_is_throttled_after_repeated_failures(auth_app: FastAPI) -> None:
@@ -84,3 +89,61 @@ async def test_replicas_share_the_counters(
         for replica in replicas[:ACCOUNT_LIMIT]:
             assert (await login(replica, email, WRONG_PASSWORD)).status_code == 401
         assert_rate_limited(await login(second, email, WRONG_PASSWORD))
+
+
+async def test_a_successful_login_gives_its_ip_count_back(auth_app: FastAPI) -> None:
+    """An office behind one address is not locked out by its own users signing in."""
+    async with asgi_client(auth_app, client_ip="10.0.0.6") as office:
+        emails = [new_email() for _ in range(IP_LIMIT + 3)]
+        for email in emails:
+            await register(office, email)
+        for email in emails:  # more successful logins than the IP limit
+            response = await login(office, email)
+            assert response.status_code == 200, response.text
+            assert response.headers["RateLimit"].startswith('"login-')
+
+
+async def test_registrations_are_limited_per_ip_and_in_all(
+    run_app: Callable[[AuthSettings], AbstractAsyncContextManager[httpx.AsyncClient]],
+    settings_factory: Callable[..., AuthSettings],
+    mongo_db: Any,
+) -> None:
+    settings = settings_factory(register_per_ip_per_hour=3, register_global_per_hour=5)
+    async with run_app(settings) as local:
+        statuses = [(await register_raw(local, new_email())).status_code for _ in range(4)]
+        assert statuses == [201, 201, 201, 429]
+        refused = await register_raw(local, new_email())
+        assert_rate_limited(refused, window=3600)
+        assert refused.json()["policy"] == "register-ip"
+        assert refused.headers["RateLimit-Policy"] == '"register-ip";q=3;w=3600'
+    assert await mongo_db["users"].count_documents({"role": "user"}) == 3
+    # another address may still register, until the whole service's hourly limit
+    app = create_app(settings)
+    async with LifespanManager(app), asgi_client(app, client_ip="10.0.0.7") as other:
+        assert [(await register_raw(other, new_email())).status_code for _ in range(3)] == [
+            201, 201, 429,
+        ]  # fmt: skip
+        assert (await register_raw(other, new_email())).json()["policy"] in {
+            "registrations", "register-ip",
+        }  # fmt: skip
+    assert await mongo_db["users"].count_documents({"role": "user"}) == 5
+
+
+async def test_password_change_attempts_are_limited_per_user(
+    run_app: Callable[[AuthSettings], AbstractAsyncContextManager[httpx.AsyncClient]],
+    settings_factory: Callable[..., AuthSettings],
+) -> None:
+    async with run_app(settings_factory(password_change_per_user=2)) as client:
+        registered = await register(client, new_email())
+        headers = {"Authorization": f"Bearer {registered['accessToken']}"}
+        wrong = {"currentPassword": WRONG_PASSWORD, "newPassword": "n3w-Passw0rd-1",
+                 "confirmPassword": "n3w-Passw0rd-1"}  # fmt: skip
+        first = await client.post("/api/auth/password", json=wrong, headers=headers)
+        assert first.status_code == 401
+        assert first.headers["RateLimit"].startswith('"password-change";r=1;t=')
+        assert (
+            await client.post("/api/auth/password", json=wrong, headers=headers)
+        ).status_code == 401
+        refused = await client.post("/api/auth/password", json=wrong, headers=headers)
+        assert_rate_limited(refused, window=900)
+        assert refused.json()["policy"] == "password-change"

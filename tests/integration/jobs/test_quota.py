@@ -32,8 +32,9 @@ async def test_200_concurrent_submissions_with_50_credits_accept_exactly_50(
 ) -> None:
     # 200 transactions on one quota document queue up on the embedded server; on a busy
     # machine some take longer than the default 30 s request limit. This test is about
-    # the count, not the latency, so it gives requests time.
-    async with start_jobs(request_timeout_seconds=100) as jobs:
+    # the count, not the latency, so it gives requests time; and one user's 200
+    # submissions are above the per-user rate limit, raised here.
+    async with start_jobs(request_timeout_seconds=100, user_submissions_per_minute=1000) as jobs:
         await _submit_200_with_50_credits(jobs, users, mongo_db, amqp_connection)
 
 

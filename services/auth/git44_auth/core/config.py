@@ -45,6 +45,13 @@ class AuthSettings(ServiceSettings):
         default=10, ge=1, description="login attempts per account per window"
     )
     login_window_seconds: int = Field(default=300, ge=1)
+    register_per_ip_per_hour: int = Field(default=10, ge=1, description="registrations per IP")
+    register_global_per_hour: int = Field(
+        default=1000, ge=1, description="registrations of the whole service per hour"
+    )
+    password_change_per_user: int = Field(
+        default=5, ge=1, description="password change attempts per user per 15 minutes"
+    )
 
     max_api_keys_per_user: int = Field(default=20, ge=1)
     user_status_cache_seconds: float = Field(default=5.0, ge=0)

@@ -1,5 +1,8 @@
-"""FastAPI dependencies of jobs-api, declared once as `Annotated` aliases
-(`CurrentUser`, `AdminUser`, `require_admin` are git44_common's).
+"""FastAPI dependencies of jobs-api, declared once as `Annotated` aliases.
+
+`CurrentUser` and `ApiKeyUser` are git44_common's callers counted against jobs-api's
+request limits (ratelimits/service.py); their usage ends up in the response's
+RateLimit headers (git44_common.ratelimit.RateLimitHeadersMiddleware).
 
 Every dependency is `async def`, even when it awaits nothing: FastAPI runs a plain
 `def` dependency in its thread pool, a thread hop on every request.
@@ -12,11 +15,13 @@ from typing import Annotated
 from fastapi import Depends, Header, Request
 from fastapi.security import APIKeyHeader
 
-from git44_common.dependencies import AdminUser, CurrentUser, get_context, require_admin
+from git44_common.dependencies import CurrentUser as BearerUser
+from git44_common.dependencies import get_context
+from git44_common.dependencies import require_admin as admin_only
+from git44_common.ratelimit import note_usage
 from git44_common.security import Authenticator, Principal
 from git44_jobs.context import JobsContext
 from git44_jobs.idempotency.service import check_key
-from git44_jobs.ratelimits.service import count_request
 
 _api_key = APIKeyHeader(name="X-API-Key", auto_error=False, description="Dev API key (g44_…)")
 
@@ -25,21 +30,30 @@ __all__ = ["AdminUser", "ApiKeyUser", "Ctx", "CurrentUser", "IdempotencyKey", "r
 Ctx = Annotated[JobsContext, Depends(get_context)]
 
 
+async def current_user(request: Request, ctx: Ctx, caller: BearerUser) -> Principal:
+    """The caller of a bearer-token request, counted against the user's request limit."""
+    note_usage(request.state, await ctx.limiter.count_request(caller))
+    return caller
+
+
+CurrentUser = Annotated[Principal, Depends(current_user)]
+
+
+async def require_admin(user: CurrentUser) -> Principal:
+    return await admin_only(user)
+
+
+AdminUser = Annotated[Principal, Depends(require_admin)]
+
+
 async def api_key_user(
     request: Request, ctx: Ctx, key: Annotated[str | None, Depends(_api_key)]
 ) -> Principal:
-    """The owner of the `X-API-Key`, counted against the key's rate limit."""
+    """The owner of the `X-API-Key`, counted against the key's and the user's limits."""
     authenticator: Authenticator = request.app.state.authenticator
-    principal = await authenticator.from_api_key(key)
-    settings = ctx.settings
-    await count_request(
-        ctx.db,
-        f"api_key:{principal.api_key_id}",
-        limit=settings.api_key_rate_limit,
-        window_seconds=settings.api_key_rate_window_seconds,
-        now=ctx.now(),
-    )
-    return principal
+    caller = await authenticator.from_api_key(key)
+    note_usage(request.state, await ctx.limiter.count_request(caller))
+    return caller
 
 
 ApiKeyUser = Annotated[Principal, Depends(api_key_user)]

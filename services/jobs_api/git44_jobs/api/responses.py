@@ -17,6 +17,7 @@ from git44_common.jobs import JobPublic
 from git44_common.mongo import Document
 from git44_common.openapi import problems
 from git44_common.quota import view_quota
+from git44_common.ratelimit import note_usage
 from git44_common.security import Principal
 from git44_jobs import metrics
 from git44_jobs.api.deps import Ctx
@@ -49,6 +50,10 @@ RETRY_PROBLEMS = problems(
         409: "conflict: only failed jobs can be retried",
         429: "daily_limit_reached (Retry-After)",
     }
+)
+# every route of an authenticated caller (router-level responses)
+RATE_LIMITED = problems(
+    described={429: "rate_limited: a request limit of the caller (RateLimit headers, Retry-After)"}
 )
 CANCEL_PROBLEMS = problems(described={409: "conflict: only queued jobs can be cancelled"})
 API_KEY_PROBLEMS = problems(
@@ -132,19 +137,27 @@ def idempotent_request(
     )
 
 
+async def count_submissions(request: Request, ctx: JobsContext, user_id: str) -> None:
+    """One submission of the user, before any quota check (429 past a limit)."""
+    note_usage(request.state, await ctx.limiter.count_submissions(user_id))
+
+
 async def submit_idempotently(
+    request: Request,
     ctx: JobsContext,
     submission: Submission,
-    request: IdempotentRequest | None,
+    idempotent: IdempotentRequest | None,
     render: Render,
 ) -> Outcome:
-    """Submit once per idempotency key; the response body rendered by `render`."""
+    """Count the submission, then submit once per idempotency key; the response body
+    rendered by `render`."""
+    await count_submissions(request, ctx, submission.user_id)
 
     async def create(job_id: str) -> Any:
         job = await ctx.submitter.submit(submission, job_id=job_id)
         return jsonable_encoder(render(job), by_alias=True)
 
-    outcome = await run_idempotently(ctx.db, request, create, clock=ctx.clock)
+    outcome = await run_idempotently(ctx.db, idempotent, create, clock=ctx.clock)
     if outcome.replayed:
         metrics.SUBMISSIONS.labels("replayed").inc()
     return outcome

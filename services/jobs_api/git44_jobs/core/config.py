@@ -47,9 +47,13 @@ class JobsSettings(ServiceSettings):
     request_claim_seconds: float = Field(default=45.0, gt=0)
     outbox_batch_size: int = Field(default=100, ge=1)
 
-    # Dev API: requests per API key per window
+    # rate limits, shared by every replica (docs/api.md): per API key per window, per
+    # user (SPA and every API key together) and for the whole service
     api_key_rate_limit: int = Field(default=120, ge=1)
     api_key_rate_window_seconds: int = Field(default=60, ge=1)
+    user_requests_per_minute: int = Field(default=600, ge=1)
+    user_submissions_per_minute: int = Field(default=60, ge=1)
+    global_submissions_per_minute: int = Field(default=3000, ge=1)
     batch_max_items: int = Field(default=20, ge=1, le=100)
 
     # SSE

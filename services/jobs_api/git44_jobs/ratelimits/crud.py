@@ -8,7 +8,7 @@ from datetime import datetime
 from pymongo import ASCENDING
 
 from git44_common.collections import API_RATE_LIMITS
-from git44_common.mongo import Database, IndexSpec, increment_counter
+from git44_common.mongo import Database, IndexSpec, increment_counters
 
 # one counter document per bucket and window; gone once the window is over
 INDEXES = (
@@ -21,6 +21,9 @@ INDEXES = (
 )
 
 
-async def increment(db: Database, counter_id: str, *, expires_at: datetime) -> int:
-    """The counter after adding one (created with its expiry on the window's first hit)."""
-    return await increment_counter(db[API_RATE_LIMITS], counter_id, expires_at=expires_at)
+async def count(
+    db: Database, counter_id: str, amounts: dict[str, int], *, expires_at: datetime
+) -> dict[str, int]:
+    """Add `amounts` to the counter document's fields (created with its expiry on the
+    window's first hit); their new values."""
+    return await increment_counters(db[API_RATE_LIMITS], counter_id, amounts, expires_at=expires_at)

@@ -1,31 +1,104 @@
-"""A fixed-window request counter in MongoDB, shared by every jobs-api replica.
+"""jobs-api's rate limits, shared by every replica (docs/api.md lists them):
 
-One document per (bucket, window) incremented with `$inc` (atomic, `crud.py`). DESIGN
-section 2: the `limits` library's async MongoDB storage needs Motor, so this small
-counter is used instead.
+| limit | counted per | setting |
+|---|---|---|
+| requests | API key | JOBS_API_KEY_RATE_LIMIT per JOBS_API_KEY_RATE_WINDOW_SECONDS |
+| requests (SPA and Dev API) | user | JOBS_USER_REQUESTS_PER_MINUTE |
+| submissions (a batch counts its items) | user | JOBS_USER_SUBMISSIONS_PER_MINUTE |
+| submissions | whole service | JOBS_GLOBAL_SUBMISSIONS_PER_MINUTE |
+
+A request is counted when its caller is authenticated, a submission before its quota
+check (a submission refused for quota still counts); a count refused by the narrower
+limit is not counted by the wider one. Counters are documents in
+`api_rate_limits` per subject and window (`counters.py` batches their writes); over a
+limit the request is refused with 429 `rate_limited` (git44_common.ratelimit), and
+every limited response carries the RateLimit headers of the limit closest to
+exhaustion.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import datetime
 
-from git44_common.exceptions import RateLimited
+from git44_common.clock import Clock
 from git44_common.mongo import Database
-from git44_jobs.ratelimits import crud
+from git44_common.ratelimit import Limit, Usage, enforce
+from git44_common.security import Principal
+from git44_jobs.ratelimits.counters import SharedCounters
+
+MINUTE = 60
 
 
-async def count_request(
-    db: Database, bucket: str, *, limit: int, window_seconds: int, now: datetime
-) -> int:
-    """Count one request in `bucket`'s current window; RateLimited (429) past `limit`."""
-    start = int(now.timestamp()) // window_seconds * window_seconds
-    ends = start + window_seconds
-    count = await crud.increment(
-        db, f"{bucket}:{start}", expires_at=datetime.fromtimestamp(ends, UTC)
-    )
-    if count > limit:
-        raise RateLimited(
-            f"At most {limit} requests per {window_seconds} s are allowed for this API key.",
-            retry_after=ends - now.timestamp(),
+@dataclass(frozen=True, kw_only=True)
+class JobsLimits:
+    user_requests: Limit
+    user_submissions: Limit
+    global_submissions: Limit
+    api_key_requests: Limit
+
+    @classmethod
+    def of(
+        cls,
+        *,
+        user_requests_per_minute: int,
+        user_submissions_per_minute: int,
+        global_submissions_per_minute: int,
+        api_key_rate_limit: int,
+        api_key_rate_window_seconds: int,
+    ) -> JobsLimits:
+        return cls(
+            user_requests=Limit("user-requests", user_requests_per_minute, MINUTE),
+            user_submissions=Limit("user-submissions", user_submissions_per_minute, MINUTE),
+            global_submissions=Limit("submissions", global_submissions_per_minute, MINUTE),
+            api_key_requests=Limit(
+                "api-key-requests", api_key_rate_limit, api_key_rate_window_seconds
+            ),
         )
-    return limit - count
+
+
+class RateLimiter:
+    """Counts a caller's requests and submissions; RateLimited (429) past a limit."""
+
+    def __init__(self, db: Database, limits: JobsLimits, clock: Clock) -> None:
+        self._counters = SharedCounters(db)
+        self._limits = limits
+        self._clock = clock
+
+    async def count_request(self, caller: Principal) -> list[Usage]:
+        """One request of `caller`: per API key for the Dev API, then per user."""
+        limits = self._limits
+        counted: list[tuple[Limit, str, int]] = []
+        if caller.api_key_id is not None:
+            counted.append((limits.api_key_requests, caller.api_key_id, 1))
+        counted.append((limits.user_requests, caller.user_id, 1))
+        return await self._count_in_turn(counted, what="requests")
+
+    async def count_submissions(self, user_id: str, count: int = 1) -> list[Usage]:
+        """`count` submissions of the user, then of the whole service."""
+        limits = self._limits
+        counted = [
+            (limits.user_submissions, user_id, count),
+            (limits.global_submissions, "all", count),
+        ]
+        return await self._count_in_turn(counted, what="submissions")
+
+    async def _count_in_turn(
+        self, counted: list[tuple[Limit, str, int]], *, what: str
+    ) -> list[Usage]:
+        """Count against each limit in turn, the narrowest first: an attempt refused by
+        one is not counted by the next (one user's flood does not use up the service's
+        budget)."""
+        now = self._clock()
+        usages: list[Usage] = []
+        for limit, subject, amount in counted:
+            usages.append(await self._count(limit, subject, now, amount=amount))
+            enforce(usages, what=what)
+        return usages
+
+    async def _count(self, limit: Limit, subject: str, now: datetime, *, amount: int = 1) -> Usage:
+        _, ends = limit.window(now)
+        counts = await self._counters.hit(
+            limit.counter_id(subject, now), {"count": amount}, expires_at=ends
+        )
+        return limit.usage(counts["count"], now)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response, status
+from fastapi import APIRouter, Request, Response, status
 
 from git44_auth import accounts, sessions
 from git44_auth.api.deps import ClientIp, Ctx, CurrentUser
@@ -20,6 +20,7 @@ from git44_auth.models import (
 from git44_common.clock import utc_now
 from git44_common.exceptions import TokenInvalid
 from git44_common.openapi import problems
+from git44_common.ratelimit import note_usage
 
 router = APIRouter(prefix="/api/auth", tags=["auth"])
 
@@ -28,11 +29,17 @@ router = APIRouter(prefix="/api/auth", tags=["auth"])
     "/register",
     status_code=status.HTTP_201_CREATED,
     response_model=RegisteredPublic,
-    responses=problems(described={409: "email_taken"}),
+    responses=problems(
+        described={409: "email_taken", 429: "rate_limited: registrations per IP or in all"}
+    ),
 )
-async def register(ctx: Ctx, body: RegisterRequest) -> RegisteredPublic:
+async def register(
+    request: Request, ctx: Ctx, body: RegisterRequest, client_ip: ClientIp
+) -> RegisteredPublic:
     """Create an account; returns tokens and the first Dev API key (shown only once)."""
-    done = await accounts.register(ctx, body, now=utc_now())
+    now = utc_now()
+    note_usage(request.state, await ctx.throttle.count_registration(ip=client_ip, now=now))
+    done = await accounts.register(ctx, body, now=now)
     api_key = ApiKeyCreated.from_doc(done.api_key.record, key=done.api_key.key)
     return RegisteredPublic.of(done.tokens, user=UserPublic.from_doc(done.user), api_key=api_key)
 
@@ -44,10 +51,15 @@ async def register(ctx: Ctx, body: RegisterRequest) -> RegisteredPublic:
         403, described={401: "invalid_credentials", 429: "rate_limited (Retry-After)"}
     ),
 )
-async def login(ctx: Ctx, body: LoginRequest, client_ip: ClientIp) -> SessionPublic:
+async def login(
+    request: Request, ctx: Ctx, body: LoginRequest, client_ip: ClientIp
+) -> SessionPublic:
     """Exchange email and password for an access and a refresh token."""
+    now = utc_now()
+    limits = await ctx.throttle.count_login(ip=client_ip, email=body.email, now=now)
+    note_usage(request.state, limits)
     user, tokens = await accounts.log_in(
-        ctx, email=body.email, password=body.password, client_ip=client_ip, now=utc_now()
+        ctx, email=body.email, password=body.password, client_ip=client_ip, now=now
     )
     return SessionPublic.of(tokens, user=UserPublic.from_doc(user))
 
@@ -78,13 +90,19 @@ async def me(ctx: Ctx, principal: CurrentUser) -> UserPublic:
 @router.post(
     "/password",
     response_model=TokensPublic,
-    responses=problems(described={401: "invalid_credentials / token_invalid"}),
+    responses=problems(
+        described={
+            401: "invalid_credentials / token_invalid",
+            429: "rate_limited: password change attempts",
+        }
+    ),
 )
 async def change_password(
-    ctx: Ctx, principal: CurrentUser, body: PasswordChangeRequest
+    request: Request, ctx: Ctx, principal: CurrentUser, body: PasswordChangeRequest
 ) -> TokensPublic:
     """Change the password; every refresh token is revoked and a new pair is returned."""
-    tokens = await accounts.change_password(
-        ctx, user_id=principal.user_id, request=body, now=utc_now()
-    )
+    now = utc_now()
+    limits = await ctx.throttle.count_password_change(user_id=principal.user_id, now=now)
+    note_usage(request.state, limits)
+    tokens = await accounts.change_password(ctx, user_id=principal.user_id, request=body, now=now)
     return TokensPublic.of(tokens)

@@ -16,11 +16,16 @@ from git44_jobs.admin.models import StatsPublic
 from git44_jobs.admin.quotas import change_user_quota
 from git44_jobs.admin.stats import collect_stats
 from git44_jobs.api.deps import AdminUser, Ctx, require_admin
-from git44_jobs.api.responses import PageSize
+from git44_jobs.api.responses import RATE_LIMITED, PageSize
 from git44_jobs.credits.models import QuotaPublic, QuotaUpdate
 from git44_jobs.removals import service as removals
 
-router = APIRouter(prefix="/api/admin", tags=["admin"], dependencies=[Depends(require_admin)])
+router = APIRouter(
+    prefix="/api/admin",
+    tags=["admin"],
+    dependencies=[Depends(require_admin)],
+    responses=RATE_LIMITED,
+)
 
 
 @router.get("/jobs", response_model=AdminJobsPublic)

@@ -16,6 +16,7 @@ from git44_jobs.api.deps import ApiKeyUser, Ctx, IdempotencyKey
 from git44_jobs.api.etag import NOT_MODIFIED, IfNoneMatch, etag_response
 from git44_jobs.api.responses import (
     API_KEY_PROBLEMS,
+    RATE_LIMITED,
     SUBMIT_PROBLEMS,
     JobListQuery,
     idempotent_request,
@@ -37,7 +38,7 @@ from git44_jobs.submissions.service import Submission
 from git44_jobs.webhooks.models import WebhookSecretPublic
 from git44_jobs.webhooks.service import webhook_secret_of
 
-router = APIRouter(prefix="/api/v1", tags=["dev-api"])
+router = APIRouter(prefix="/api/v1", tags=["dev-api"], responses=RATE_LIMITED)
 
 CACHED_READ = API_KEY_PROBLEMS | NOT_MODIFIED
 
@@ -59,7 +60,7 @@ async def _submit_one(
         api_key_id=user.api_key_id, idempotency_key=key,
     )  # fmt: skip
     idempotent = idempotent_request(request, user, key, body, suffix=suffix)
-    outcome = await submit_idempotently(ctx, submission, idempotent, DevJobPublic.from_doc)
+    outcome = await submit_idempotently(request, ctx, submission, idempotent, DevJobPublic.from_doc)
     return outcome.status, outcome
 
 

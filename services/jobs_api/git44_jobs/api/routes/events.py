@@ -9,11 +9,12 @@ from fastapi import APIRouter, Header, Request
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from git44_jobs.api.deps import Ctx, CurrentUser
+from git44_jobs.api.responses import RATE_LIMITED
 from git44_jobs.context import JobsContext
 from git44_jobs.live.hub import EventHub, JobUpdate
 from git44_jobs.live.replay import parse_last_event_id, replay_since
 
-router = APIRouter(prefix="/api/removal", tags=["removal"])
+router = APIRouter(prefix="/api/removal", tags=["removal"], responses=RATE_LIMITED)
 
 RECONNECT_MS = 3000
 

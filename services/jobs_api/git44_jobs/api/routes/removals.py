@@ -10,9 +10,11 @@ from git44_jobs.api.deps import Ctx, CurrentUser, IdempotencyKey
 from git44_jobs.api.etag import NOT_MODIFIED, IfNoneMatch, etag_response
 from git44_jobs.api.responses import (
     CANCEL_PROBLEMS,
+    RATE_LIMITED,
     RETRY_PROBLEMS,
     SUBMIT_PROBLEMS,
     JobListQuery,
+    count_submissions,
     idempotent_request,
     outcome_response,
     submit_idempotently,
@@ -24,7 +26,7 @@ from git44_jobs.removals import service as removals
 from git44_jobs.removals.models import RemovalCreate
 from git44_jobs.submissions.service import Submission
 
-router = APIRouter(prefix="/api/removal", tags=["removal"])
+router = APIRouter(prefix="/api/removal", tags=["removal"], responses=RATE_LIMITED)
 
 
 @router.post("", status_code=202, response_model=JobPublic, responses=SUBMIT_PROBLEMS)
@@ -37,7 +39,7 @@ async def create_removal(
         user_id=user.user_id, source="web", input_link=link, idempotency_key=key
     )
     idempotent = idempotent_request(request, user, key, body)
-    outcome = await submit_idempotently(ctx, submission, idempotent, JobPublic.from_doc)
+    outcome = await submit_idempotently(request, ctx, submission, idempotent, JobPublic.from_doc)
     return outcome_response(outcome)
 
 
@@ -66,8 +68,9 @@ async def read_removal(
 
 
 @router.post("/{job_id}/retry", status_code=202, response_model=JobPublic, responses=RETRY_PROBLEMS)
-async def retry_removal(job_id: str, user: CurrentUser, ctx: Ctx) -> JobPublic:
+async def retry_removal(request: Request, job_id: str, user: CurrentUser, ctx: Ctx) -> JobPublic:
     """Queue a failed job again; charges one credit (409 if the job has not failed)."""
+    await count_submissions(request, ctx, user.user_id)
     job = await removals.retry_job(
         mongo=ctx.mongo, db=ctx.db, quotas=ctx.quotas, outbox=ctx.outbox, job_id=job_id[:64],
         user_id=user.user_id, charge=True, now=ctx.now(),
