@@ -14,6 +14,7 @@ TLS SNI/certificate name kept — so a second lookup cannot be answered differen
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from dataclasses import dataclass
@@ -32,6 +33,9 @@ from git44_common.mongo import Document
 from git44_common.schemas import iso_utc
 
 MAX_ERROR_LENGTH = 200
+# what is read of a receiver's answer before the connection is dropped (only its status
+# matters): a receiver streaming without end cannot fill the worker's memory
+MAX_RESPONSE_BYTES = 64 * 1024
 
 
 def webhook_body(doc: Document) -> str:
@@ -105,6 +109,9 @@ class WebhookSender:
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self._allow_private = allow_private
+        # one overall deadline per attempt: httpx's timeout is per operation (a receiver
+        # sending a byte every few seconds would never trip it)
+        self._deadline = timeout
         self._http = httpx.AsyncClient(
             timeout=timeout,
             transport=transport,
@@ -124,22 +131,26 @@ class WebhookSender:
         )
 
     async def send(self, url: str, *, secret: str, msg_id: str, body: str) -> DeliveryResult:
-        """One delivery attempt; never raises for network or HTTP failures."""
+        """One delivery attempt, within the deadline (resolve, connect, send, read);
+        never raises for network or HTTP failures."""
         started = time.perf_counter()
         try:
-            addresses = await self.check_destination(url)
-            headers = signed_headers(secret=secret, msg_id=msg_id, body=body, now=utc_now())
-            response = await self._post(url, addresses, headers, body)
+            async with asyncio.timeout(self._deadline):
+                addresses = await self.check_destination(url)
+                headers = signed_headers(secret=secret, msg_id=msg_id, body=body, now=utc_now())
+                status = await self._post(url, addresses, headers, body)
+        except TimeoutError:
+            return DeliveryResult(None, _ms_since(started), "deadline exceeded")
         except InvalidLink as exc:
             return DeliveryResult(None, _ms_since(started), str(exc)[:MAX_ERROR_LENGTH])
         except httpx.HTTPError as exc:
             return DeliveryResult(None, _ms_since(started), type(exc).__name__)
-        error = None if 200 <= response.status_code < 300 else f"HTTP {response.status_code}"
-        return DeliveryResult(response.status_code, _ms_since(started), error)
+        error = None if 200 <= status < 300 else f"HTTP {status}"
+        return DeliveryResult(status, _ms_since(started), error)
 
     async def _post(
         self, url: str, addresses: list[str], headers: dict[str, str], body: str
-    ) -> httpx.Response:
+    ) -> int:
         """POST to the first address that accepts a connection (as a resolver-driven
         client would); a refused connection sent nothing, so the next may be tried."""
         for address in addresses[:-1]:
@@ -149,16 +160,22 @@ class WebhookSender:
                 continue
         return await self._post_to(url, addresses[-1], headers, body)
 
-    async def _post_to(
-        self, url: str, address: str, headers: dict[str, str], body: str
-    ) -> httpx.Response:
+    async def _post_to(self, url: str, address: str, headers: dict[str, str], body: str) -> int:
+        """The answer's status, after reading at most MAX_RESPONSE_BYTES of its body."""
         pinned = pin_to_address(url, address)
-        return await self._http.post(
+        async with self._http.stream(
+            "POST",
             pinned.url,
             content=body.encode(),
             headers={**headers, **pinned.headers},
             extensions=pinned.extensions,
-        )
+        ) as response:
+            read = 0
+            async for chunk in response.aiter_raw():
+                read += len(chunk)
+                if read >= MAX_RESPONSE_BYTES:
+                    break  # leaving the block closes the connection
+            return response.status_code
 
 
 def _ms_since(started: float) -> float:

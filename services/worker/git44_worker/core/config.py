@@ -59,6 +59,7 @@ class WorkerSettings(ServiceSettings):
     max_key_swaps: int = Field(default=20, ge=1, description="403/429 key changes per step")
 
     # webhooks
+    # one overall deadline per delivery attempt: resolve, connect, send and read
     webhook_timeout_seconds: float = Field(default=10.0, gt=0)
     webhook_retry_delays_seconds: list[float] = Field(
         default=[30.0, 120.0, 600.0, 1200.0, 1800.0],
