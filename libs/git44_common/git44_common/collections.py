@@ -17,6 +17,7 @@ USER_QUOTAS: Final = "user_quotas"
 IDEMPOTENCY_KEYS: Final = "idempotency_keys"
 API_RATE_LIMITS: Final = "api_rate_limits"
 WEBHOOK_SECRETS: Final = "webhook_secrets"
+SSE_STREAMS: Final = "sse_streams"
 # worker
 WEBHOOK_DELIVERIES: Final = "webhook_deliveries"
 # key-manager

@@ -14,7 +14,7 @@ import hmac
 import secrets
 import time
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from git44_common.clock import utc_now
@@ -50,6 +50,8 @@ class Principal:
     role: Role
     via: Literal["token", "api_key"]
     api_key_id: str | None = None
+    # when the access token stops being valid (None for an API key)
+    expires_at: datetime | None = None
 
     @property
     def is_admin(self) -> bool:
@@ -106,7 +108,8 @@ class Authenticator:
         # The stored role wins over the token's: a demoted admin loses admin rights within
         # the status cache's lifetime, not when the 24 h token expires.
         role = user.get("role", claims.role)
-        return Principal(user_id=claims.sub, role=role, via="token")
+        expires_at = datetime.fromtimestamp(claims.exp, UTC)
+        return Principal(user_id=claims.sub, role=role, via="token", expires_at=expires_at)
 
     async def from_api_key(self, key: str | None) -> Principal:
         if not key or not key.startswith(API_KEY_PREFIX) or len(key) > 128:
@@ -123,6 +126,11 @@ class Authenticator:
             via="api_key",
             api_key_id=str(record["_id"]),
         )
+
+    async def is_enabled(self, user_id: str) -> bool:
+        """Whether the user still exists and is not disabled (through the status cache)."""
+        user = await self._users.get(user_id)
+        return user is not None and not user.get("disabled")
 
     async def _ensure_enabled(self, user_id: str) -> dict[str, Any]:
         user = await self._users.get(user_id)

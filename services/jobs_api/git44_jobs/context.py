@@ -11,6 +11,7 @@ from git44_common.mongo import Database, Document, MongoClient
 from git44_jobs.core.batching import Batcher
 from git44_jobs.core.config import JobsSettings
 from git44_jobs.credits.service import Quotas
+from git44_jobs.live.streams import StreamSlots
 from git44_jobs.outbox.flags import PublishedFlags
 from git44_jobs.outbox.publish import Outbox
 from git44_jobs.ratelimits.service import JobsLimits, RateLimiter
@@ -37,6 +38,7 @@ class JobsContext:
     submitter: Submitter = field(init=False)
     links: LinkRules = field(init=False)
     limiter: RateLimiter = field(init=False)
+    streams: StreamSlots = field(init=False)
 
     def __post_init__(self, publisher: Publisher) -> None:
         settings = self.settings
@@ -78,6 +80,12 @@ class JobsContext:
                 )
             ),
             self.clock,
+        )
+        self.streams = StreamSlots(
+            self.db,
+            per_user=settings.sse_streams_per_user,
+            check_seconds=settings.sse_heartbeat_seconds,
+            clock=self.clock,
         )
         self.links = LinkRules(
             sora_hosts=settings.sora_hosts,

@@ -82,28 +82,41 @@ def users(mongo_db: Database, token_issuer: TokenIssuer) -> Users:
 
 
 @pytest.fixture
-async def served_jobs(
+async def serve_jobs(
     jobs_settings: Callable[..., JobsSettings],
     amqp_connection: AbstractRobustConnection,
     amqp_namespace: str,
     mongo_db: Database,
-) -> AsyncIterator[Jobs]:
-    """jobs-api on a real HTTP port (uvicorn in this process): needed for streaming SSE."""
-    port = free_port()
-    settings = jobs_settings(port=port, sse_heartbeat_seconds=1)
-    app = create_app(settings)
-    server = uvicorn.Server(uvicorn.Config(app, port=port, log_config=None, lifespan="on"))
-    task = asyncio.create_task(server.serve())
-    while not server.started:  # noqa: ASYNC110 - uvicorn exposes a flag, not an event
-        await asyncio.sleep(0.05)
-    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
-        yield Jobs(app, client, settings)
-    server.should_exit = True
-    done, _ = await asyncio.wait([task], timeout=30)
-    if not done:  # say what the shutdown waits for before failing
-        for other in asyncio.all_tasks():
-            other.print_stack(limit=8)
-        task.cancel()
-        raise TimeoutError("jobs-api did not shut down within 30 s")
+) -> AsyncIterator[Callable[..., Any]]:
+    """`async with serve_jobs(**settings) as jobs:` — jobs-api on a real HTTP port
+    (uvicorn in this process): needed for streaming SSE."""
+
+    @asynccontextmanager
+    async def serve(**overrides: Any) -> AsyncIterator[Jobs]:
+        port = free_port()
+        settings = jobs_settings(port=port, sse_heartbeat_seconds=1, **overrides)
+        app = create_app(settings)
+        server = uvicorn.Server(uvicorn.Config(app, port=port, log_config=None, lifespan="on"))
+        task = asyncio.create_task(server.serve())
+        while not server.started:  # noqa: ASYNC110 - uvicorn exposes a flag, not an event
+            await asyncio.sleep(0.05)
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
+            yield Jobs(app, client, settings)
+        server.should_exit = True
+        done, _ = await asyncio.wait([task], timeout=30)
+        if not done:  # say what the shutdown waits for before failing
+            for other in asyncio.all_tasks():
+                other.print_stack(limit=8)
+            task.cancel()
+            raise TimeoutError("jobs-api did not shut down within 30 s")
+
+    yield serve
     async with amqp_connection.channel() as channel:
         await delete_topology(channel, Topology(namespace=amqp_namespace))
+
+
+@pytest.fixture
+async def served_jobs(serve_jobs: Callable[..., Any]) -> AsyncIterator[Jobs]:
+    """jobs-api on a real HTTP port with the test settings."""
+    async with serve_jobs() as jobs:
+        yield jobs

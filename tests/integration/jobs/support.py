@@ -109,6 +109,10 @@ class SseClient:
     def of(self, kind: str) -> list[tuple[str, str | None, Any]]:
         return [e for e in self.events if e[0] == kind]
 
+    async def finished(self) -> None:
+        """Wait until the server ends the stream."""
+        await asyncio.shield(self._task)
+
     async def close(self) -> None:
         self._task.cancel()
         with contextlib.suppress(asyncio.CancelledError, Exception):

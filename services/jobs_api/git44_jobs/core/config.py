@@ -61,6 +61,8 @@ class JobsSettings(ServiceSettings):
     sse_queue_size: int = Field(default=256, ge=1)
     sse_replay_window_seconds: float = Field(default=3600.0, gt=0)
     sse_replay_limit: int = Field(default=200, ge=1)
+    # streams a user may hold open at once, on all replicas together
+    sse_streams_per_user: int = Field(default=10, ge=1, le=1000)
 
     # lists: `limit` when none is given, and the largest accepted (shown in OpenAPI)
     page_size_default: int = Field(default=20, ge=1)

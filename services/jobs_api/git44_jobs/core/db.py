@@ -6,7 +6,14 @@ reads auth's `users` and `api_keys` (through git44_common.security).
 
 from git44_jobs.admin import crud as admin
 from git44_jobs.idempotency import crud as idempotency
+from git44_jobs.live import crud as live
 from git44_jobs.ratelimits import crud as ratelimits
 from git44_jobs.removals import crud as removals
 
-INDEXES = (*removals.INDEXES, *idempotency.INDEXES, *ratelimits.INDEXES, *admin.INDEXES)
+INDEXES = (
+    *removals.INDEXES,
+    *idempotency.INDEXES,
+    *ratelimits.INDEXES,
+    *live.INDEXES,
+    *admin.INDEXES,
+)

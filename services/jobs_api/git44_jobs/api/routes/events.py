@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Request
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
+from git44_common.security import Authenticator, Principal
 from git44_jobs.api.deps import Ctx, CurrentUser
 from git44_jobs.api.responses import RATE_LIMITED
 from git44_jobs.context import JobsContext
 from git44_jobs.live.hub import EventHub, JobUpdate
 from git44_jobs.live.replay import parse_last_event_id, replay_since
+from git44_jobs.live.streams import StreamSlot, token_expired
 
 router = APIRouter(prefix="/api/removal", tags=["removal"], responses=RATE_LIMITED)
 
@@ -26,11 +29,17 @@ def _message(update: JobUpdate) -> ServerSentEvent:
 
 
 async def _stream(
-    ctx: JobsContext, hub: EventHub, user_id: str, last_event_id: str | None
+    ctx: JobsContext,
+    hub: EventHub,
+    caller: Principal,
+    slot: StreamSlot,
+    last_event_id: str | None,
+    authenticator: Authenticator,
 ) -> AsyncIterator[ServerSentEvent]:
     # Subscribe before replaying, so nothing that happens during the replay is missed;
     # a live update the replay already carried (same job, same or older version) is
     # not sent twice.
+    user_id = caller.user_id
     subscriber = hub.subscribe(user_id)
     try:
         yield ServerSentEvent(data="{}", event="ready", retry=RECONNECT_MS)
@@ -44,13 +53,38 @@ async def _stream(
             _note(replayed, update)
             yield _message(update)
         while True:
-            live = await subscriber.next_update()
+            try:
+                live = await asyncio.wait_for(
+                    subscriber.next_update(), timeout=ctx.streams.check_seconds
+                )
+            except TimeoutError:
+                ended = await _why_end(ctx, caller, slot, authenticator)
+                if ended is not None:
+                    yield ended
+                    return
+                continue
             if live is None:
                 return  # overflowed or shutting down: the client reconnects and replays
             if not _already_sent(replayed, live):
                 yield _message(live)
     finally:
         hub.unsubscribe(subscriber)
+        await ctx.streams.close(slot)
+
+
+async def _why_end(
+    ctx: JobsContext, caller: Principal, slot: StreamSlot, authenticator: Authenticator
+) -> ServerSentEvent | None:
+    """The stream's last message if it should end now: its token expired (the client
+    reconnects with a fresh one and `Last-Event-ID`), its user was disabled, or it lost
+    its slot; None while it may go on (its slot renewed)."""
+    if token_expired(caller.expires_at, ctx.now()):
+        return ServerSentEvent(data='{"reason":"token_expired"}', event="expired")
+    if not await authenticator.is_enabled(caller.user_id):
+        return ServerSentEvent(data='{"reason":"forbidden"}', event="closed")
+    if not await ctx.streams.renew(slot):
+        return ServerSentEvent(data='{"reason":"stream_limit"}', event="closed")
+    return None
 
 
 def _note(replayed: dict[str, int], update: JobUpdate) -> None:
@@ -77,11 +111,15 @@ async def job_events(
 ) -> EventSourceResponse:
     """Live updates of the caller's jobs (`event: job`, id `<job id>:<version>`), heartbeats.
 
-    Reconnect with `Last-Event-ID` to get the jobs that changed meanwhile.
+    Reconnect with `Last-Event-ID` to get the jobs that changed meanwhile. The stream
+    ends with `event: expired` when the access token expires (reconnect with a fresh
+    one); a user holds at most JOBS_SSE_STREAMS_PER_USER streams (429 past it).
     """
     hub: EventHub = request.app.state.event_hub
+    authenticator: Authenticator = request.app.state.authenticator
+    slot = await ctx.streams.open(user.user_id)  # 429 past the user's open streams
     return EventSourceResponse(
-        _stream(ctx, hub, user.user_id, last_event_id),
+        _stream(ctx, hub, user, slot, last_event_id, authenticator),
         ping=ctx.settings.sse_heartbeat_seconds,
         headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
         send_timeout=30,
