@@ -119,8 +119,8 @@ async def change_password(
 
 
 async def create_api_key(ctx: AuthContext, *, user_id: str, name: str, now: datetime) -> NewApiKey:
-    if await api_keys.count_active_api_keys(ctx.db, user_id) >= ctx.settings.max_api_keys_per_user:
-        raise Conflict("Too many active API keys; revoke one first.")
+    """A new key, unless the user has AUTH_MAX_API_KEYS_PER_USER live ones (409), even
+    under concurrent creations."""
     key = generate_api_key()
     record = await api_keys.insert_api_key(
         ctx.db,
@@ -130,7 +130,10 @@ async def create_api_key(ctx: AuthContext, *, user_id: str, name: str, now: date
         prefix=api_key_display_prefix(key),
         key_hash=hash_api_key(key),
         now=now,
+        cap=ctx.settings.max_api_keys_per_user,
     )
+    if record is None:
+        raise Conflict("Too many active API keys; revoke one first.")
     log.info("api key created", extra={"user_id": user_id, "api_key_id": record["_id"]})
     return NewApiKey(record=record, key=key)
 

@@ -3,6 +3,9 @@ owner, and dead the moment they are revoked (as jobs-api sees them)."""
 
 from __future__ import annotations
 
+import asyncio
+from typing import Any
+
 import httpx
 from fastapi import FastAPI
 
@@ -76,3 +79,26 @@ async def test_api_key_routes_need_a_token(client: httpx.AsyncClient) -> None:
         await client.post("/api/auth/api-keys", json={"name": "x"}),
     ):
         assert response.status_code == 401
+
+
+async def test_the_cap_on_live_keys_holds_under_concurrent_creation(
+    run_app: Any, settings_factory: Any, mongo_db: Database
+) -> None:
+    async with run_app(settings_factory(max_api_keys_per_user=5)) as client:
+        registered = await register(client)  # comes with its first key
+        headers = bearer(registered["accessToken"])
+        responses = await asyncio.gather(
+            *(client.post("/api/auth/api-keys", json={"name": f"k{i}"}, headers=headers)
+              for i in range(40))
+        )  # fmt: skip
+        statuses = sorted(r.status_code for r in responses)
+        assert statuses == [201] * 4 + [409] * 36
+        user_id = registered["user"]["id"]
+        live = {"user_id": user_id, "revoked_at": None}
+        assert await mongo_db["api_keys"].count_documents(live) == 5
+        # a revoked key frees its place
+        listed = (await client.get("/api/auth/api-keys", headers=headers)).json()["data"]
+        revoked = await client.delete(f"/api/auth/api-keys/{listed[0]['id']}", headers=headers)
+        assert revoked.status_code == 204
+        again = await client.post("/api/auth/api-keys", json={"name": "again"}, headers=headers)
+        assert again.status_code == 201

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from git44_common.collections import API_KEYS
+from pymongo.asynchronous.client_session import AsyncClientSession
+
+from git44_common.collections import API_KEYS, USERS
 from git44_common.mongo import Database, Document
 
 
@@ -19,7 +21,14 @@ async def insert_api_key(
     prefix: str,
     key_hash: str,
     now: datetime,
-) -> Document:
+    cap: int,
+) -> Document | None:
+    """The new key, or None when the user has `cap` live keys already.
+
+    Counting and inserting run in one transaction that first writes the user's
+    document (`api_keys_changed_at`): concurrent creations for one user conflict on it
+    and are retried one after the other, so the count a creation sees is final and
+    the cap holds under any concurrency."""
     record: Document = {
         "_id": key_id,
         "user_id": user_id,
@@ -30,8 +39,20 @@ async def insert_api_key(
         "last_used": None,
         "revoked_at": None,
     }
-    await db[API_KEYS].insert_one(record)
-    return record
+
+    async def create(session: AsyncClientSession) -> bool:
+        await db[USERS].update_one(
+            {"_id": user_id}, {"$set": {"api_keys_changed_at": now}}, session=session
+        )
+        active = {"user_id": user_id, "revoked_at": None}
+        if await db[API_KEYS].count_documents(active, session=session) >= cap:
+            return False
+        await db[API_KEYS].insert_one(record, session=session)
+        return True
+
+    async with db.client.start_session() as session:
+        created = await session.with_transaction(create)
+    return record if created else None
 
 
 async def list_active_api_keys(db: Database, user_id: str, *, limit: int) -> list[Document]:
@@ -41,10 +62,6 @@ async def list_active_api_keys(db: Database, user_id: str, *, limit: int) -> lis
         .sort([("created_at", -1), ("_id", -1)])
     )
     return await cursor.limit(limit).to_list(length=limit)
-
-
-async def count_active_api_keys(db: Database, user_id: str) -> int:
-    return await db[API_KEYS].count_documents({"user_id": user_id, "revoked_at": None})
 
 
 async def revoke_api_key(db: Database, *, user_id: str, key_id: str, now: datetime) -> bool:
