@@ -26,6 +26,8 @@ CONTRACT_ENV = {
 
 @dataclass(frozen=True)
 class Credentials:
+    """What the fuzzer authenticates with: a user's token and API key, an admin's token."""
+
     user_token: str
     api_key: str
     admin_token: str

@@ -49,6 +49,14 @@ class IndexSpec:
         return kwargs
 
 
+def ttl_index(collection: str, field: str = "expires_at", *, after_seconds: int = 0) -> IndexSpec:
+    """The index that removes a document `after_seconds` past the time in its `field`."""
+    name = field.removesuffix("_at") + "_ttl"
+    return IndexSpec(
+        collection=collection, keys=[(field, 1)], name=name, expire_after_seconds=after_seconds
+    )
+
+
 def create_mongo_client(
     url: str, *, app_name: str, timeout_ms: int = 5000, tz_aware: bool = True
 ) -> MongoClient:

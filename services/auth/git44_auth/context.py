@@ -63,17 +63,7 @@ def build_context(settings: AuthSettings, db: Database, keys: KeyRing) -> AuthCo
             refresh_ttl=timedelta(seconds=settings.refresh_token_ttl_seconds),
         ),
         hasher=PasswordHasher(rounds=settings.bcrypt_rounds),
-        throttle=Throttle(
-            db,
-            AuthLimits.of(
-                login_ip_limit=settings.login_ip_limit,
-                login_account_limit=settings.login_account_limit,
-                login_window_seconds=settings.login_window_seconds,
-                register_per_ip_per_hour=settings.register_per_ip_per_hour,
-                register_global_per_hour=settings.register_global_per_hour,
-                password_change_per_user=settings.password_change_per_user,
-            ),
-        ),
+        throttle=Throttle(db, AuthLimits.from_settings(settings)),
         verifier=verifier,
         authenticator=Authenticator(
             verifier=verifier, db=db, status_cache_seconds=settings.user_status_cache_seconds

@@ -21,6 +21,7 @@ import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 
+from git44_auth.core.config import AuthSettings
 from git44_auth.crud import rate_limits
 from git44_auth.metrics import LOGINS
 from git44_common.exceptions import RateLimited
@@ -44,23 +45,17 @@ class AuthLimits:
     password_change: Limit
 
     @classmethod
-    def of(
-        cls,
-        *,
-        login_ip_limit: int,
-        login_account_limit: int,
-        login_window_seconds: int,
-        register_per_ip_per_hour: int,
-        register_global_per_hour: int,
-        password_change_per_user: int,
-    ) -> AuthLimits:
+    def from_settings(cls, settings: AuthSettings) -> AuthLimits:
+        login_window = settings.login_window_seconds
         return cls(
-            login_ip=Limit("login-ip", login_ip_limit, login_window_seconds),
-            login_account=Limit("login-account", login_account_limit, login_window_seconds),
-            register_ip=Limit("register-ip", register_per_ip_per_hour, HOUR),
-            register_global=Limit("registrations", register_global_per_hour, HOUR),
+            login_ip=Limit("login-ip", settings.login_ip_limit, login_window),
+            login_account=Limit("login-account", settings.login_account_limit, login_window),
+            register_ip=Limit("register-ip", settings.register_per_ip_per_hour, HOUR),
+            register_global=Limit("registrations", settings.register_global_per_hour, HOUR),
             password_change=Limit(
-                "password-change", password_change_per_user, PASSWORD_CHANGE_WINDOW_SECONDS
+                "password-change",
+                settings.password_change_per_user,
+                PASSWORD_CHANGE_WINDOW_SECONDS,
             ),
         )
 

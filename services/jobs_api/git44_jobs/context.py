@@ -14,7 +14,7 @@ from git44_jobs.credits.service import Quotas
 from git44_jobs.live.streams import StreamSlots
 from git44_jobs.outbox.flags import PublishedFlags
 from git44_jobs.outbox.publish import Outbox
-from git44_jobs.ratelimits.service import JobsLimits, RateLimiter
+from git44_jobs.ratelimits.service import RateLimiter
 from git44_jobs.submissions.group_commit import submission_batcher
 from git44_jobs.submissions.service import LinkRules, Submitter
 
@@ -66,21 +66,7 @@ class JobsContext:
             max_polls=settings.max_polls,
             request_claim_seconds=settings.request_claim_seconds,
         )
-        self.limiter = RateLimiter(
-            self.db,
-            JobsLimits.of(
-                **settings.model_dump(
-                    include={
-                        "user_requests_per_minute",
-                        "user_submissions_per_minute",
-                        "global_submissions_per_minute",
-                        "api_key_rate_limit",
-                        "api_key_rate_window_seconds",
-                    }
-                )
-            ),
-            self.clock,
-        )
+        self.limiter = RateLimiter(self.db, settings, self.clock)
         self.streams = StreamSlots(
             self.db,
             per_user=settings.sse_streams_per_user,

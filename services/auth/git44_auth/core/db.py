@@ -3,7 +3,7 @@
 from pymongo import ASCENDING, DESCENDING
 
 from git44_common.collections import API_KEYS, AUDIT_LOG, LOGIN_ATTEMPTS, REFRESH_TOKENS, USERS
-from git44_common.mongo import IndexSpec
+from git44_common.mongo import IndexSpec, ttl_index
 
 INDEXES = (
     IndexSpec(collection=USERS, keys=[("email", ASCENDING)], name="email_unique", unique=True),
@@ -13,12 +13,7 @@ INDEXES = (
     IndexSpec(collection=REFRESH_TOKENS, keys=[("jti", ASCENDING)], name="jti_unique", unique=True),
     IndexSpec(collection=REFRESH_TOKENS, keys=[("family_id", ASCENDING)], name="family"),
     IndexSpec(collection=REFRESH_TOKENS, keys=[("user_id", ASCENDING)], name="user"),
-    IndexSpec(
-        collection=REFRESH_TOKENS,
-        keys=[("expires_at", ASCENDING)],
-        name="expires_ttl",
-        expire_after_seconds=0,
-    ),
+    ttl_index(REFRESH_TOKENS),
     IndexSpec(
         collection=API_KEYS, keys=[("key_hash", ASCENDING)], name="key_hash_unique", unique=True
     ),
@@ -27,12 +22,7 @@ INDEXES = (
         keys=[("user_id", ASCENDING), ("created_at", DESCENDING)],
         name="user_created",
     ),
-    IndexSpec(
-        collection=LOGIN_ATTEMPTS,
-        keys=[("expires_at", ASCENDING)],
-        name="expires_ttl",
-        expire_after_seconds=0,
-    ),
+    ttl_index(LOGIN_ATTEMPTS),
     # `audit_log` is shared with other services' admin actions; auth adds its own index.
     IndexSpec(
         collection=AUDIT_LOG,

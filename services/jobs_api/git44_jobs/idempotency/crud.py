@@ -8,7 +8,7 @@ from typing import Any
 from pymongo import ASCENDING
 
 from git44_common.collections import IDEMPOTENCY_KEYS
-from git44_common.mongo import Database, Document, IndexSpec
+from git44_common.mongo import Database, Document, IndexSpec, ttl_index
 
 INDEXES = (
     IndexSpec(
@@ -18,12 +18,7 @@ INDEXES = (
         unique=True,
     ),
     # a key is remembered for a day
-    IndexSpec(
-        collection=IDEMPOTENCY_KEYS,
-        keys=[("created_at", ASCENDING)],
-        name="created_ttl",
-        expire_after_seconds=24 * 3600,
-    ),
+    ttl_index(IDEMPOTENCY_KEYS, "created_at", after_seconds=24 * 3600),
 )
 
 

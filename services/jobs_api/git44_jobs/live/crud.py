@@ -12,16 +12,11 @@ from datetime import datetime
 from pymongo import ASCENDING
 
 from git44_common.collections import SSE_STREAMS
-from git44_common.mongo import Database, IndexSpec, is_duplicate_key_error
+from git44_common.mongo import Database, IndexSpec, is_duplicate_key_error, ttl_index
 
 INDEXES = (
     # a slot whose stream stopped renewing it is removed once its lease is well past
-    IndexSpec(
-        collection=SSE_STREAMS,
-        keys=[("expires_at", ASCENDING)],
-        name="expires_ttl",
-        expire_after_seconds=300,
-    ),
+    ttl_index(SSE_STREAMS, after_seconds=300),
     IndexSpec(collection=SSE_STREAMS, keys=[("stream_id", ASCENDING)], name="stream"),
 )
 

@@ -5,20 +5,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pymongo import ASCENDING
-
 from git44_common.collections import API_RATE_LIMITS
-from git44_common.mongo import Database, IndexSpec, increment_counters
+from git44_common.mongo import Database, increment_counters, ttl_index
 
 # one counter document per bucket and window; gone once the window is over
-INDEXES = (
-    IndexSpec(
-        collection=API_RATE_LIMITS,
-        keys=[("expires_at", ASCENDING)],
-        name="expires_ttl",
-        expire_after_seconds=0,
-    ),
-)
+INDEXES = (ttl_index(API_RATE_LIMITS),)
 
 
 async def count(

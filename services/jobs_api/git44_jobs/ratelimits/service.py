@@ -18,68 +18,48 @@ exhaustion.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 
 from git44_common.clock import Clock
 from git44_common.mongo import Database
 from git44_common.ratelimit import Limit, Usage, enforce
 from git44_common.security import Principal
+from git44_jobs.core.config import JobsSettings
 from git44_jobs.ratelimits.counters import SharedCounters
 
 MINUTE = 60
 
 
-@dataclass(frozen=True, kw_only=True)
-class JobsLimits:
-    user_requests: Limit
-    user_submissions: Limit
-    global_submissions: Limit
-    api_key_requests: Limit
-
-    @classmethod
-    def of(
-        cls,
-        *,
-        user_requests_per_minute: int,
-        user_submissions_per_minute: int,
-        global_submissions_per_minute: int,
-        api_key_rate_limit: int,
-        api_key_rate_window_seconds: int,
-    ) -> JobsLimits:
-        return cls(
-            user_requests=Limit("user-requests", user_requests_per_minute, MINUTE),
-            user_submissions=Limit("user-submissions", user_submissions_per_minute, MINUTE),
-            global_submissions=Limit("submissions", global_submissions_per_minute, MINUTE),
-            api_key_requests=Limit(
-                "api-key-requests", api_key_rate_limit, api_key_rate_window_seconds
-            ),
-        )
-
-
 class RateLimiter:
     """Counts a caller's requests and submissions; RateLimited (429) past a limit."""
 
-    def __init__(self, db: Database, limits: JobsLimits, clock: Clock) -> None:
+    def __init__(self, db: Database, settings: JobsSettings, clock: Clock) -> None:
         self._counters = SharedCounters(db)
-        self._limits = limits
         self._clock = clock
+        self.user_requests = Limit("user-requests", settings.user_requests_per_minute, MINUTE)
+        self.user_submissions = Limit(
+            "user-submissions", settings.user_submissions_per_minute, MINUTE
+        )
+        self.global_submissions = Limit(
+            "submissions", settings.global_submissions_per_minute, MINUTE
+        )
+        self.api_key_requests = Limit(
+            "api-key-requests", settings.api_key_rate_limit, settings.api_key_rate_window_seconds
+        )
 
     async def count_request(self, caller: Principal) -> list[Usage]:
         """One request of `caller`: per API key for the Dev API, then per user."""
-        limits = self._limits
         counted: list[tuple[Limit, str, int]] = []
         if caller.api_key_id is not None:
-            counted.append((limits.api_key_requests, caller.api_key_id, 1))
-        counted.append((limits.user_requests, caller.user_id, 1))
+            counted.append((self.api_key_requests, caller.api_key_id, 1))
+        counted.append((self.user_requests, caller.user_id, 1))
         return await self._count_in_turn(counted, what="requests")
 
     async def count_submissions(self, user_id: str, count: int = 1) -> list[Usage]:
         """`count` submissions of the user, then of the whole service."""
-        limits = self._limits
         counted = [
-            (limits.user_submissions, user_id, count),
-            (limits.global_submissions, "all", count),
+            (self.user_submissions, user_id, count),
+            (self.global_submissions, "all", count),
         ]
         return await self._count_in_turn(counted, what="submissions")
 

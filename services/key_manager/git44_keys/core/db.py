@@ -3,7 +3,7 @@
 from pymongo import ASCENDING, DESCENDING
 
 from git44_common.collections import KEY_EVENTS, KEY_LEASES, SCRAPER_KEYS
-from git44_common.mongo import IndexSpec
+from git44_common.mongo import IndexSpec, ttl_index
 
 INDEXES = (
     IndexSpec(
@@ -27,10 +27,5 @@ INDEXES = (
     IndexSpec(collection=KEY_LEASES, keys=[("key_id", ASCENDING)], name="key_id"),
     # Backstop only, a day after expiry: a lease MongoDB deletes by TTL would not give
     # its slot back, so the sweeper (every few seconds) must get there first.
-    IndexSpec(
-        collection=KEY_LEASES,
-        keys=[("purge_at", ASCENDING)],
-        name="purge_ttl",
-        expire_after_seconds=0,
-    ),
+    ttl_index(KEY_LEASES, "purge_at"),
 )
