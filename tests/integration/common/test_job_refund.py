@@ -74,7 +74,7 @@ async def test_a_job_whose_charge_was_already_refunded_refunds_nothing(
     assert quota["remaining_quota"] == 4
 
 
-async def test_a_failure_while_the_job_lease_is_renewed_refunds_once_within_a_second(
+async def test_a_failure_while_the_job_lease_is_renewed_refunds_once_without_stalling(
     mongo_client: MongoClient, mongo_db: Database
 ) -> None:
     """Regression: the worker's failure path used to write the job twice in one
@@ -106,6 +106,8 @@ async def test_a_failure_while_the_job_lease_is_renewed_refunds_once_within_a_se
     assert refunded
     assert after is not None
     assert after["status"] == "failed"
-    assert elapsed < 1.0, f"the refund took {elapsed:.2f} s"
+    # the stall this guards against lasts until the 30 s socket timeout; alone the refund
+    # takes ~0.1 s, under a full test run up to ~1.5 s (the heartbeat shares the server)
+    assert elapsed < 5.0, f"the refund took {elapsed:.2f} s"
     quota = await mongo_db[USER_QUOTAS].find_one({"_id": "u1"})
     assert quota["remaining_quota"] == 5

@@ -15,7 +15,7 @@ from git44_worker.crud.jobs import renew_job_lease
 from tests.utils.factories import charged_quota, removal_job
 
 
-async def test_a_job_failing_while_its_lease_is_renewed_refunds_once_within_a_second(
+async def test_a_job_failing_while_its_lease_is_renewed_refunds_once_without_stalling(
     mongo_client: MongoClient, mongo_db: Database
 ) -> None:
     job = removal_job(user_id="u1", status="polling", lease_owner="w1")
@@ -63,7 +63,9 @@ async def test_a_job_failing_while_its_lease_is_renewed_refunds_once_within_a_se
         None,
     )
     assert [a["outcome"] for a in failed["attempts"]] == ["failed"]
-    assert elapsed < 1.0, f"the failure took {elapsed:.2f} s"
+    # the stall this guards against lasts until the 30 s socket timeout; alone the failure
+    # takes ~0.1 s, under a full test run up to ~1.5 s (the heartbeat shares the server)
+    assert elapsed < 5.0, f"the failure took {elapsed:.2f} s"
     # a replay (redelivered message) finds the job no longer ours: nothing refunded twice
     assert await fail() == (None, False)
     quota = await mongo_db[USER_QUOTAS].find_one({"_id": "u1"})
