@@ -114,10 +114,16 @@ def run_app(
     """Start another auth app (a replica, or one with other keys) on the test's database."""
 
     @asynccontextmanager
-    async def start(settings: AuthSettings) -> AsyncIterator[httpx.AsyncClient]:
+    async def start(
+        settings: AuthSettings, *, client_ip: str = "127.0.0.1"
+    ) -> AsyncIterator[httpx.AsyncClient]:
         app = create_app(settings)
-        async with LifespanManager(app), asgi_client(app) as http:
-            yield http
+        try:
+            async with LifespanManager(app), asgi_client(app, client_ip=client_ip) as http:
+                yield http
+        finally:  # leave no quorum queues behind (they pile up and slow the broker)
+            async with amqp_connection.channel() as channel:
+                await delete_topology(channel, Topology(namespace=settings.amqp_namespace))
 
     return start
 

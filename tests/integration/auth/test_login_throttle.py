@@ -8,11 +8,9 @@ from typing import Any
 
 import httpx
 import pytest
-from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
 
 from git44_auth.core.config import AuthSettings
-from git44_auth.main import create_app
 from tests.integration.auth.conftest import asgi_client
 from tests.integration.auth.flows import (
     WRONG_PASSWORD,
@@ -118,8 +116,7 @@ async def test_registrations_are_limited_per_ip_and_in_all(
         assert refused.headers["RateLimit-Policy"] == '"register-ip";q=3;w=3600'
     assert await mongo_db["users"].count_documents({"role": "user"}) == 3
     # another address may still register, until the whole service's hourly limit
-    app = create_app(settings)
-    async with LifespanManager(app), asgi_client(app, client_ip="10.0.0.7") as other:
+    async with run_app(settings, client_ip="10.0.0.7") as other:
         assert [(await register_raw(other, new_email())).status_code for _ in range(3)] == [
             201, 201, 429,
         ]  # fmt: skip
