@@ -9,7 +9,6 @@ by default, is taken as UTC).
 
 from __future__ import annotations
 
-import uuid
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Literal, Self
@@ -25,6 +24,7 @@ from pydantic import (
 )
 
 from git44_common.clock import utc_now
+from git44_common.ids import new_id
 
 
 def _as_utc(value: datetime) -> datetime:
@@ -37,9 +37,8 @@ UtcDatetime = Annotated[datetime, AfterValidator(_as_utc)]
 Count = Annotated[int, Field(ge=0)]
 
 
-def new_event_id() -> str:
-    """A fresh unique event id (also the webhook id of the event)."""
-    return uuid.uuid4().hex
+# A fresh unique event id (also the webhook id of the event): an id like every other.
+new_event_id = new_id
 
 
 class JobStatus(StrEnum):

@@ -7,11 +7,11 @@ check; the route checks every `check_seconds` and ends the stream when it should
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from git44_common.clock import Clock
+from git44_common.ids import new_id
 from git44_common.mongo import Database
 from git44_common.ratelimit import Limit, enforce
 from git44_jobs.live import crud
@@ -40,7 +40,7 @@ class StreamSlots:
 
     async def open(self, user_id: str) -> StreamSlot:
         now = self._clock()
-        slot = StreamSlot(uuid.uuid4().hex, user_id)
+        slot = StreamSlot(new_id(), user_id)
         taken = await crud.take_slot(
             self._db, user_id, slots=self._per_user, stream_id=slot.stream_id,
             until=now + self._lease, now=now,
