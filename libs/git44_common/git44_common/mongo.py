@@ -101,28 +101,19 @@ def is_duplicate_key_error(exc: BaseException) -> bool:
 
 
 async def increment_counter(
-    collection: AsyncCollection[Document], counter_id: str, *, expires_at: datetime
-) -> int:
-    """Add one to the counter document `counter_id` (created with `expires_at` for a TTL
-    index on its window's first hit); its new value. Atomic across replicas."""
-    counts = await increment_counters(collection, counter_id, {"count": 1}, expires_at=expires_at)
-    return counts["count"]
-
-
-async def increment_counters(
     collection: AsyncCollection[Document],
     counter_id: str,
-    amounts: Mapping[str, int],
     *,
     expires_at: datetime,
-) -> dict[str, int]:
-    """Add `amounts` to the named counters of document `counter_id` in one atomic update
-    (the document is created with `expires_at` on its first hit); their new values."""
+    amount: int = 1,
+) -> int:
+    """Add `amount` to the counter document `counter_id` (created with `expires_at` for a
+    TTL index on its window's first hit); its new value. Atomic across replicas."""
     for _ in range(3):  # two first upserts can race on the _id; the loser retries as an update
         try:
             doc = await collection.find_one_and_update(
                 {"_id": counter_id},
-                {"$inc": dict(amounts), "$setOnInsert": {"expires_at": expires_at}},
+                {"$inc": {"count": amount}, "$setOnInsert": {"expires_at": expires_at}},
                 upsert=True,
                 return_document=ReturnDocument.AFTER,
             )
@@ -130,6 +121,5 @@ async def increment_counters(
             if not is_duplicate_key_error(exc):
                 raise
             continue
-        doc = doc or {}
-        return {name: int(doc.get(name, amount)) for name, amount in amounts.items()}
+        return int(doc["count"]) if doc else amount
     raise RuntimeError(f"counter {counter_id} kept colliding")

@@ -3,73 +3,62 @@
 Every request of a user (and every submission of the whole service) increments a
 counter document; done one write per hit, the hot documents (the global submission
 counter above all) would cost the submission path its throughput. Hits that arrive
-while a counter's write is in flight wait and go together in the next one — the
-batching of `core/batching.py`, per counter document — and each still learns its own
-exact position: the count before the write plus the hits ahead of it in the batch.
+while a write is in flight go together in the next one (`core/batching.Batcher`): one
+write per counter document in it, and each hit still learns its own exact position —
+the count before the write plus the hits ahead of it in the batch.
 """
 
 from __future__ import annotations
 
 import asyncio
-import logging
 from dataclasses import dataclass
 from datetime import datetime
 
 from git44_common.mongo import Database
+from git44_jobs.core.batching import Batcher
 from git44_jobs.ratelimits import crud
 
-log = logging.getLogger(__name__)
 
-
-@dataclass
+@dataclass(frozen=True)
 class _Hit:
-    amounts: dict[str, int]
+    counter_id: str
+    amount: int
     expires_at: datetime
-    result: asyncio.Future[dict[str, int]]
 
 
 class SharedCounters:
-    """Counter documents in `api_rate_limits`, written at most once at a time each."""
+    """Counter documents in `api_rate_limits` (field `count`)."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, *, max_batch: int = 1000) -> None:
         self._db = db
-        self._pending: dict[str, list[_Hit]] = {}
-        self._writers: dict[str, asyncio.Task[None]] = {}
+        self._batcher: Batcher[_Hit, int] = Batcher(
+            self._write, max_batch=max_batch, name="rate-counters"
+        )
 
-    async def hit(
-        self, counter_id: str, amounts: dict[str, int], *, expires_at: datetime
-    ) -> dict[str, int]:
-        """Add `amounts` to the counter; the counts up to and including this hit."""
-        hit = _Hit(amounts, expires_at, asyncio.get_running_loop().create_future())
-        self._pending.setdefault(counter_id, []).append(hit)
-        if counter_id not in self._writers:
-            self._writers[counter_id] = asyncio.create_task(
-                self._write(counter_id), name=f"counter-{counter_id}"
-            )
-        return await hit.result
+    async def hit(self, counter_id: str, amount: int, *, expires_at: datetime) -> int:
+        """Add `amount` to the counter; the count up to and including this hit."""
+        return await self._batcher.submit(_Hit(counter_id, amount, expires_at))
 
-    async def _write(self, counter_id: str) -> None:
-        try:
-            while hits := self._pending.pop(counter_id, None):
-                await self._write_batch(counter_id, hits)
-        finally:
-            del self._writers[counter_id]
+    async def _write(self, hits: list[_Hit]) -> list[int | BaseException]:
+        by_counter: dict[str, list[int]] = {}
+        for index, hit in enumerate(hits):
+            by_counter.setdefault(hit.counter_id, []).append(index)
+        results: list[int | BaseException] = [0] * len(hits)
 
-    async def _write_batch(self, counter_id: str, hits: list[_Hit]) -> None:
-        total: dict[str, int] = {}
-        for hit in hits:
-            for name, amount in hit.amounts.items():
-                total[name] = total.get(name, 0) + amount
-        try:
-            after = await crud.count(self._db, counter_id, total, expires_at=hits[0].expires_at)
-        except Exception as exc:  # every hit of the batch learns it
-            for hit in hits:
-                if not hit.result.done():
-                    hit.result.set_exception(exc)
-            return
-        running = {name: after[name] - amount for name, amount in total.items()}
-        for hit in hits:
-            for name, amount in hit.amounts.items():
-                running[name] += amount
-            if not hit.result.done():
-                hit.result.set_result(dict(running))
+        async def write(counter_id: str, indexes: list[int]) -> None:
+            total = sum(hits[i].amount for i in indexes)
+            try:
+                after = await crud.count(
+                    self._db, counter_id, total, expires_at=hits[indexes[0]].expires_at
+                )
+            except Exception as exc:  # every hit on this counter learns it
+                for i in indexes:
+                    results[i] = exc
+                return
+            running = after - total
+            for i in indexes:
+                running += hits[i].amount
+                results[i] = running
+
+        await asyncio.gather(*(write(cid, indexes) for cid, indexes in by_counter.items()))
+        return results

@@ -78,7 +78,5 @@ class RateLimiter:
 
     async def _count(self, limit: Limit, subject: str, now: datetime, *, amount: int = 1) -> Usage:
         _, ends = limit.window(now)
-        counts = await self._counters.hit(
-            limit.counter_id(subject, now), {"count": amount}, expires_at=ends
-        )
-        return limit.usage(counts["count"], now)
+        used = await self._counters.hit(limit.counter_id(subject, now), amount, expires_at=ends)
+        return limit.usage(used, now)
