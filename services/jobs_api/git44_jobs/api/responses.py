@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Query, Request
 from fastapi.encoders import jsonable_encoder
@@ -18,6 +18,7 @@ from git44_common.mongo import Document
 from git44_common.openapi import problems
 from git44_common.quota import view_quota
 from git44_common.ratelimit import note_usage
+from git44_common.schemas import Page
 from git44_common.security import Principal
 from git44_jobs import metrics
 from git44_jobs.api.deps import Ctx
@@ -34,6 +35,7 @@ from git44_jobs.removals import service as removals
 from git44_jobs.submissions.service import Submission
 
 Render = Callable[[Document], BaseModel]
+PageT = TypeVar("PageT", bound=Page[Any])
 
 # A route's own problem statuses (the generic ones — 400, 401, 403, 404, 422, 503 — are
 # added to every operation by git44_common.openapi).
@@ -56,9 +58,6 @@ RATE_LIMITED = problems(
     described={429: "rate_limited: a request limit of the caller (RateLimit headers, Retry-After)"}
 )
 CANCEL_PROBLEMS = problems(described={409: "conflict: only queued jobs can be cancelled"})
-API_KEY_PROBLEMS = problems(
-    described={429: "rate_limited: this API key's request budget (Retry-After)"}
-)
 
 
 async def page_size(
@@ -108,13 +107,13 @@ JobListQuery = Annotated[JobList, Depends(job_list)]
 
 
 async def user_jobs_page(
-    ctx: JobsContext, user_id: str, query: JobList, *, item: type[JobPublic]
-) -> dict[str, Any]:
-    """A page of the user's jobs in the `item` shape: `{data, nextCursor}`."""
+    ctx: JobsContext, user_id: str, query: JobList, *, page: type[PageT], item: type[JobPublic]
+) -> PageT:
+    """A `page` of the user's jobs, each in the `item` shape."""
     docs, next_cursor = await removals.list_user_jobs(
         ctx.db, user_id, status=query.status, cursor=query.cursor, limit=query.limit
     )
-    return {"data": [item.from_doc(d) for d in docs], "next_cursor": next_cursor}
+    return page(data=[item.from_doc(d) for d in docs], next_cursor=next_cursor)
 
 
 async def user_quota(ctx: JobsContext, user_id: str) -> QuotaPublic:

@@ -15,7 +15,6 @@ from git44_common.security import Principal
 from git44_jobs.api.deps import ApiKeyUser, Ctx, IdempotencyKey
 from git44_jobs.api.etag import NOT_MODIFIED, IfNoneMatch, etag_response
 from git44_jobs.api.responses import (
-    API_KEY_PROBLEMS,
     RATE_LIMITED,
     SUBMIT_PROBLEMS,
     JobListQuery,
@@ -39,8 +38,6 @@ from git44_jobs.webhooks.models import WebhookSecretPublic
 from git44_jobs.webhooks.service import webhook_secret_of
 
 router = APIRouter(prefix="/api/v1", tags=["dev-api"], responses=RATE_LIMITED)
-
-CACHED_READ = API_KEY_PROBLEMS | NOT_MODIFIED
 
 
 async def _submit_one(
@@ -93,16 +90,16 @@ async def create_removals(
     return BatchResult(data=results)
 
 
-@router.get("/removals", response_model=DevJobsPublic, responses=CACHED_READ)
+@router.get("/removals", response_model=DevJobsPublic, responses=NOT_MODIFIED)
 async def list_removals(
     user: ApiKeyUser, ctx: Ctx, query: JobListQuery, if_none_match: IfNoneMatch = None
 ) -> Response:
     """The key owner's jobs, newest first, cursor-paginated."""
-    page = DevJobsPublic(**await user_jobs_page(ctx, user.user_id, query, item=DevJobPublic))
+    page = await user_jobs_page(ctx, user.user_id, query, page=DevJobsPublic, item=DevJobPublic)
     return etag_response(page, if_none_match)
 
 
-@router.get("/removals/{job_id}", response_model=DevJobPublic, responses=CACHED_READ)
+@router.get("/removals/{job_id}", response_model=DevJobPublic, responses=NOT_MODIFIED)
 async def read_removal(
     job_id: str, user: ApiKeyUser, ctx: Ctx, if_none_match: IfNoneMatch = None
 ) -> Response:
@@ -111,13 +108,13 @@ async def read_removal(
     return etag_response(job, if_none_match)
 
 
-@router.get("/quota", response_model=QuotaPublic, responses=CACHED_READ)
+@router.get("/quota", response_model=QuotaPublic, responses=NOT_MODIFIED)
 async def read_quota(user: ApiKeyUser, ctx: Ctx, if_none_match: IfNoneMatch = None) -> Response:
     """The key owner's credits and today's usage (ETag; If-None-Match → 304)."""
     return etag_response(await user_quota(ctx, user.user_id), if_none_match)
 
 
-@router.get("/webhook-secret", response_model=WebhookSecretPublic, responses=API_KEY_PROBLEMS)
+@router.get("/webhook-secret", response_model=WebhookSecretPublic)
 async def read_webhook_secret(user: ApiKeyUser, ctx: Ctx) -> JSONResponse:
     """The secret that signs this account's webhooks (Standard Webhooks, `whsec_…`)."""
     document = await webhook_secret_of(ctx.db, user.user_id, now=ctx.now())

@@ -54,7 +54,7 @@ async def list_removals(
     user: CurrentUser, ctx: Ctx, query: JobListQuery, if_none_match: IfNoneMatch = None
 ) -> Response:
     """The caller's jobs, newest first; `nextCursor` fetches the next page."""
-    page = JobsPublic(**await user_jobs_page(ctx, user.user_id, query, item=JobPublic))
+    page = await user_jobs_page(ctx, user.user_id, query, page=JobsPublic, item=JobPublic)
     return etag_response(page, if_none_match)
 
 
