@@ -116,6 +116,17 @@ async def user_jobs_page(
     return page(data=[item.from_doc(d) for d in docs], next_cursor=next_cursor)
 
 
+async def retry_failed(
+    ctx: JobsContext, job_id: str, *, user_id: str | None, charge: bool
+) -> Document:
+    """A failed job queued again: a user's retry (`charge`) or an admin's (free)."""
+    return await removals.retry_job(
+        mongo=ctx.mongo, db=ctx.db, quotas=ctx.quotas, outbox=ctx.outbox, job_id=job_id[:64],
+        user_id=user_id, charge=charge, now=ctx.now(),
+        claim_seconds=ctx.settings.request_claim_seconds,
+    )  # fmt: skip
+
+
 async def user_quota(ctx: JobsContext, user_id: str) -> QuotaPublic:
     """The user's credits and today's usage (the quota is created on first use)."""
     now = ctx.now()

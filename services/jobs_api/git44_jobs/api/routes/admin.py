@@ -16,7 +16,7 @@ from git44_jobs.admin.models import StatsPublic
 from git44_jobs.admin.quotas import change_user_quota
 from git44_jobs.admin.stats import collect_stats
 from git44_jobs.api.deps import AdminUser, Ctx, require_admin
-from git44_jobs.api.responses import RATE_LIMITED, PageSize
+from git44_jobs.api.responses import RATE_LIMITED, PageSize, retry_failed
 from git44_jobs.credits.models import QuotaPublic, QuotaUpdate
 from git44_jobs.removals import service as removals
 
@@ -63,11 +63,7 @@ async def list_jobs(
 )
 async def retry_any_job(job_id: str, admin: AdminUser, ctx: Ctx) -> AdminJobPublic:
     """Queue a failed job again, free of charge for its owner (audited)."""
-    job = await removals.retry_job(
-        mongo=ctx.mongo, db=ctx.db, quotas=ctx.quotas, outbox=ctx.outbox, job_id=job_id[:64],
-        user_id=None, charge=False, now=ctx.now(),
-        claim_seconds=ctx.settings.request_claim_seconds,
-    )  # fmt: skip
+    job = await retry_failed(ctx, job_id, user_id=None, charge=False)
     await record_admin_action(
         ctx.db, service="jobs-api", actor=admin.user_id, action="job.retry", target=job["_id"],
         before={"status": "failed"}, after={"status": job["status"]}, at=ctx.now(),

@@ -17,6 +17,7 @@ from git44_jobs.api.responses import (
     count_submissions,
     idempotent_request,
     outcome_response,
+    retry_failed,
     submit_idempotently,
     user_jobs_page,
     user_quota,
@@ -71,11 +72,7 @@ async def read_removal(
 async def retry_removal(request: Request, job_id: str, user: CurrentUser, ctx: Ctx) -> JobPublic:
     """Queue a failed job again; charges one credit (409 if the job has not failed)."""
     await count_submissions(request, ctx, user.user_id)
-    job = await removals.retry_job(
-        mongo=ctx.mongo, db=ctx.db, quotas=ctx.quotas, outbox=ctx.outbox, job_id=job_id[:64],
-        user_id=user.user_id, charge=True, now=ctx.now(),
-        claim_seconds=ctx.settings.request_claim_seconds,
-    )  # fmt: skip
+    job = await retry_failed(ctx, job_id, user_id=user.user_id, charge=True)
     return JobPublic.from_doc(job)
 
 
