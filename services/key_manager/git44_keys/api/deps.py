@@ -8,22 +8,16 @@ from typing import Annotated
 from fastapi import Depends
 
 from git44_common.dependencies import AdminUser, CurrentUser, get_context, require_admin
-from git44_common.mongo import Database
 from git44_keys.context import KeysContext
 from git44_keys.registry import KeyRegistry
 
-__all__ = ["AdminUser", "Ctx", "CurrentUser", "Db", "Registry", "require_admin"]
+__all__ = ["AdminUser", "Ctx", "CurrentUser", "Registry", "require_admin"]
 
 Ctx = Annotated[KeysContext, Depends(get_context)]
-
-
-async def get_db(ctx: Ctx) -> Database:
-    return ctx.db
 
 
 async def get_registry(ctx: Ctx) -> KeyRegistry:
     return ctx.registry
 
 
-Db = Annotated[Database, Depends(get_db)]
 Registry = Annotated[KeyRegistry, Depends(get_registry)]
