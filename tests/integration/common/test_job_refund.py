@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
 from datetime import UTC, datetime, timedelta
 
@@ -10,6 +9,7 @@ from git44_common.collections import REMOVAL_JOBS, USER_QUOTAS
 from git44_common.jobs import JobStatus, end_job_with_refund, new_job_document
 from git44_common.mongo import Database, Document, MongoClient
 from git44_common.quota import new_quota_document, reserve_update
+from tests.utils.background import repeating
 
 NOON = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 ATTEMPT = {"number": 1, "outcome": "failed", "error": "$upstream said no", "ended_at": NOON}
@@ -82,27 +82,18 @@ async def test_a_failure_while_the_job_lease_is_renewed_refunds_once_without_sta
     up on SecantusDB until a socket timeout."""
     await charged_job(mongo_db)
     owned = {"_id": "j1", "status": {"$in": ["processing", "polling"]}, "lease_owner": "w1"}
-    stop = asyncio.Event()
-    renewals = 0
 
     async def renew_lease() -> None:
-        nonlocal renewals
-        while not stop.is_set():
-            until = datetime.now(UTC) + timedelta(seconds=30)
-            # a multi-document write, as in docs/reliability.md's reproduction (a plain
-            # single-document update does not hold the collection on SecantusDB)
-            await mongo_db[REMOVAL_JOBS].update_many(owned, {"$set": {"lease_expires_at": until}})
-            renewals += 1
-            await asyncio.sleep(0)
+        until = datetime.now(UTC) + timedelta(seconds=30)
+        # a multi-document write, as in docs/reliability.md's reproduction (a plain
+        # single-document update does not hold the collection on SecantusDB)
+        await mongo_db[REMOVAL_JOBS].update_many(owned, {"$set": {"lease_expires_at": until}})
 
-    renewing = asyncio.create_task(renew_lease())
-    await asyncio.sleep(0.05)
-    started = time.monotonic()
-    after, refunded = await fail(mongo_client, mongo_db, owned)
-    elapsed = time.monotonic() - started
-    stop.set()
-    await renewing
-    assert renewals > 0
+    async with repeating(renew_lease) as renewals:
+        started = time.monotonic()
+        after, refunded = await fail(mongo_client, mongo_db, owned)
+        elapsed = time.monotonic() - started
+    assert renewals.count > 0
     assert refunded
     assert after is not None
     assert after["status"] == "failed"

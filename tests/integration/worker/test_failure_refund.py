@@ -3,7 +3,6 @@ heartbeat: one write of the job, the credit back once, no stall on SecantusDB.""
 
 from __future__ import annotations
 
-import asyncio
 import time
 from datetime import timedelta
 
@@ -12,6 +11,7 @@ from git44_common.collections import REMOVAL_JOBS, USER_QUOTAS
 from git44_common.mongo import Database, MongoClient
 from git44_worker.crud.failures import fail_and_refund
 from git44_worker.crud.jobs import renew_job_lease
+from tests.utils.background import repeating
 from tests.utils.factories import charged_quota, removal_job
 
 
@@ -22,26 +22,15 @@ async def test_a_job_failing_while_its_lease_is_renewed_refunds_once_without_sta
     job["lease_expires_at"] = utc_now() + timedelta(seconds=30)
     await mongo_db[REMOVAL_JOBS].insert_one(job)
     await mongo_db[USER_QUOTAS].insert_one(charged_quota("u1", charged=1))
-    stop = asyncio.Event()
-    renewals = 0
 
     async def heartbeat() -> None:
-        nonlocal renewals
-        while not stop.is_set():
-            await renew_job_lease(
-                mongo_db, job["_id"], worker_id="w1", now=utc_now(), lease_seconds=30
-            )
-            # and a plain write of several jobs at once (the relay's or an operator's),
-            # the kind that holds a collection on SecantusDB while it conflicts
-            await mongo_db[REMOVAL_JOBS].update_many(
-                {"_id": {"$in": [job["_id"]]}, "lease_owner": "w1"},
-                {"$set": {"lease_expires_at": utc_now() + timedelta(seconds=30)}},
-            )
-            renewals += 1
-            await asyncio.sleep(0)
-
-    beating = asyncio.create_task(heartbeat())
-    await asyncio.sleep(0.05)
+        await renew_job_lease(mongo_db, job["_id"], worker_id="w1", now=utc_now(), lease_seconds=30)
+        # and a plain write of several jobs at once (the relay's or an operator's), the
+        # kind that holds a collection on SecantusDB while it conflicts
+        await mongo_db[REMOVAL_JOBS].update_many(
+            {"_id": {"$in": [job["_id"]]}, "lease_owner": "w1"},
+            {"$set": {"lease_expires_at": utc_now() + timedelta(seconds=30)}},
+        )
 
     async def fail() -> tuple[dict | None, bool]:
         return await fail_and_refund(
@@ -49,12 +38,11 @@ async def test_a_job_failing_while_its_lease_is_renewed_refunds_once_without_sta
             event_id="e1", now=utc_now(),
         )  # fmt: skip
 
-    started = time.monotonic()
-    failed, refunded = await fail()
-    elapsed = time.monotonic() - started
-    stop.set()
-    await beating
-    assert renewals > 0
+    async with repeating(heartbeat) as beats:
+        started = time.monotonic()
+        failed, refunded = await fail()
+        elapsed = time.monotonic() - started
+    assert beats.count > 0
     assert refunded
     assert failed is not None
     assert (failed["status"], failed["charge"], failed["lease_owner"]) == (
