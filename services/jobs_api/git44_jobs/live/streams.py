@@ -59,3 +59,13 @@ class StreamSlots:
 
 def token_expired(expires_at: datetime | None, now: datetime) -> bool:
     return expires_at is not None and now >= expires_at
+
+
+def seconds_to_next_check(
+    check_seconds: float, expires_at: datetime | None, now: datetime
+) -> float:
+    """How long a stream may wait for an update before its next check: at most
+    `check_seconds`, and no later than its token's expiry (so it ends on time)."""
+    if expires_at is None:
+        return check_seconds
+    return max(0.0, min(check_seconds, (expires_at - now).total_seconds()))

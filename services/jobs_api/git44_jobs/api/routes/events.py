@@ -15,7 +15,7 @@ from git44_jobs.api.responses import RATE_LIMITED
 from git44_jobs.context import JobsContext
 from git44_jobs.live.hub import EventHub, JobUpdate
 from git44_jobs.live.replay import parse_last_event_id, replay_since
-from git44_jobs.live.streams import StreamSlot, token_expired
+from git44_jobs.live.streams import StreamSlot, seconds_to_next_check, token_expired
 
 router = APIRouter(prefix="/api/removal", tags=["removal"], responses=RATE_LIMITED)
 
@@ -54,9 +54,10 @@ async def _stream(
             yield _message(update)
         while True:
             try:
-                live = await asyncio.wait_for(
-                    subscriber.next_update(), timeout=ctx.streams.check_seconds
+                wait = seconds_to_next_check(
+                    ctx.streams.check_seconds, caller.expires_at, ctx.now()
                 )
+                live = await asyncio.wait_for(subscriber.next_update(), timeout=wait)
             except TimeoutError:
                 ended = await _why_end(ctx, caller, slot, authenticator)
                 if ended is not None:
