@@ -14,10 +14,11 @@ from typing import Any
 import aio_pika
 import pytest
 from aio_pika.abc import AbstractRobustConnection
+from gateway import nginx_binary
 
 from git44_common.amqp import Topology, declare_topology, delete_topology
 from git44_common.mongo import Database, MongoClient, create_mongo_client
-from tests.utils.infra import mongo_server, rabbitmq_server
+from tests.utils.infra import SYSTEM_PACKAGES_HINT, mongo_server, rabbitmq_server
 from tests.utils.tokens import TokenIssuer, serve_jwks
 
 
@@ -31,6 +32,15 @@ def mongo_url() -> Iterator[str]:
 def amqp_url() -> Iterator[str]:
     with rabbitmq_server() as url:
         yield url
+
+
+@pytest.fixture(scope="session")
+def nginx() -> str:
+    """Debian's nginx, for the gateway in front of a stack (deployment and security tests)."""
+    binary = nginx_binary()
+    if binary is None:
+        pytest.skip(f"nginx is not installed; {SYSTEM_PACKAGES_HINT}")
+    return binary
 
 
 @pytest.fixture

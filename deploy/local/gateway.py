@@ -3,7 +3,9 @@
 `deploy/gateway/git44.conf.template` is the one gateway config. Docker Compose renders it
 with the nginx image's envsubst step (upstreams `auth:8001`, ...); this module renders
 the same template with `127.0.0.1:<port>` upstreams, wraps it in a small main config of
-its own (pid, logs and temp files in a run directory) and runs Debian's nginx on it.
+its own (pid, logs and temp files in a run directory) and runs Debian's nginx on it. The
+trusted-proxy list is rendered by the same script the image runs at start
+(`deploy/gateway/40-git44-real-ip.sh`).
 
     gateway = start_gateway({"auth": 8001, "jobs-api": 8002, "key-manager": 8004},
                             listen_port=8080, run_dir=Path(".run"))
@@ -25,6 +27,7 @@ from localstack import ManagedProcess
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "deploy" / "gateway" / "git44.conf.template"
+REAL_IP_SCRIPT = ROOT / "deploy" / "gateway" / "40-git44-real-ip.sh"
 GATEWAY_DEFAULT_PORT = 8080
 DEFAULT_SPA_ORIGINS = ("http://localhost:5173", "http://127.0.0.1:5173")
 
@@ -39,6 +42,10 @@ DEFAULTS: dict[str, str] = {
     "GATEWAY_SSE_READ_TIMEOUT": "3600s",
     "GATEWAY_UPSTREAM_PARAMS": "max_fails=1 fail_timeout=5s",
     "GATEWAY_RESOLVER": "127.0.0.1",
+    "GATEWAY_REQUESTS_PER_SECOND": "20",
+    "GATEWAY_REQUEST_BURST": "100",
+    "GATEWAY_CONNECTIONS_PER_IP": "100",
+    "GATEWAY_HSTS_MAX_AGE": "0",
 }
 
 
@@ -79,7 +86,17 @@ def local_values(
     }
 
 
-def main_config(run_dir: Path, server_conf: Path) -> str:
+def write_trusted_proxies(path: Path, trusted_proxies: Iterable[str]) -> None:
+    """The `set_real_ip_from` lines, rendered by the image's own start script."""
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "GATEWAY_REAL_IP_CONF": str(path),
+        "GATEWAY_TRUSTED_PROXIES": " ".join(trusted_proxies),
+    }
+    subprocess.run(["sh", str(REAL_IP_SCRIPT)], env=env, check=True, capture_output=True)
+
+
+def main_config(run_dir: Path, server_conf: Path, real_ip_conf: Path) -> str:
     """nginx.conf around the rendered server config, with every path inside `run_dir`."""
     temp = run_dir / "temp"
     # As root, nginx's workers would run as `nobody`, who cannot enter a private run dir.
@@ -96,6 +113,7 @@ def main_config(run_dir: Path, server_conf: Path) -> str:
         f"    fastcgi_temp_path {temp / 'fastcgi'};\n"
         f"    uwsgi_temp_path {temp / 'uwsgi'};\n"
         f"    scgi_temp_path {temp / 'scgi'};\n"
+        f"    include {real_ip_conf};\n"
         f"    include {server_conf};\n"
         "}\n"
     )
@@ -107,8 +125,12 @@ def write_local_config(
     *,
     listen_port: int = GATEWAY_DEFAULT_PORT,
     cors_origins: Iterable[str] = DEFAULT_SPA_ORIGINS,
+    trusted_proxies: Iterable[str] = (),
+    overrides: Mapping[str, str] | None = None,
 ) -> Path:
-    """Render the gateway for local ports into `run_dir`; returns the main config's path."""
+    """Render the gateway for local ports into `run_dir`; returns the main config's path.
+
+    `overrides` replaces template values (e.g. a low `GATEWAY_REQUEST_BURST` in a test)."""
     run_dir = run_dir.resolve()
     (run_dir / "temp").mkdir(parents=True, exist_ok=True)
     values = local_values(
@@ -118,9 +140,11 @@ def write_local_config(
         cors_origins=cors_origins,
     )
     server_conf = run_dir / "git44.conf"
-    server_conf.write_text(render_template(TEMPLATE.read_text(), values))
+    server_conf.write_text(render_template(TEMPLATE.read_text(), {**values, **(overrides or {})}))
+    real_ip_conf = run_dir / "git44-real-ip.conf"
+    write_trusted_proxies(real_ip_conf, trusted_proxies)
     main_conf = run_dir / "nginx.conf"
-    main_conf.write_text(main_config(run_dir, server_conf))
+    main_conf.write_text(main_config(run_dir, server_conf, real_ip_conf))
     return main_conf
 
 
@@ -165,6 +189,8 @@ def start_gateway(
     run_dir: Path,
     listen_port: int = GATEWAY_DEFAULT_PORT,
     cors_origins: Iterable[str] = DEFAULT_SPA_ORIGINS,
+    trusted_proxies: Iterable[str] = (),
+    overrides: Mapping[str, str] | None = None,
     timeout: float = 15.0,
 ) -> Gateway:
     """Render, check and start nginx in the foreground; returns once `/healthz` answers."""
@@ -172,7 +198,12 @@ def start_gateway(
     if nginx is None:
         raise FileNotFoundError("nginx is not installed (Debian: apt-get install nginx-light)")
     main_conf = write_local_config(
-        run_dir, ports, listen_port=listen_port, cors_origins=cors_origins
+        run_dir,
+        ports,
+        listen_port=listen_port,
+        cors_origins=cors_origins,
+        trusted_proxies=trusted_proxies,
+        overrides=overrides,
     )
     checked = check_config(main_conf, nginx)
     if checked.returncode != 0:

@@ -9,28 +9,22 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from gateway import Gateway, nginx_binary, start_gateway
+from gateway import Gateway, start_gateway
 from localstack import DEMO_SCRAPER_KEYS, LocalStack, free_port
 
+from tests.utils.infra import SYSTEM_PACKAGES_HINT
 from tests.utils.stack import stack_fixture
 
 ROOT = Path(__file__).resolve().parents[2]
-INSTALL_HINT = "install it with .ci/install-system-packages.sh (Debian packages)"
-
-
-@pytest.fixture(scope="session")
-def nginx() -> str:
-    binary = nginx_binary()
-    if binary is None:
-        pytest.skip(f"nginx is not installed; {INSTALL_HINT}")
-    return binary
 
 
 @pytest.fixture(scope="session")
 def promtool() -> str:
     binary = shutil.which("promtool")
     if binary is None:
-        pytest.skip(f"promtool (Debian package prometheus) is not installed; {INSTALL_HINT}")
+        pytest.skip(
+            f"promtool (Debian package prometheus) is not installed; {SYSTEM_PACKAGES_HINT}"
+        )
     return binary
 
 

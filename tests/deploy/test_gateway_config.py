@@ -4,6 +4,7 @@ say who answered: routing table, SSE streaming, CORS, request ids, gzip and limi
 from __future__ import annotations
 
 import json
+import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -20,6 +21,7 @@ from gateway import (
     start_gateway,
     template_placeholders,
     write_local_config,
+    write_trusted_proxies,
 )
 from localstack import free_port
 
@@ -215,3 +217,43 @@ def test_sse_is_streamed_not_buffered(gateway: Gateway) -> None:
     assert first == "event: ready"
     assert first_after < 1.0  # the upstream sends its second event 1.5 s later
     assert "event: job" in rest
+
+
+def test_every_answer_carries_the_security_headers(client: httpx.Client) -> None:
+    for response in (client.get("/api/removal/x"), client.get("/nowhere"), client.get("/healthz")):
+        assert response.headers["x-content-type-options"] == "nosniff"
+        assert response.headers["x-frame-options"] == "DENY"
+        assert response.headers["referrer-policy"] == "no-referrer"
+        assert "frame-ancestors 'none'" in response.headers["content-security-policy"]
+        assert "strict-transport-security" not in response.headers  # not served over TLS
+
+
+def test_hsts_is_sent_when_configured_for_tls(nginx: str, tmp_path: Path) -> None:
+    ports = {"auth": free_port(), "jobs-api": free_port(), "key-manager": free_port()}
+    gateway = start_gateway(
+        ports, run_dir=tmp_path, listen_port=free_port(),
+        overrides={"GATEWAY_HSTS_MAX_AGE": "31536000"},
+    )  # fmt: skip
+    try:
+        response = httpx.get(f"{gateway.url}/healthz", trust_env=False)
+    finally:
+        gateway.stop()
+    assert response.headers["strict-transport-security"] == "max-age=31536000; includeSubDomains"
+
+
+def test_the_rate_limit_headers_are_readable_by_the_spa(client: httpx.Client) -> None:
+    response = client.get("/api/removal/x", headers={"Origin": SPA})
+    exposed = {
+        name.strip() for name in response.headers["access-control-expose-headers"].split(",")
+    }
+    assert {"RateLimit", "RateLimit-Policy", "Retry-After"} <= exposed
+
+
+def test_trusted_proxies_must_be_addresses(tmp_path: Path) -> None:
+    write_trusted_proxies(tmp_path / "ok.conf", ["10.0.0.0/8", "fd00::1"])
+    assert (tmp_path / "ok.conf").read_text().splitlines()[1:] == [
+        "set_real_ip_from 10.0.0.0/8;",
+        "set_real_ip_from fd00::1;",
+    ]
+    with pytest.raises(subprocess.CalledProcessError):
+        write_trusted_proxies(tmp_path / "bad.conf", ["10.0.0.1; include /etc/passwd"])

@@ -37,10 +37,17 @@ class Account:
         return bearer(self.access_token)
 
 
-def register(stack: LocalStack, password: str = PASSWORD) -> Account:
+def register(
+    stack: LocalStack, password: str = PASSWORD, *, client_ip: str | None = None
+) -> Account:
+    """A new account; `client_ip` is the address the request comes from, as the gateway
+    (on 127.0.0.1, trusted by the services) would name it."""
     email = f"sec-{uuid.uuid4().hex[:10]}@example.com"
     body = {"email": email, "password": password, "confirmPassword": password}
-    response = httpx.post(f"{stack.url('auth')}/api/auth/register", json=body, timeout=30)
+    headers = {"X-Forwarded-For": client_ip} if client_ip else None
+    response = httpx.post(
+        f"{stack.url('auth')}/api/auth/register", json=body, headers=headers, timeout=30
+    )
     assert response.status_code == 201, response.text
     session = response.json()
     return Account(

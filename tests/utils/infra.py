@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from localstack import ManagedProcess, free_port, port_open, secantus_command, wait_for_port
 
 LOCAL_AMQP_URL = "amqp://guest:guest@127.0.0.1:5672/"
+SYSTEM_PACKAGES_HINT = "install it with .ci/install-system-packages.sh (Debian packages)"
 
 
 def docker_engine_answers() -> bool:
