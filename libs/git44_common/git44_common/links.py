@@ -80,6 +80,7 @@ def is_public_address(ip: IPAddress) -> bool:
             return is_public_address(embedded)
     blocked = (
         ip.is_private
+        or (isinstance(ip, ipaddress.IPv6Address) and ip.is_site_local)  # fec0::/10
         or ip.is_loopback
         or ip.is_link_local
         or ip.is_multicast
@@ -110,6 +111,20 @@ def validate_sora_link(
     if match is None:
         raise InvalidLink("The link is not a Sora share link (expected /p/<id>).")
     return f"https://{host}/p/{match.group(1)}"
+
+
+def validate_output_link(
+    value: object, *, require_https: bool, max_length: int = DEFAULT_MAX_LENGTH
+) -> str:
+    """The upstream's download link, if it is one a user may be given: an absolute
+    http(s) URL with a host and no credentials (https only where `require_https`, i.e.
+    in production; the simulator's links are http); else InvalidLink. What the
+    upstream says is stored, shown to the user and sent to webhooks, so it is checked."""
+    parts = _split_url(value, max_length=max_length, what="download link")
+    scheme = parts.scheme.lower()
+    if scheme != "https" and (require_https or scheme != "http"):
+        raise InvalidLink("The download link must be an https URL.")
+    return parts.geturl()
 
 
 def _check_callback_host(host: str, *, allow_private: bool) -> None:

@@ -46,6 +46,7 @@ class WorkerService:
             removesora_url=settings.removesora_url,
             read_timeout=settings.scraperapi_timeout_seconds,
             connect_timeout=settings.connect_timeout_seconds,
+            require_https=not settings.is_development,
             transport=upstream_transport,
         )
         self.sender = WebhookSender(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import re
 
 import pytest
@@ -10,6 +11,7 @@ from hypothesis import strategies as st
 
 from git44_common.exceptions import InvalidLink
 from git44_common.links import (
+    is_public_address,
     resolve_public_addresses,
     validate_callback_url,
     validate_sora_link,
@@ -208,6 +210,19 @@ def test_the_development_setting_still_refuses_the_rest(url: str) -> None:
 async def test_resolution_refuses_hosts_that_are_not_public(host: str) -> None:
     with pytest.raises(InvalidLink):
         await resolve_public_addresses(host)
+
+
+@pytest.mark.parametrize(
+    "address", ["fec0::1", "feff:ffff::1", "fc00::1", "fe80::1", "::ffff:10.0.0.1", "100.64.0.1"]
+)
+def test_site_local_and_other_private_addresses_are_not_public(address: str) -> None:
+    # a callback host may resolve to any of these (DNS), so the literal refusal is not enough
+    assert not is_public_address(ipaddress.ip_address(address))
+
+
+def test_global_addresses_are_public() -> None:
+    assert is_public_address(ipaddress.ip_address("2606:4700::1111"))
+    assert is_public_address(ipaddress.ip_address("93.184.216.34"))
 
 
 async def test_resolution_returns_public_addresses() -> None:

@@ -92,6 +92,47 @@ async def test_poll_answers_map_to_outcomes(status: int, body: object, expected:
 
 
 @pytest.mark.parametrize(
+    "link",
+    [
+        None,
+        "",
+        "/relative/x.mp4",
+        "javascript:alert(1)",
+        "file:///etc/passwd",
+        "ftp://cdn.example/x.mp4",
+        "https://user:pw@cdn.example/x.mp4",
+        "https://cdn.example/x y.mp4",
+        "http://cdn.example/x.mp4",  # production wants https
+        "https://" + "a" * 3000,
+    ],
+)
+async def test_a_success_with_an_unusable_download_link_is_a_failed_task(link: object) -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json={"status": "success", "downloadUrl": link})
+
+    outcome = await client(handler).get_task(api_key="k", task_id="t")
+    assert isinstance(outcome, TaskFailed)
+    assert outcome.error.startswith("the task answered an unusable download link")
+
+
+async def test_the_simulators_http_links_pass_where_https_is_not_required() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(
+            200, json={"status": "success", "downloadUrl": "http://127.0.0.1:8090/d/x.mp4"}
+        )
+
+    upstream = RemoveSoraClient(
+        scraperapi_url=PROXY, removesora_url=BASE, require_https=False,
+        transport=httpx.MockTransport(handler),
+    )  # fmt: skip
+    assert await upstream.get_task(api_key="k", task_id="t") == TaskSucceeded(
+        "http://127.0.0.1:8090/d/x.mp4"
+    )
+    production = client(handler)
+    assert isinstance(await production.get_task(api_key="k", task_id="t"), TaskFailed)
+
+
+@pytest.mark.parametrize(
     ("status", "body", "expected"),
     [
         (403, "exhausted", KeyLimited(403)),

@@ -20,6 +20,9 @@ from urllib.parse import quote
 
 import httpx
 
+from git44_common.exceptions import InvalidLink
+from git44_common.links import validate_output_link
+
 KEY_LIMITED_STATUSES = frozenset({401, 403, 429})
 MAX_ERROR_LENGTH = 200
 
@@ -89,8 +92,9 @@ def parse_created(response: httpx.Response) -> CreateOutcome:
     return TaskCreated(task_id)
 
 
-def parse_polled(response: httpx.Response) -> PollOutcome:
-    """The outcome of a poll from ScraperAPI's answer."""
+def parse_polled(response: httpx.Response, *, require_https: bool = True) -> PollOutcome:
+    """The outcome of a poll from ScraperAPI's answer; a success whose download link is
+    not one to give a user (`validate_output_link`) is a failed task."""
     if response.status_code in KEY_LIMITED_STATUSES:
         return KeyLimited(response.status_code)
     if response.status_code == 404:
@@ -101,8 +105,13 @@ def parse_polled(response: httpx.Response) -> PollOutcome:
     status = body.get("status")
     if status == "processing":
         return TaskProcessing()
-    if status == "success" and isinstance(body.get("downloadUrl"), str):
-        return TaskSucceeded(body["downloadUrl"])
+    if status == "success":
+        try:
+            return TaskSucceeded(
+                validate_output_link(body.get("downloadUrl"), require_https=require_https)
+            )
+        except InvalidLink as exc:
+            return TaskFailed(f"the task answered an unusable download link: {exc}")
     if status == "failed":
         return TaskFailed(_short(body.get("error") or "the task failed upstream"))
     return UpstreamError(response.status_code, "poll answered an unknown task status")
@@ -118,9 +127,11 @@ class RemoveSoraClient:
         removesora_url: str,
         read_timeout: float = 70.0,
         connect_timeout: float = 10.0,
+        require_https: bool = True,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self._proxy = scraperapi_url
+        self._require_https = require_https  # download links; off for the simulator
         self._tasks_url = removesora_url.rstrip("/") + "/api/v1/tasks"
         timeout = httpx.Timeout(read_timeout, connect=connect_timeout)
         # trust_env=False: an environment proxy must never see the ScraperAPI key.
@@ -147,4 +158,4 @@ class RemoveSoraClient:
             response = await self._http.get(self._proxy, params=params)
         except httpx.HTTPError as exc:
             return UpstreamError(None, f"poll failed: {type(exc).__name__}")
-        return parse_polled(response)
+        return parse_polled(response, require_https=self._require_https)
