@@ -12,6 +12,7 @@ from git44_auth.context import AuthContext
 from git44_auth.crud import api_keys, refresh_tokens, users
 from git44_auth.metrics import LOGINS, REGISTRATIONS
 from git44_auth.models import PasswordChangeRequest, RegisterRequest
+from git44_auth.passwords import weak_password_reason
 from git44_auth.sessions import start_session
 from git44_auth.tokens import TokenPair
 from git44_common.exceptions import (
@@ -55,6 +56,14 @@ def normalize_email(raw: str) -> str:
     return valid.normalized.lower()
 
 
+def check_new_password(password: str, *, min_length: int, field: str) -> None:
+    """ValidationFailed (422) unless `password` (the body's `field`) may be set."""
+    reason = weak_password_reason(password, min_length=min_length)
+    if reason is not None:
+        errors = [{"loc": ["body", field], "msg": reason, "type": "value_error.password"}]
+        raise ValidationFailed(f"{field}: {reason}", errors=errors)
+
+
 async def create_user(
     ctx: AuthContext, *, email: str, password: str, role: Role, now: datetime
 ) -> Document:
@@ -74,6 +83,9 @@ async def register(ctx: AuthContext, request: RegisterRequest, *, now: datetime)
     """A new account with its first API key, signed in (the caller has counted it
     against the registration limits)."""
     email = normalize_email(request.email)
+    check_new_password(
+        request.password, min_length=ctx.settings.password_min_length, field="password"
+    )
     user = await create_user(ctx, email=email, password=request.password, role="user", now=now)
     api_key = await create_api_key(ctx, user_id=user["_id"], name=FIRST_API_KEY_NAME, now=now)
     tokens = await start_session(ctx, user, now=now)
@@ -106,6 +118,9 @@ async def change_password(
     ctx: AuthContext, *, user_id: str, request: PasswordChangeRequest, now: datetime
 ) -> TokenPair:
     """Set a new password, end every session of the user, and start a new one."""
+    check_new_password(
+        request.new_password, min_length=ctx.settings.password_min_length, field="newPassword"
+    )
     user = await users.get_user(ctx.db, user_id)
     if user is None:
         raise TokenInvalid("The user no longer exists.")

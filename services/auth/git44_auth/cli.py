@@ -20,7 +20,7 @@ from git44_auth.context import build_context, load_key_ring
 from git44_auth.core.config import AuthSettings
 from git44_auth.core.db import INDEXES
 from git44_auth.exceptions import CliError
-from git44_auth.passwords import MAX_PASSWORD_BYTES
+from git44_auth.passwords import weak_password_reason
 from git44_common.mongo import create_mongo_client, ensure_indexes
 
 PromptFn = Callable[[str], str]
@@ -42,10 +42,9 @@ def admin_password(settings: AuthSettings, prompt: PromptFn = getpass.getpass) -
         password = prompt("Password: ")
         if prompt("Repeat password: ") != password:
             raise CliError("the passwords do not match")
-    if len(password) < settings.password_min_length:
-        raise CliError(f"the password needs at least {settings.password_min_length} characters")
-    if len(password.encode()) > MAX_PASSWORD_BYTES:
-        raise CliError(f"the password may have at most {MAX_PASSWORD_BYTES} bytes")
+    reason = weak_password_reason(password, min_length=settings.password_min_length)
+    if reason is not None:
+        raise CliError(reason)
     return password
 
 

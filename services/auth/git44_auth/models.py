@@ -14,7 +14,6 @@ from git44_common.tokens import Role
 if TYPE_CHECKING:
     from git44_auth.tokens import TokenPair
 
-MIN_PASSWORD_LENGTH = 8
 MAX_EMAIL_LENGTH = 320
 
 
@@ -24,9 +23,10 @@ def _fits_bcrypt(value: str) -> str:
     return value
 
 
+# The minimum length is AUTH_PASSWORD_MIN_LENGTH, checked by the service (accounts.py).
 NewPassword = Annotated[
     str,
-    Field(min_length=MIN_PASSWORD_LENGTH, max_length=MAX_PASSWORD_BYTES),
+    Field(min_length=1, max_length=MAX_PASSWORD_BYTES),
     AfterValidator(_fits_bcrypt),
 ]
 

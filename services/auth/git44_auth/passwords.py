@@ -16,6 +16,16 @@ import bcrypt
 MAX_PASSWORD_BYTES = 72  # bcrypt 5 raises ValueError beyond this; validation caps it first
 
 
+def weak_password_reason(password: str, *, min_length: int) -> str | None:
+    """Why a new password is refused (AUTH_PASSWORD_MIN_LENGTH, bcrypt's byte cap), or
+    None. The one rule for the API and the `create-admin` command."""
+    if len(password) < min_length:
+        return f"the password needs at least {min_length} characters"
+    if len(password.encode()) > MAX_PASSWORD_BYTES:
+        return f"the password may have at most {MAX_PASSWORD_BYTES} bytes"
+    return None
+
+
 class PasswordHasher:
     def __init__(self, *, rounds: int) -> None:
         self.rounds = rounds

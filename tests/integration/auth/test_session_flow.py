@@ -17,6 +17,7 @@ from tests.integration.auth.flows import (
     new_email,
     problem_code,
     register,
+    register_raw,
 )
 
 
@@ -162,3 +163,24 @@ async def test_malformed_requests_get_problem_json_never_a_500(client: httpx.Asy
         assert response.headers["content-type"].startswith("application/problem+json")
     schema = await client.get("/openapi.json")
     assert "/api/auth/register" in schema.json()["paths"]
+
+
+async def test_the_minimum_password_length_is_the_setting(
+    run_app: Any, settings_factory: Any
+) -> None:
+    eleven, twelve = "a1b2c3d4e5f", "a1b2c3d4e5f6"
+    async with run_app(settings_factory(password_min_length=12)) as client:
+        short = await register_raw(client, new_email(), eleven)
+        assert short.status_code == 422
+        assert problem_code(short) == "validation_failed"
+        assert short.json()["errors"][0]["loc"] == ["body", "password"]
+        account = await register(client, new_email(), twelve)
+        change = {"currentPassword": twelve, "newPassword": eleven, "confirmPassword": eleven}
+        refused = await client.post(
+            "/api/auth/password", json=change, headers=bearer(account["accessToken"])
+        )
+        assert refused.status_code == 422
+        assert refused.json()["errors"][0]["loc"] == ["body", "newPassword"]
+    # a lower setting admits what the old hard-coded minimum of 8 refused
+    async with run_app(settings_factory(password_min_length=6)) as client:
+        assert (await register_raw(client, new_email(), "a1b2c3")).status_code == 201
