@@ -1,7 +1,9 @@
-"""Documents as the services create them: jobs (git44_common.jobs.record) and quotas."""
+"""Documents as the services create them: jobs (git44_common.jobs.record), quotas and
+ScraperAPI keys (key-manager's registry)."""
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 from typing import Any
 
@@ -46,3 +48,25 @@ def charged_quota(
     doc["remaining_quota"] = total - charged
     doc["daily_used"] = charged
     return doc
+
+
+def scraper_key(api_key: str, *, token: str, fingerprint: str) -> dict[str, Any]:
+    """An active key in key-manager's shape, stored as `token` under `fingerprint` (the
+    cipher that made them is the test's choice: old, new or from before key lists)."""
+    now = utc_now()
+    return {
+        "_id": uuid.uuid4().hex,
+        "label": api_key[:4],
+        "key_hint": api_key[:2],
+        "api_key_encrypted": token,
+        "key_fingerprint": fingerprint,
+        "status": "active",
+        "usage_count": 0,
+        "in_flight": 0,
+        "max_concurrency": 5,
+        "last_used": None,
+        "limited_at": None,
+        "cooldown_until": None,
+        "created_at": now,
+        "updated_at": now,
+    }

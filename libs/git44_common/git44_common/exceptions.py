@@ -20,7 +20,8 @@ stable `code` that clients may branch on.
     │   ├── DailyLimitReached             429 daily_limit_reached  (Retry-After)
     │   ├── RateLimited                   429 rate_limited         (Retry-After)
     │   └── ServiceUnavailable            503 service_unavailable  (Retry-After, optional)
-    └── InvalidLink (also a ValueError)   a rejected Sora link or callback URL
+    ├── InvalidLink (also a ValueError)   a rejected Sora link or callback URL
+    └── UnreadableSecret                  no configured key opens a stored secret
 """
 
 from __future__ import annotations
@@ -203,3 +204,8 @@ class ServiceUnavailable(_RetryableProblem):
 
 class InvalidLink(Git44Error, ValueError):
     """A link or URL was rejected; the message is a short reason safe to show users."""
+
+
+class UnreadableSecret(Git44Error):
+    """No key of an encryption key list opens a stored secret: the key it was encrypted
+    under is missing from the setting (dropped too early, or the wrong setting)."""

@@ -6,7 +6,9 @@ Sources, highest priority first:
 3. the shared, unprefixed environment for what all services have in common
    (`MONGODB_URL`, `AMQP_URL`, `GIT44_ENV`, ... — see `SHARED_ENV`);
 4. files in the secrets directory named by `GIT44_SECRETS_DIR` (Docker/Kubernetes
-   secrets: one file per field, named like the prefixed variable, e.g. `auth_jwt_private_key`).
+   secrets: one file per field, named like the prefixed variable, e.g. `auth_jwt_private_key`);
+5. for a shared setting, the file named like its unprefixed variable
+   (`webhook_secrets_encryption_key`): one file serves every service that reads it.
 
 Secrets are `SecretStr`. A secret still holding a placeholder value is refused unless
 the environment is `development` or `test` (after the template's
@@ -18,6 +20,7 @@ from __future__ import annotations
 import os
 import warnings
 from enum import StrEnum
+from pathlib import Path
 from typing import Any, ClassVar, Self
 
 from pydantic import Field, SecretStr, model_validator
@@ -43,6 +46,7 @@ SHARED_ENV: dict[str, str] = {
     "jwks_url": "JWKS_URL",
     "jwt_issuer": "JWT_ISSUER",
     "jwt_audience": "JWT_AUDIENCE",
+    "webhook_secrets_encryption_key": "WEBHOOK_SECRETS_ENCRYPTION_KEY",
 }
 
 
@@ -70,10 +74,28 @@ class _SharedEnvSource(PydanticBaseSettingsSource):
         return values
 
 
+class _SharedSecretsSource(_SharedEnvSource):
+    """Reads the secret files named like the `SHARED_ENV` variables, in lower case."""
+
+    def __init__(self, settings_cls: type[BaseSettings], secrets_dir: str) -> None:
+        super().__init__(settings_cls)
+        self._secrets_dir = Path(secrets_dir)
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        env_name = SHARED_ENV.get(field_name)
+        path = self._secrets_dir / env_name.lower() if env_name else None
+        if path is None or not path.is_file():
+            return None, field_name, False
+        return path.read_text(encoding="utf-8").strip(), field_name, False
+
+
 class ServiceSettings(BaseSettings):
     """What every Git44 service is configured with; subclasses add their own fields."""
 
-    model_config = SettingsConfigDict(extra="ignore", case_sensitive=False)
+    # Settings hold secrets: a validation error names the field, never the value.
+    model_config = SettingsConfigDict(
+        extra="ignore", case_sensitive=False, hide_input_in_errors=True
+    )
 
     service_name: ClassVar[str] = "git44"
 
@@ -110,11 +132,25 @@ class ServiceSettings(BaseSettings):
         secrets_dir = os.environ.get("GIT44_SECRETS_DIR")
         if secrets_dir:
             sources.append(SecretsSettingsSource(settings_cls, secrets_dir=secrets_dir))
+            sources.append(_SharedSecretsSource(settings_cls, secrets_dir))
         return tuple(sources)
 
     @property
     def is_development(self) -> bool:
         return self.environment in (Environment.DEVELOPMENT, Environment.TEST)
+
+    # Flags that loosen a safety check for local work (e.g. webhooks to 127.0.0.1):
+    # refused outside development and tests, whatever the environment says.
+    development_only: ClassVar[tuple[str, ...]] = ()
+
+    @model_validator(mode="after")
+    def _refuse_development_flags(self) -> Self:
+        if not self.is_development:
+            for name in self.development_only:
+                if getattr(self, name):
+                    variable = f"{self.model_config.get('env_prefix', '')}{name}".upper()
+                    raise ValueError(f"{variable} is for development and tests only")
+        return self
 
     @model_validator(mode="after")
     def _enforce_non_default_secrets(self) -> Self:

@@ -7,6 +7,7 @@ from datetime import datetime
 
 from git44_common.amqp import Publisher, Topology
 from git44_common.clock import Clock, utc_now
+from git44_common.encryption import KeyRing
 from git44_common.mongo import Database, Document, MongoClient
 from git44_jobs.core.batching import Batcher
 from git44_jobs.core.config import JobsSettings
@@ -39,6 +40,7 @@ class JobsContext:
     links: LinkRules = field(init=False)
     limiter: RateLimiter = field(init=False)
     streams: StreamSlots = field(init=False)
+    webhook_keys: KeyRing = field(init=False)
 
     def __post_init__(self, publisher: Publisher) -> None:
         settings = self.settings
@@ -77,6 +79,7 @@ class JobsContext:
             sora_hosts=settings.sora_hosts,
             allow_private_callbacks=settings.allow_private_callbacks,
         )
+        self.webhook_keys = settings.webhook_secret_keys()
 
     def now(self) -> datetime:
         return self.clock()

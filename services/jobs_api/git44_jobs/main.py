@@ -22,6 +22,7 @@ from git44_jobs.core.config import JobsSettings
 from git44_jobs.core.db import INDEXES
 from git44_jobs.live.hub import EventHub
 from git44_jobs.outbox.relay import OutboxRelay, RelayTiming
+from git44_jobs.webhooks.rotation import seal_plain_secrets
 
 SERVICE = "jobs-api"
 
@@ -62,6 +63,9 @@ def create_app(settings: JobsSettings | None = None, *, clock: Clock = utc_now) 
             relay = OutboxRelay(runtime.db, context.outbox, RelayTiming.of(settings), clock)
             relay_task = asyncio.create_task(relay.run(), name="outbox-relay")
             stack.push_async_callback(stop_task, relay_task)
+            sealing = seal_plain_secrets(runtime.db, context.webhook_keys)
+            sealing_task = asyncio.create_task(sealing, name="seal-webhook-secrets")
+            stack.push_async_callback(stop_task, sealing_task)
             yield
 
     app = create_service_app(

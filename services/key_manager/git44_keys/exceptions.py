@@ -4,8 +4,9 @@ Git44Error (git44_common.exceptions)
 └── KeysError
     ├── ScraperKeyExists ...... 409 conflict   the key is already in the pool (also a Conflict)
     ├── ScraperKeyNotFound .... 404 not_found  no key with that id (also a NotFound)
-    └── KeyDecryptionError .... a stored key cannot be decrypted (wrong or rotated
-                                KEYS_ENCRYPTION_KEY); never shown to a client
+    └── KeyDecryptionError .... a stored key cannot be decrypted (the entry of
+                                KEYS_ENCRYPTION_KEY it was encrypted under is missing);
+                                never shown to a client
 """
 
 from __future__ import annotations
@@ -26,4 +27,4 @@ class ScraperKeyNotFound(KeysError, NotFound):
 
 
 class KeyDecryptionError(KeysError):
-    """A stored key could not be decrypted (wrong or rotated KEYS_ENCRYPTION_KEY)."""
+    """A stored key could not be decrypted: no entry of KEYS_ENCRYPTION_KEY opens it."""

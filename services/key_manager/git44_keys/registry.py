@@ -25,6 +25,7 @@ from git44_keys.state_machine import KeyEventName
 
 log = logging.getLogger(__name__)
 
+_ALREADY_THERE = "This ScraperAPI key is already in the pool."
 _SNAPSHOT_FIELDS = ("label", "key_hint", "status", "usage_count", "in_flight", "max_concurrency")
 
 
@@ -98,11 +99,15 @@ class KeyRegistry:
         self, api_key: str, *, label: str | None, max_concurrency: int, reason: str
     ) -> Document:
         document = self.new_key_document(api_key, label=label, max_concurrency=max_concurrency)
+        # The unique index sees only the newest fingerprint; a key added before the
+        # newest encryption key may still carry an older one until the rotation.
+        if await keys.fingerprint_taken(self._db, self._cipher.fingerprints(api_key)):
+            raise ScraperKeyExists(_ALREADY_THERE)
         try:
             await keys.insert_key(self._db, document)
         except Exception as exc:
             if is_duplicate_key_error(exc):
-                raise ScraperKeyExists("This ScraperAPI key is already in the pool.") from None
+                raise ScraperKeyExists(_ALREADY_THERE) from None
             raise
         await self._lifecycle.report(
             document["_id"], KeyEventName.ADDED, source=None, target=KeyStatus.ACTIVE,

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from git44_common.mongo import Database
+from git44_common.webhook_secrets import open_secret
 from tests.integration.jobs.support import Jobs, Users
 from tests.utils.requests import sora_link
 
@@ -30,7 +31,8 @@ async def test_an_integration_submits_with_a_callback_and_reads_its_signing_secr
 
     secret = (await jobs.client.get("/api/v1/webhook-secret", headers=headers)).json()
     assert secret["secret"].startswith("whsec_")
-    assert (await mongo_db.webhook_secrets.find_one({"_id": user}))["secret"] == secret["secret"]
+    stored_secret = await mongo_db.webhook_secrets.find_one({"_id": user})
+    assert open_secret(stored_secret, jobs.context.webhook_keys) == secret["secret"]
 
     read = await jobs.client.get(f"/api/v1/removals/{job['id']}", headers=headers)
     assert read.json()["id"] == job["id"]

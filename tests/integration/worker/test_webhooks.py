@@ -1,5 +1,6 @@
 """Webhook delivery: signed per Standard Webhooks (verified here by hand, from the
-spec), retried with backoff, every attempt recorded, private destinations refused."""
+spec) with the user's secret, stored encrypted or (from before) plain, retried with
+backoff, every attempt recorded, private destinations refused."""
 
 from __future__ import annotations
 
@@ -12,11 +13,20 @@ import time
 from collections.abc import AsyncIterator
 
 import pytest
+from cryptography.fernet import Fernet
+from pydantic import SecretStr
 
 from git44_common.collections import WEBHOOK_DELIVERIES, WEBHOOK_SECRETS
 from git44_common.contracts import WebhookDeliveryRequested
 from git44_common.mongo import Database
+from git44_common.webhook_secrets import (
+    PLAIN_FIELD,
+    WebhookSecretsSettings,
+    open_secret,
+    sealed_secret,
+)
 from git44_sim.client import SimControl
+from git44_worker.core.config import WorkerSettings
 from tests.integration.worker.conftest import FakeKeyManager, Jobs, StartWorker
 from tests.utils.receiver import Receiver, serving_receiver
 from tests.utils.waiting import eventually
@@ -52,7 +62,9 @@ async def test_a_finished_job_is_delivered_signed_with_the_users_secret(
     sim: SimControl,
     receiver: Receiver,
 ) -> None:
-    await jobs.db[WEBHOOK_SECRETS].insert_one({"_id": jobs.user_id, "secret": SECRET})
+    # stored in plain text, as before encryption at rest: read as is until jobs-api
+    # encrypts it
+    await jobs.db[WEBHOOK_SECRETS].insert_one({"_id": jobs.user_id, PLAIN_FIELD: SECRET})
     await start_worker()
     submitted = await jobs.submit(callback_url=receiver.url)
     done = await jobs.wait_for(submitted["_id"], {"success", "failed"})
@@ -92,7 +104,7 @@ async def request_delivery(jobs: Jobs, callback_url: str, status: str = "failed"
 
 
 async def test_a_failed_delivery_is_retried_with_the_same_id_and_a_lazily_created_secret(
-    start_worker: StartWorker, jobs: Jobs, receiver: Receiver
+    start_worker: StartWorker, jobs: Jobs, receiver: Receiver, worker_settings: WorkerSettings
 ) -> None:
     receiver.statuses = [500]
     await start_worker()
@@ -105,13 +117,31 @@ async def test_a_failed_delivery_is_retried_with_the_same_id_and_a_lazily_create
     assert first["next_retry_at"] is not None
     assert second["status_code"] == 204
     assert second["attempted_at"] >= first["next_retry_at"]
-    secret = await jobs.db[WEBHOOK_SECRETS].find_one({"_id": jobs.user_id})
-    assert secret is not None
-    assert secret["secret"].startswith("whsec_")
+    stored = await jobs.db[WEBHOOK_SECRETS].find_one({"_id": jobs.user_id})
+    assert stored is not None
+    assert PLAIN_FIELD not in stored  # created encrypted, like jobs-api creates them
+    secret = open_secret(stored, worker_settings.webhook_secret_keys())
+    assert secret.startswith("whsec_")
     (h1, b1), (h2, b2) = receiver.received
     assert h1["webhook-id"] == h2["webhook-id"] == f"evt-{job_id}"
-    assert verify_by_hand(secret["secret"], h2, b2)
+    assert verify_by_hand(secret, h2, b2)
     assert json.loads(b2)["data"]["error"] == "it broke"
+
+
+async def test_a_delivery_is_signed_with_the_secret_stored_encrypted(
+    start_worker: StartWorker, jobs: Jobs, receiver: Receiver
+) -> None:
+    key = Fernet.generate_key().decode()
+    settings = WebhookSecretsSettings(environment="test", webhook_secrets_encryption_key=key)
+    sealed = sealed_secret(SECRET, settings.webhook_secret_keys())
+    await jobs.db[WEBHOOK_SECRETS].insert_one({"_id": jobs.user_id, **sealed})
+    await start_worker(webhook_secrets_encryption_key=SecretStr(f"{key},an-older-entry"))
+    await request_delivery(jobs, receiver.url)
+
+    await eventually(lambda: _received(receiver, 1))
+
+    headers, body = receiver.received[0]
+    assert verify_by_hand(SECRET, headers, body)
 
 
 async def test_delivery_gives_up_after_the_last_configured_attempt(

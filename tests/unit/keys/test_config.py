@@ -41,3 +41,9 @@ def test_defaults_follow_the_design() -> None:
     assert settings.lease_seconds == 90
     assert settings.cooldown_seconds == 3600
     assert settings.default_max_concurrency == 5
+
+
+def test_a_malformed_key_list_is_refused_without_showing_it() -> None:
+    with pytest.raises(ValidationError, match="empty entry") as raised:
+        KeysSettings(environment="test", encryption_key="new-s3cret-passphrase,")
+    assert "s3cret" not in str(raised.value)

@@ -5,10 +5,12 @@ from __future__ import annotations
 import logging
 
 import pytest
+from cryptography.fernet import Fernet
 
 from git44_common.logs import REDACTED, RedactingFilter
 from git44_keys.crypto import SCRAPER_KEY_PATTERN, KeyCipher, mask_key
 from git44_keys.exceptions import KeyDecryptionError
+from tests.utils.legacy_crypto import legacy_encrypt, legacy_fingerprint
 
 KEY = "sk-live-0123456789abcdef"
 
@@ -36,6 +38,49 @@ def test_fingerprints_are_stable_keyed_and_distinct() -> None:
     assert cipher.fingerprint(KEY) == cipher.fingerprint(KEY)
     assert cipher.fingerprint(KEY) != cipher.fingerprint(KEY + "x")
     assert cipher.fingerprint(KEY) != KeyCipher("secret-b").fingerprint(KEY)
+
+
+def test_keys_stored_before_key_lists_still_open() -> None:
+    """The HKDF derivation from before stays a decrypt-only fallback for each entry."""
+    token = legacy_encrypt("the-old-secret", KEY)
+    assert KeyCipher("the-old-secret").decrypt(token) == KEY
+    new = Fernet.generate_key().decode()
+    assert KeyCipher(f"{new},the-old-secret").decrypt(token) == KEY
+    assert not KeyCipher(f"{new},the-old-secret").is_current(token)
+    with pytest.raises(KeyDecryptionError):
+        KeyCipher(new).decrypt(token)
+
+
+def test_new_keys_are_encrypted_under_the_newest_entry_only() -> None:
+    new = Fernet.generate_key().decode()
+    token = KeyCipher(f"{new},old-secret").encrypt(KEY)
+    assert KeyCipher(new).is_current(token)
+    with pytest.raises(KeyDecryptionError):
+        KeyCipher("old-secret").decrypt(token)
+
+
+def test_a_key_is_fingerprinted_under_the_newest_entry_and_found_under_any() -> None:
+    new = Fernet.generate_key().decode()
+    rotating = KeyCipher(f"{new},old-secret")
+    assert rotating.fingerprint(KEY) == KeyCipher(new).fingerprint(KEY)
+    candidates = rotating.fingerprints(KEY)
+    assert candidates[0] == rotating.fingerprint(KEY)
+    assert KeyCipher("old-secret").fingerprint(KEY) in candidates
+    assert legacy_fingerprint("old-secret", KEY) in candidates
+    assert rotating.fingerprint(KEY) != legacy_fingerprint(new, KEY)
+
+
+def test_the_derivation_is_pinned() -> None:
+    """Stored keys and the unique index depend on it."""
+    cipher = KeyCipher("correct horse battery staple")
+    token = (
+        "gAAAAABrDcK0vMcaxs9e3jxfxmYb0Cr1406cQOwksXDkAwunLf9bX0HsOy1hzBLLL7hzh6YoBm60UKnCukrjlmUIV"
+        "_fhyYhJlWSjGqojbAVt0jxDJGsvppI="
+    )
+    assert cipher.decrypt(token) == "sk-pinned-0123456789"
+    assert cipher.fingerprint("sk-pinned-0123456789") == (
+        "febdb5a564d2c1889287142a1e5c84f6a6d40319f473c364406fa3eea21b8e49"
+    )
 
 
 def test_a_decrypted_key_is_redacted_from_logs() -> None:

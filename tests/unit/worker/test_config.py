@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from cryptography.fernet import Fernet
 from pydantic import ValidationError
 
 from git44_worker.core.config import WorkerSettings
@@ -10,7 +11,11 @@ from git44_worker.core.config import WorkerSettings
 
 def test_private_webhook_destinations_are_refused_in_production() -> None:
     with pytest.raises(ValidationError, match="development"):
-        WorkerSettings(environment="production", webhook_allow_private=True)
+        WorkerSettings(
+            environment="production",
+            webhook_secrets_encryption_key=Fernet.generate_key().decode(),
+            webhook_allow_private=True,
+        )
     assert WorkerSettings(environment="test", webhook_allow_private=True).webhook_allow_private
 
 

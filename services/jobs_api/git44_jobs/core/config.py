@@ -1,17 +1,19 @@
-"""Settings of the jobs-api service (environment prefix `JOBS_`)."""
+"""Settings of the jobs-api service (environment prefix `JOBS_`; the webhook secrets' key
+list, shared with the worker, is `WEBHOOK_SECRETS_ENCRYPTION_KEY`)."""
 
 from typing import ClassVar
 
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
-from git44_common.settings import ServiceSettings
+from git44_common.webhook_secrets import WebhookSecretsSettings
 
 
-class JobsSettings(ServiceSettings):
+class JobsSettings(WebhookSecretsSettings):
     model_config = SettingsConfigDict(env_prefix="JOBS_", extra="ignore")
 
     service_name: ClassVar[str] = "jobs-api"
+    development_only: ClassVar[tuple[str, ...]] = ("allow_private_callbacks",)
 
     port: int = 8002
 

@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Mapping
 from datetime import datetime
 
 from git44_common.collections import WEBHOOK_SECRETS
 from git44_common.mongo import Database, Document, is_duplicate_key_error
+from git44_common.webhook_secrets import ENCRYPTED_FIELD, PLAIN_FIELD
 
 
-async def ensure_secret(db: Database, user_id: str, *, secret: str, now: datetime) -> None:
-    """Store `secret` as the user's unless they have one (race-safe upsert)."""
+async def ensure_secret(
+    db: Database, user_id: str, *, sealed: Mapping[str, str], now: datetime
+) -> None:
+    """Store `sealed` as the user's secret unless they have one (race-safe upsert)."""
     try:
         await db[WEBHOOK_SECRETS].update_one(
             {"_id": user_id},
-            {"$setOnInsert": {"secret": secret, "created_at": now}},
+            {"$setOnInsert": {**sealed, "created_at": now}},
             upsert=True,
         )
     except Exception as exc:
@@ -23,3 +27,24 @@ async def ensure_secret(db: Database, user_id: str, *, secret: str, now: datetim
 
 async def get_secret(db: Database, user_id: str) -> Document | None:
     return await db[WEBHOOK_SECRETS].find_one({"_id": user_id})
+
+
+async def stored_secrets(db: Database, *, plain_only: bool) -> AsyncIterator[Document]:
+    """Every secret document, or those still holding a plain-text secret."""
+    query = {PLAIN_FIELD: {"$exists": True}} if plain_only else {}
+    async for document in db[WEBHOOK_SECRETS].find(query).sort("_id"):
+        yield document
+
+
+async def replace_secret(db: Database, stored: Document, *, token: str) -> bool:
+    """Store the secret as `token` (encrypted), unless the document changed since it was
+    read as `stored`; a plain-text secret goes."""
+    unchanged = {
+        "_id": stored["_id"],
+        PLAIN_FIELD: stored.get(PLAIN_FIELD),  # None also matches a missing field
+        ENCRYPTED_FIELD: stored.get(ENCRYPTED_FIELD),
+    }
+    result = await db[WEBHOOK_SECRETS].update_one(
+        unchanged, {"$set": {ENCRYPTED_FIELD: token}, "$unset": {PLAIN_FIELD: ""}}
+    )
+    return result.matched_count == 1

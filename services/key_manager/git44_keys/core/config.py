@@ -5,6 +5,7 @@ from typing import ClassVar, Self
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
 
+from git44_common.encryption import EncryptionKeys
 from git44_common.settings import ServiceSettings
 
 
@@ -14,9 +15,10 @@ class KeysSettings(ServiceSettings):
     service_name: ClassVar[str] = "key-manager"
 
     port: int = 8004
-    encryption_key: SecretStr = Field(
+    encryption_key: EncryptionKeys = Field(
         default=SecretStr("changethis"),
-        description="secret the ScraperAPI keys' encryption and fingerprint keys derive from",
+        description="key list (newest first) the ScraperAPI keys are encrypted and "
+        "fingerprinted under (git44_common.encryption)",
     )
     seed_keys: str = Field(
         default="", description="comma-separated ScraperAPI keys added at start-up (dev/test only)"

@@ -22,6 +22,32 @@ async def insert_key(db: Database, document: Document) -> None:
     await db[SCRAPER_KEYS].insert_one(document)
 
 
+async def fingerprint_taken(db: Database, fingerprints: list[str]) -> bool:
+    """True when a key is stored under any of these fingerprints."""
+    found = await db[SCRAPER_KEYS].find_one(
+        {"key_fingerprint": {"$in": fingerprints}}, projection={"_id": 1}
+    )
+    return found is not None
+
+
+async def stored_ciphertexts(db: Database) -> list[Document]:
+    """Every key's `_id`, ciphertext and fingerprint (a pool holds tens of keys)."""
+    projection = {"api_key_encrypted": 1, "key_fingerprint": 1}
+    return await db[SCRAPER_KEYS].find({}, projection=projection).sort("_id").to_list()
+
+
+async def replace_ciphertext(
+    db: Database, key_id: str, *, old_token: str, token: str, fingerprint: str
+) -> bool:
+    """Store a key re-encrypted, unless its ciphertext changed meanwhile; raises
+    DuplicateKeyError when another key is stored under `fingerprint`."""
+    result = await db[SCRAPER_KEYS].update_one(
+        {"_id": key_id, "api_key_encrypted": old_token},
+        {"$set": {"api_key_encrypted": token, "key_fingerprint": fingerprint}},
+    )
+    return result.matched_count == 1
+
+
 async def get_key(db: Database, key_id: str) -> Document | None:
     return await db[SCRAPER_KEYS].find_one({"_id": key_id})
 

@@ -18,7 +18,7 @@ from git44_common.amqp import Publisher, QueueFamily
 from git44_common.clock import utc_now
 from git44_common.contracts import WebhookDeliveryRequested
 from git44_common.mongo import Database, Document
-from git44_common.webhook_secrets import new_webhook_secret
+from git44_common.webhook_secrets import new_webhook_secret, open_secret, sealed_secret
 from git44_worker import metrics
 from git44_worker.core.config import WorkerSettings
 from git44_worker.crud import jobs as jobs_crud
@@ -34,6 +34,7 @@ class WebhookConsumer:
         self, *, settings: WorkerSettings, db: Database, publisher: Publisher, sender: WebhookSender
     ) -> None:
         self.settings = settings
+        self.keys = settings.webhook_secret_keys()
         self.db = db
         self.publisher = publisher
         self.sender = sender
@@ -58,9 +59,11 @@ class WebhookConsumer:
 
     async def _attempt(self, request: WebhookDeliveryRequested, job: Document) -> None:
         now = utc_now()
-        secret = await crud.get_or_create_secret(
-            self.db, str(job["user_id"]), new_secret=new_webhook_secret(), now=now
+        sealed = sealed_secret(new_webhook_secret(), self.keys)
+        stored = await crud.get_or_create_secret(
+            self.db, str(job["user_id"]), sealed=sealed, now=now
         )
+        secret = open_secret(stored, self.keys)
         url = str(job["callback_url"])
         result = await self.sender.send(
             url, secret=secret, msg_id=request.event_id, body=webhook_body(job)

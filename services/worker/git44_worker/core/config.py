@@ -1,4 +1,5 @@
-"""Settings of the worker (environment prefix `WORKER_`)."""
+"""Settings of the worker (environment prefix `WORKER_`; the webhook secrets' key list,
+shared with jobs-api, is `WEBHOOK_SECRETS_ENCRYPTION_KEY`)."""
 
 import os
 import socket
@@ -8,7 +9,7 @@ from typing import ClassVar, Literal, Self
 from pydantic import Field, model_validator
 from pydantic_settings import SettingsConfigDict
 
-from git44_common.settings import ServiceSettings
+from git44_common.webhook_secrets import WebhookSecretsSettings
 
 
 def default_worker_id() -> str:
@@ -16,10 +17,11 @@ def default_worker_id() -> str:
     return f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
 
 
-class WorkerSettings(ServiceSettings):
+class WorkerSettings(WebhookSecretsSettings):
     model_config = SettingsConfigDict(env_prefix="WORKER_", extra="ignore")
 
     service_name: ClassVar[str] = "worker"
+    development_only: ClassVar[tuple[str, ...]] = ("webhook_allow_private",)
 
     port: int = 9103  # health and metrics only
     worker_id: str = Field(default_factory=default_worker_id)
@@ -74,9 +76,7 @@ class WorkerSettings(ServiceSettings):
         return len(self.webhook_retry_delays_seconds) + 1
 
     @model_validator(mode="after")
-    def _private_webhooks_only_in_development(self) -> Self:
-        if self.webhook_allow_private and not self.is_development:
-            raise ValueError("WORKER_WEBHOOK_ALLOW_PRIVATE is for development and tests only")
+    def _polls_are_ordered(self) -> Self:
         if self.poll_max_seconds < self.poll_min_seconds:
             raise ValueError("poll_max_seconds must be >= poll_min_seconds")
         return self

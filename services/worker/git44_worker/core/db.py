@@ -1,7 +1,8 @@
 """The collections the worker owns and their indexes (created idempotently at start-up).
 
-`webhook_secrets` ({_id: user_id, secret: "whsec_..."}) is created by jobs-api; the
-worker creates a user's secret lazily, in the same format, when none exists.
+`webhook_secrets` ({_id: user_id, secret_encrypted, created_at}) is created by jobs-api;
+the worker creates a user's secret lazily, in the same format, when none exists
+(git44_common.webhook_secrets).
 """
 
 from pymongo import ASCENDING, DESCENDING

@@ -3,6 +3,7 @@ the delivery log (`webhook_deliveries`, one document per attempt)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 
 from pymongo import DESCENDING
@@ -12,24 +13,24 @@ from git44_common.mongo import Database, Document, is_duplicate_key_error
 
 
 async def get_or_create_secret(
-    db: Database, user_id: str, *, new_secret: str, now: datetime
-) -> str:
-    """The user's signing secret; `new_secret` is stored if there is none yet."""
+    db: Database, user_id: str, *, sealed: Mapping[str, str], now: datetime
+) -> Document:
+    """The user's signing secret document; `sealed` (a new secret's stored fields) is
+    stored if there is none yet."""
     found = await db[WEBHOOK_SECRETS].find_one({"_id": user_id})
     if found is not None:
-        return str(found["secret"])
+        return found
+    document: Document = {"_id": user_id, **sealed, "created_at": now}
     try:
-        await db[WEBHOOK_SECRETS].insert_one(
-            {"_id": user_id, "secret": new_secret, "created_at": now}
-        )
+        await db[WEBHOOK_SECRETS].insert_one(document)
     except Exception as exc:
         if not is_duplicate_key_error(exc):
             raise
         found = await db[WEBHOOK_SECRETS].find_one({"_id": user_id})
         if found is None:
             raise
-        return str(found["secret"])
-    return new_secret
+        return found
+    return document
 
 
 async def record_attempt(db: Database, attempt: Document) -> None:

@@ -51,7 +51,7 @@ async def _submit_one(
 ) -> tuple[int, Any]:
     link, callback = ctx.links.check(body.input_link, body.callback_url)
     if callback is not None:
-        await webhook_secret_of(ctx.db, user.user_id, now=ctx.now())
+        await webhook_secret_of(ctx.db, user.user_id, keys=ctx.webhook_keys, now=ctx.now())
     submission = Submission(
         user_id=user.user_id, source="api", input_link=link, callback_url=callback,
         api_key_id=user.api_key_id, idempotency_key=key,
@@ -117,8 +117,7 @@ async def read_quota(user: ApiKeyUser, ctx: Ctx, if_none_match: IfNoneMatch = No
 @router.get("/webhook-secret", response_model=WebhookSecretPublic)
 async def read_webhook_secret(user: ApiKeyUser, ctx: Ctx) -> JSONResponse:
     """The secret that signs this account's webhooks (Standard Webhooks, `whsec_…`)."""
-    document = await webhook_secret_of(ctx.db, user.user_id, now=ctx.now())
-    secret = WebhookSecretPublic(secret=document["secret"], created_at=document["created_at"])
+    secret = await webhook_secret_of(ctx.db, user.user_id, keys=ctx.webhook_keys, now=ctx.now())
     return JSONResponse(
         jsonable_encoder(secret, by_alias=True), headers={"Cache-Control": "no-store"}
     )
