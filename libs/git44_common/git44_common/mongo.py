@@ -108,18 +108,23 @@ async def increment_counter(
     amount: int = 1,
 ) -> int:
     """Add `amount` to the counter document `counter_id` (created with `expires_at` for a
-    TTL index on its window's first hit); its new value. Atomic across replicas."""
-    for _ in range(3):  # two first upserts can race on the _id; the loser retries as an update
+    TTL index on its window's first hit); its new value. Atomic across replicas.
+
+    The increment is never an upsert: concurrent first upserts of one `_id` can both
+    answer as if each had created the document (seen on SecantusDB: two callers told
+    `1`), so a missing counter is created at 0 first (a lost race to create it is fine)
+    and every increment is a plain atomic `$inc` on an existing document."""
+    for _ in range(3):
+        doc = await collection.find_one_and_update(
+            {"_id": counter_id},
+            {"$inc": {"count": amount}},
+            return_document=ReturnDocument.AFTER,
+        )
+        if doc is not None:
+            return int(doc["count"])
         try:
-            doc = await collection.find_one_and_update(
-                {"_id": counter_id},
-                {"$inc": {"count": amount}, "$setOnInsert": {"expires_at": expires_at}},
-                upsert=True,
-                return_document=ReturnDocument.AFTER,
-            )
-        except OperationFailure as exc:
+            await collection.insert_one({"_id": counter_id, "count": 0, "expires_at": expires_at})
+        except OperationFailure as exc:  # a lost race to create it is fine: increment it
             if not is_duplicate_key_error(exc):
                 raise
-            continue
-        return int(doc["count"]) if doc else amount
     raise RuntimeError(f"counter {counter_id} kept colliding")
