@@ -10,7 +10,8 @@
 A request is counted when its caller is authenticated, a submission before its quota
 check (a submission refused for quota still counts); a count refused by the narrower
 limit is not counted by the wider one. Counters are documents in
-`api_rate_limits` per subject and window (`counters.py` batches their writes); over a
+`api_rate_limits` per subject and window (`counters.py`: each replica reserves units in
+chunks and spends them locally, so a busy limit costs few writes); over a
 limit the request is refused with 429 `rate_limited` (git44_common.ratelimit), and
 every limited response carries the RateLimit headers of the limit closest to
 exhaustion.
@@ -34,7 +35,7 @@ class RateLimiter:
     """Counts a caller's requests and submissions; RateLimited (429) past a limit."""
 
     def __init__(self, db: Database, settings: JobsSettings, clock: Clock) -> None:
-        self._counters = SharedCounters(db)
+        self._counters = SharedCounters(db, clock)
         self._clock = clock
         self.user_requests = Limit("user-requests", settings.user_requests_per_minute, MINUTE)
         self.user_submissions = Limit(
@@ -78,5 +79,7 @@ class RateLimiter:
 
     async def _count(self, limit: Limit, subject: str, now: datetime, *, amount: int = 1) -> Usage:
         _, ends = limit.window(now)
-        used = await self._counters.hit(limit.counter_id(subject, now), amount, expires_at=ends)
+        used = await self._counters.hit(
+            limit.counter_id(subject, now), amount, quota=limit.quota, expires_at=ends
+        )
         return limit.usage(used, now)
