@@ -18,6 +18,7 @@ from gateway import nginx_binary
 
 from git44_common.amqp import Topology, declare_topology, delete_topology
 from git44_common.mongo import Database, MongoClient, create_mongo_client
+from tests.utils.compose import COMPOSE, DEVELOPMENT, render
 from tests.utils.infra import SYSTEM_PACKAGES_HINT, mongo_server, rabbitmq_server
 from tests.utils.tokens import TokenIssuer, serve_jwks
 
@@ -41,6 +42,18 @@ def nginx() -> str:
     if binary is None:
         pytest.skip(f"nginx is not installed; {SYSTEM_PACKAGES_HINT}")
     return binary
+
+
+@pytest.fixture(scope="session")
+def compose() -> dict[str, Any]:
+    """docker-compose.yml as Compose renders it (production, the default)."""
+    return render(COMPOSE)
+
+
+@pytest.fixture(scope="session")
+def development() -> dict[str, Any]:
+    """docker-compose.yml with its development override, rendered."""
+    return render(COMPOSE, DEVELOPMENT)
 
 
 @pytest.fixture

@@ -1,6 +1,8 @@
-"""docker-compose.yml, checked without a Docker engine: the Compose specification's JSON
-schema, health checks and health-gated dependencies, scaling, and that every file,
-port and variable it names exists and agrees with the rest of deploy/."""
+"""docker-compose.yml and its development override, checked without a Docker engine:
+the Compose specification's JSON schema, health checks and health-gated dependencies,
+scaling, and that every file, port and variable they name exists and agrees with the
+rest of deploy/. (What makes the base file safe for production:
+tests/security/test_deployment_defaults.py.)"""
 
 from __future__ import annotations
 
@@ -15,41 +17,14 @@ import pytest
 import yaml
 from gateway import TEMPLATE, template_placeholders
 
-ROOT = Path(__file__).resolve().parents[2]
-COMPOSE = ROOT / "docker-compose.yml"
-PRODUCTION = ROOT / "deploy" / "compose.production.yml"
+from tests.utils.compose import COMPOSE, DEVELOPMENT, ROOT, variables
+
 SCHEMA = Path(__file__).with_name("compose-spec.json")
 ENV_EXAMPLE = ROOT / "deploy" / ".env.example"
+REAL_IP_SCRIPT = ROOT / "deploy" / "gateway" / "40-git44-real-ip.sh"
 APP_SERVICES = {"auth": "8001", "jobs-api": "8002", "key-manager": "8004", "worker": "9103"}
 PREFIXES = {"auth": "AUTH", "jobs-api": "JOBS", "key-manager": "KEYS", "worker": "WORKER"}
-
-_VARIABLE = re.compile(r"\$\{([A-Z0-9_]+)(?::?-([^}]*))?\}")
-
-
-def interpolate(text: str, env: dict[str, str] | None = None) -> str:
-    """Compose's `${VAR}` / `${VAR:-default}` with an (empty by default) environment."""
-    env = env or {}
-    return _VARIABLE.sub(lambda m: env.get(m.group(1)) or (m.group(2) or ""), text)
-
-
-def load(path: Path) -> dict[str, Any]:
-    loaded: dict[str, Any] = yaml.safe_load(interpolate(path.read_text()))
-    return loaded
-
-
-def merge(base: Any, overlay: Any) -> Any:
-    """Compose's merge of a second -f file: mappings merge, anything else is replaced."""
-    if isinstance(base, dict) and isinstance(overlay, dict):
-        merged = dict(base)
-        for key, value in overlay.items():
-            merged[key] = merge(base[key], value) if key in base else value
-        return merged
-    return copy.deepcopy(overlay)
-
-
-@pytest.fixture(scope="module")
-def compose() -> dict[str, Any]:
-    return load(COMPOSE)
+ONE_SHOT = {"preflight"}  # runs to completion; the others wait for it to succeed
 
 
 @pytest.fixture(scope="module")
@@ -67,13 +42,12 @@ def test_the_compose_file_follows_the_compose_specification(
     assert errors(validator, compose) == []
 
 
-def test_the_production_overlay_merges_into_a_valid_file(
-    compose: dict[str, Any], validator: jsonschema_rs.Draft201909Validator
+def test_the_development_override_merges_into_a_valid_file(
+    development: dict[str, Any], validator: jsonschema_rs.Draft201909Validator
 ) -> None:
-    merged = merge(compose, load(PRODUCTION))
-    assert errors(validator, merged) == []
-    assert merged["services"]["auth"]["environment"]["GIT44_ENV"] == "production"
-    assert merged["services"]["auth"]["environment"]["AUTH_PORT"] == "8001"  # kept
+    assert errors(validator, development) == []
+    assert development["services"]["auth"]["environment"]["GIT44_ENV"] == "development"
+    assert development["services"]["auth"]["environment"]["AUTH_PORT"] == "8001"  # kept
 
 
 def test_the_schema_rejects_what_compose_would(
@@ -86,20 +60,29 @@ def test_the_schema_rejects_what_compose_would(
     assert len(errors(validator, broken)) == 3
 
 
-def test_every_service_has_a_health_check(compose: dict[str, Any]) -> None:
-    for name, service in compose["services"].items():
+@pytest.mark.parametrize("config", ["compose", "development"])
+def test_every_service_has_a_health_check(config: str, request: pytest.FixtureRequest) -> None:
+    for name, service in request.getfixturevalue(config)["services"].items():
+        if name in ONE_SHOT:
+            assert service["restart"] == "no", f"{name} must run once"
+            continue
         check = service.get("healthcheck")
         assert check, f"{name} has no health check"
         assert not check.get("disable"), f"{name} disables its health check"
         assert check["test"][0] in ("CMD", "CMD-SHELL"), name
 
 
-def test_every_dependency_waits_for_health(compose: dict[str, Any]) -> None:
-    services = compose["services"]
+@pytest.mark.parametrize("config", ["compose", "development"])
+def test_every_dependency_waits_for_health(config: str, request: pytest.FixtureRequest) -> None:
+    services = request.getfixturevalue(config)["services"]
     for name, service in services.items():
         depends_on = service.get("depends_on", {})
         assert isinstance(depends_on, dict), f"{name}: depends_on must say what to wait for"
         for dependency, rule in depends_on.items():
+            if dependency in ONE_SHOT:
+                expected = {"condition": "service_completed_successfully"}
+                assert rule == expected, f"{name} -> {dependency}"
+                continue
             assert rule == {"condition": "service_healthy"}, f"{name} -> {dependency}"
             assert "healthcheck" in services[dependency]
 
@@ -123,13 +106,22 @@ def test_only_the_gateway_is_public(compose: dict[str, Any]) -> None:
         for port in service.get("ports", []):
             if name != "gateway":
                 assert str(port).startswith("127.0.0.1:"), f"{name} publishes {port}"
-    for name in [*APP_SERVICES, "mongo", "sim"]:
+    for name in [*APP_SERVICES, "mongo", *ONE_SHOT]:
         assert "ports" not in compose["services"][name], name
 
 
-def test_the_app_services_are_built_from_the_dockerfile(compose: dict[str, Any]) -> None:
-    for name in [*APP_SERVICES, "sim"]:
-        build = compose["services"][name]["build"]
+def test_the_simulator_is_development_only(
+    compose: dict[str, Any], development: dict[str, Any]
+) -> None:
+    assert "sim" not in compose["services"]
+    assert "ports" not in development["services"]["sim"]
+    worker = development["services"]["worker"]["environment"]
+    assert worker["WORKER_SCRAPERAPI_URL"] == "http://sim:8090/"
+
+
+def test_the_app_services_are_built_from_the_dockerfile(development: dict[str, Any]) -> None:
+    for name in [*APP_SERVICES, *ONE_SHOT, "sim"]:
+        build = development["services"][name]["build"]
         assert (ROOT / build["context"] / build["dockerfile"]).is_file()
 
 
@@ -155,19 +147,25 @@ def test_prometheus_scrapes_each_service_on_its_port() -> None:
     assert {"prometheus", "rabbitmq", "rabbitmq-queues"} <= set(jobs)
 
 
-def test_mounted_files_exist(compose: dict[str, Any]) -> None:
-    for name, service in compose["services"].items():
+def test_mounted_files_exist(development: dict[str, Any]) -> None:
+    for name, service in development["services"].items():
         for volume in service.get("volumes", []):
             source = volume.split(":")[0]
             if source.startswith("./"):
                 assert (ROOT / source).exists(), f"{name} mounts missing {source}"
+    # production's secret files are the operator's (deploy/secrets/ is never committed)
+    for name, secret in development["secrets"].items():
+        assert (ROOT / secret["file"]).is_file(), f"no development value for the secret {name}"
 
 
 def test_compose_gives_the_gateway_every_template_value(compose: dict[str, Any]) -> None:
     environment = compose["services"]["gateway"]["environment"]
-    assert template_placeholders(TEMPLATE.read_text()) == set(environment)
+    script_values = {"GATEWAY_TRUSTED_PROXIES"}  # read by the real-IP script, not nginx
+    assert template_placeholders(TEMPLATE.read_text()) == set(environment) - script_values
+    assert all(f"${{{name}" in REAL_IP_SCRIPT.read_text() for name in script_values)
     assert compose["services"]["gateway"]["volumes"] == [
-        "./deploy/gateway/git44.conf.template:/etc/nginx/templates/default.conf.template:ro"
+        "./deploy/gateway/git44.conf.template:/etc/nginx/templates/default.conf.template:ro",
+        "./deploy/gateway/40-git44-real-ip.sh:/docker-entrypoint.d/40-git44-real-ip.sh:ro",
     ]
 
 
@@ -176,10 +174,9 @@ def documented_variables() -> set[str]:
     return set(names)
 
 
-def test_every_compose_variable_is_documented() -> None:
-    used = set(_VARIABLE.findall(COMPOSE.read_text()))
-    missing = {name for name, _ in used} - documented_variables()
-    assert missing == set()
+@pytest.mark.parametrize("path", [COMPOSE, DEVELOPMENT], ids=lambda path: path.name)
+def test_every_compose_variable_is_documented(path: Path) -> None:
+    assert variables(path.read_text()) - documented_variables() == set()
 
 
 def service_setting_variables() -> set[str]:
@@ -212,8 +209,10 @@ def test_every_setting_of_every_service_is_documented() -> None:
     assert missing == set(), f"add these to deploy/.env.example: {sorted(missing)}"
 
 
-def test_the_example_holds_no_real_secrets() -> None:
+def test_the_example_sets_no_secret() -> None:
+    """Secrets are files: a variable copied from the example would win over the file."""
     values = dict(re.findall(r"^([A-Z][A-Z0-9_]*)=(.*)$", ENV_EXAMPLE.read_text(), re.MULTILINE))
-    for name in ("KEYS_ENCRYPTION_KEY", "RABBITMQ_PASSWORD", "GRAFANA_ADMIN_PASSWORD"):
-        assert values[name] == "changethis", name  # a placeholder production refuses
+    secrets = {"MONGODB_URL", "AMQP_URL", "AUTH_JWT_PRIVATE_KEYS", "KEYS_ENCRYPTION_KEY"}
+    secrets |= {"WEBHOOK_SECRETS_ENCRYPTION_KEY", "AUTH_BOOTSTRAP_ADMIN_PASSWORD"}
+    assert secrets & set(values) == set()
     assert "PRIVATE KEY" not in ENV_EXAMPLE.read_text()

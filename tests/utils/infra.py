@@ -31,9 +31,14 @@ def docker_engine_answers() -> bool:
 
 
 @contextmanager
-def embedded_mongo(storage: str = ":memory:") -> Iterator[tuple[str, ManagedProcess]]:
+def embedded_mongo(
+    storage: str = ":memory:", *, auth: bool = False
+) -> Iterator[tuple[str, ManagedProcess]]:
+    """SecantusDB on a free port; `auth`: SCRAM authentication required (its users must
+    exist in `storage` already: SecantusDB has no localhost exception)."""
     port = free_port()
-    proc = ManagedProcess(f"secantus-{port}", secantus_command(port, storage)).start()
+    command = secantus_command(port, storage) + (["--auth"] if auth else [])
+    proc = ManagedProcess(f"secantus-{port}", command).start()
     try:
         wait_for_port("127.0.0.1", port, timeout=60)
         yield f"mongodb://127.0.0.1:{port}/?directConnection=true", proc

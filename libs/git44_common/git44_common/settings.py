@@ -12,7 +12,8 @@ Sources, highest priority first:
 
 Secrets are `SecretStr`. A secret still holding a placeholder value is refused unless
 the environment is `development` or `test` (after the template's
-`_enforce_non_default_secrets`).
+`_enforce_non_default_secrets`); so are `MONGODB_URL` and `AMQP_URL` without a user or
+with a placeholder password: production's MongoDB and RabbitMQ require authentication.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import warnings
 from enum import StrEnum
 from pathlib import Path
 from typing import Any, ClassVar, Self
+from urllib.parse import parse_qs, unquote, urlsplit
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic.fields import FieldInfo
@@ -32,7 +34,13 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
-PLACEHOLDER_SECRETS = frozenset({"", "changethis", "change-me", "changeme", "secret", "password"})
+# The template's placeholders, RabbitMQ's default account and the development override's
+# passwords (deploy/dev-secrets): none of them is a secret.
+PLACEHOLDER_SECRETS = frozenset(
+    {"", "changethis", "change-me", "changeme", "secret", "password", "guest", "git44-dev-only"}
+)
+# MongoDB mechanisms whose credential is not a password in the URL (x.509, AWS, Kerberos, OIDC)
+_PASSWORDLESS_MECHANISMS = frozenset({"MONGODB-X509", "MONGODB-AWS", "GSSAPI", "MONGODB-OIDC"})
 
 # field name -> environment variable shared by every service
 SHARED_ENV: dict[str, str] = {
@@ -48,6 +56,20 @@ SHARED_ENV: dict[str, str] = {
     "jwt_audience": "JWT_AUDIENCE",
     "webhook_secrets_encryption_key": "WEBHOOK_SECRETS_ENCRYPTION_KEY",
 }
+
+
+def connection_credentials_problem(url: str) -> str | None:
+    """Why a MongoDB or AMQP URL may not be used in production — it names no user, or its
+    password is a placeholder — or None. Never quotes the URL: it holds the password."""
+    parts = urlsplit(url)
+    query = {key.lower(): values for key, values in parse_qs(parts.query).items()}
+    if _PASSWORDLESS_MECHANISMS.intersection(query.get("authmechanism", [])):
+        return None
+    if not parts.username:
+        return "names no user"
+    if unquote(parts.password or "").strip().lower() in PLACEHOLDER_SECRETS:
+        return "holds a placeholder password"
+    return None
 
 
 class Environment(StrEnum):
@@ -164,4 +186,16 @@ class ServiceSettings(BaseSettings):
             if not self.is_development:
                 raise ValueError(message)
             warnings.warn(message, stacklevel=2)
+        return self
+
+    @model_validator(mode="after")
+    def _refuse_connections_without_credentials(self) -> Self:
+        if self.is_development:
+            return self
+        for variable, url in (("MONGODB_URL", self.mongodb_url), ("AMQP_URL", self.amqp_url)):
+            if problem := connection_credentials_problem(url):
+                raise ValueError(
+                    f"{variable} {problem}; production connects with real credentials "
+                    f"(the secret file {variable.lower()})"
+                )
         return self

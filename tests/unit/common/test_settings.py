@@ -9,6 +9,7 @@ from pydantic import SecretStr, ValidationError
 from pydantic_settings import SettingsConfigDict
 
 from git44_common.settings import ServiceSettings
+from tests.utils.production import PRODUCTION_CONNECTIONS, write_connection_secrets
 
 # Development only warns about placeholder secrets; one test below checks the warning.
 pytestmark = pytest.mark.filterwarnings("ignore:.*placeholder value:UserWarning")
@@ -60,11 +61,14 @@ def test_secrets_come_from_the_secrets_directory(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     (tmp_path / "demo_signing_secret").write_text("a-real-secret-value")
+    write_connection_secrets(tmp_path)  # shared settings: files named without the prefix
     monkeypatch.setenv("GIT44_SECRETS_DIR", str(tmp_path))
     monkeypatch.setenv("GIT44_ENV", "production")
     settings = DemoSettings()
     assert settings.signing_secret.get_secret_value() == "a-real-secret-value"
     assert "a-real-secret-value" not in repr(settings)
+    assert settings.mongodb_url == PRODUCTION_CONNECTIONS["mongodb_url"]
+    assert settings.amqp_url == PRODUCTION_CONNECTIONS["amqp_url"]
 
 
 def test_placeholder_secrets_are_refused_in_production(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -83,3 +87,39 @@ def test_bad_values_fail_with_the_field_named(monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.setenv("DEMO_PORT", "not-a-port")
     with pytest.raises(ValidationError, match="port"):
         DemoSettings()
+
+
+@pytest.mark.parametrize(
+    ("variable", "url"),
+    [
+        ("MONGODB_URL", "mongodb://127.0.0.1:27017/?directConnection=true"),
+        ("MONGODB_URL", "mongodb://git44:git44-dev-only@mongo:27017/?replicaSet=rs0"),
+        ("AMQP_URL", "amqp://guest:guest@rabbitmq:5672/"),
+        ("AMQP_URL", "amqp://git44:git44-dev-only@rabbitmq:5672/"),
+        ("AMQP_URL", "amqp://git44:ChangeMe@rabbitmq:5672/"),
+        ("AMQP_URL", "amqp://git44:@rabbitmq:5672/"),
+        ("AMQP_URL", "amqp://rabbitmq:5672/"),
+    ],
+)
+def test_production_refuses_connections_without_real_credentials(
+    monkeypatch: pytest.MonkeyPatch, variable: str, url: str
+) -> None:
+    for name, value in PRODUCTION_CONNECTIONS.items():
+        monkeypatch.setenv(name.upper(), value)
+    monkeypatch.setenv(variable, url)
+    monkeypatch.setenv("DEMO_SIGNING_SECRET", "a-real-secret-value")
+    monkeypatch.setenv("GIT44_ENV", "production")
+    with pytest.raises(ValidationError, match=variable) as refused:
+        DemoSettings()
+    assert url not in str(refused.value)  # the message never quotes a password
+
+
+def test_production_accepts_credentials_that_are_not_in_the_url() -> None:
+    x509 = "mongodb://mongo:27017/?authMechanism=MONGODB-X509&tls=true"
+    settings = DemoSettings(
+        environment="production",
+        signing_secret="a-real-secret-value",
+        mongodb_url=x509,
+        amqp_url=PRODUCTION_CONNECTIONS["amqp_url"],
+    )
+    assert settings.mongodb_url == x509

@@ -20,6 +20,7 @@ from git44_common.webhook_secrets import (
 )
 from git44_jobs.core.config import JobsSettings
 from git44_worker.core.config import WorkerSettings
+from tests.utils.production import write_connection_secrets
 
 pytestmark = pytest.mark.filterwarnings("ignore:.*placeholder value:UserWarning")
 
@@ -64,6 +65,7 @@ def test_jobs_api_and_the_worker_read_one_setting(monkeypatch: pytest.MonkeyPatc
 def test_both_read_the_one_secret_file(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     key = Fernet.generate_key().decode()
     (tmp_path / "webhook_secrets_encryption_key").write_text(key + "\n")
+    write_connection_secrets(tmp_path)
     monkeypatch.setenv("GIT44_SECRETS_DIR", str(tmp_path))
     monkeypatch.setenv("GIT44_ENV", "production")
     for settings in (JobsSettings(), WorkerSettings()):

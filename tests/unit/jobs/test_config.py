@@ -7,11 +7,13 @@ from cryptography.fernet import Fernet
 from pydantic import ValidationError
 
 from git44_jobs.core.config import JobsSettings
+from tests.utils.production import PRODUCTION_CONNECTIONS
 
 
 def test_private_callbacks_are_refused_in_production() -> None:
     production = {
         "environment": "production",
+        **PRODUCTION_CONNECTIONS,
         "webhook_secrets_encryption_key": Fernet.generate_key().decode(),
     }
     with pytest.raises(ValidationError, match="JOBS_ALLOW_PRIVATE_CALLBACKS is for development"):

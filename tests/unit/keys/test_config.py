@@ -6,6 +6,7 @@ import pytest
 from pydantic import ValidationError
 
 from git44_keys.core.config import KeysSettings
+from tests.utils.production import PRODUCTION_CONNECTIONS
 
 
 def test_the_placeholder_encryption_key_is_refused_in_production() -> None:
@@ -17,6 +18,7 @@ def test_seed_keys_are_refused_in_production() -> None:
     with pytest.raises(ValidationError, match="SEED_KEYS"):
         KeysSettings(
             environment="production",
+            **PRODUCTION_CONNECTIONS,
             encryption_key="a-real-production-secret-value",
             seed_keys="k1-aaaaaaaa",
         )

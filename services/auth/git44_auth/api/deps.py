@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Request, Response
 
 from git44_auth.accounts import get_account
 from git44_auth.context import AuthContext
@@ -18,7 +18,7 @@ from git44_common.dependencies import CurrentUser, get_context
 from git44_common.exceptions import Forbidden
 from git44_common.security import Principal
 
-__all__ = ["AdminUser", "ClientIp", "Ctx", "CurrentUser", "require_admin"]
+__all__ = ["AdminUser", "ClientIp", "Ctx", "CurrentUser", "NoStore", "require_admin"]
 
 Ctx = Annotated[AuthContext, Depends(get_context)]
 
@@ -40,3 +40,12 @@ async def get_client_ip(request: Request) -> str:
 
 
 ClientIp = Annotated[str, Depends(get_client_ip)]
+
+
+async def forbid_storing(response: Response) -> None:
+    """Tokens, API keys and account data: no browser or proxy cache may keep the answer."""
+    response.headers["Cache-Control"] = "no-store"
+
+
+# On the routers whose answers carry tokens or keys (`/api/auth/...`), not on each route.
+NoStore = Depends(forbid_storing)

@@ -9,7 +9,7 @@ generated at start-up when none is configured; production refuses to start witho
 
 from typing import ClassVar, Self
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from git44_common.settings import ServiceSettings
@@ -55,6 +55,14 @@ class AuthSettings(ServiceSettings):
 
     max_api_keys_per_user: int = Field(default=20, ge=1)
     user_status_cache_seconds: float = Field(default=5.0, ge=0)
+
+    @field_validator("jwt_private_keys", mode="before")
+    @classmethod
+    def _blank_means_none(cls, value: object) -> object:
+        # an empty secret file (the development override's) configures no key at all
+        if isinstance(value, str) and not value.strip():
+            return None
+        return value
 
     @model_validator(mode="after")
     def _enforce_production_rules(self) -> Self:

@@ -5,12 +5,12 @@ from __future__ import annotations
 from fastapi import APIRouter, Response, status
 
 from git44_auth import accounts
-from git44_auth.api.deps import Ctx, CurrentUser
+from git44_auth.api.deps import Ctx, CurrentUser, NoStore
 from git44_auth.models import ApiKeyCreate, ApiKeyCreated, ApiKeyPublic, ApiKeysPublic
 from git44_common.clock import utc_now
 from git44_common.openapi import problems
 
-router = APIRouter(prefix="/api/auth/api-keys", tags=["api-keys"])
+router = APIRouter(prefix="/api/auth/api-keys", tags=["api-keys"], dependencies=[NoStore])
 
 
 @router.get("", response_model=ApiKeysPublic)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response, status
 
 from git44_auth import accounts, sessions
-from git44_auth.api.deps import ClientIp, Ctx, CurrentUser
+from git44_auth.api.deps import ClientIp, Ctx, CurrentUser, NoStore
 from git44_auth.models import (
     ApiKeyCreated,
     LoginRequest,
@@ -22,7 +22,7 @@ from git44_common.exceptions import TokenInvalid
 from git44_common.openapi import problems
 from git44_common.ratelimit import note_usage
 
-router = APIRouter(prefix="/api/auth", tags=["auth"])
+router = APIRouter(prefix="/api/auth", tags=["auth"], dependencies=[NoStore])
 
 
 @router.post(
