@@ -26,9 +26,11 @@ async def insert_api_key(
     """The new key, or None when the user has `cap` live keys already.
 
     Counting and inserting run in one transaction that first writes the user's
-    document (`api_keys_changed_at`): concurrent creations for one user conflict on it
-    and are retried one after the other, so the count a creation sees is final and
-    the cap holds under any concurrency."""
+    document (`$inc` of `api_keys_version`): concurrent creations for one user conflict
+    on it and are retried one after the other, so the count a creation sees is final and
+    the cap holds under any concurrency. The write must change the document: setting a
+    field to the value it holds (two creations in the same millisecond once set the same
+    `api_keys_changed_at`) is no write to conflict on, and the cap was passed."""
     record: Document = {
         "_id": key_id,
         "user_id": user_id,
@@ -42,7 +44,7 @@ async def insert_api_key(
 
     async def create(session: AsyncClientSession) -> bool:
         await db[USERS].update_one(
-            {"_id": user_id}, {"$set": {"api_keys_changed_at": now}}, session=session
+            {"_id": user_id}, {"$inc": {"api_keys_version": 1}}, session=session
         )
         active = {"user_id": user_id, "revoked_at": None}
         if await db[API_KEYS].count_documents(active, session=session) >= cap:
