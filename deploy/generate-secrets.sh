@@ -10,6 +10,8 @@
 #   amqp_url                       the same for RabbitMQ; RabbitMQ's account is made from it
 #   grafana_admin_password         Grafana's admin user
 #   auth_jwt_private_keys          auth's Ed25519 signing key (PEM)
+#   auth_smtp_url                  NOT made here: your mail server, which only you know —
+#                                  write smtp[s]://user:password@host:port yourself
 #   keys_encryption_key            encrypts the ScraperAPI keys (a Fernet key)
 #   webhook_secrets_encryption_key encrypts the webhook signing secrets (a Fernet key)
 #
@@ -49,3 +51,7 @@ make_secret grafana_admin_password password
 make_secret auth_jwt_private_keys openssl genpkey -algorithm ed25519
 make_secret keys_encryption_key fernet_key
 make_secret webhook_secrets_encryption_key fernet_key
+if [ ! -e "$dir/auth_smtp_url" ]; then
+    echo "missing  $dir/auth_smtp_url: write your SMTP server's URL there" \
+        "(smtp[s]://user:password@host:port); preflight refuses to start without it"
+fi

@@ -177,6 +177,7 @@ SERVICES = (
     ServiceSpec("worker", "git44_worker", "WORKER_", 9103),
 )
 SIM_DEFAULT_PORT = 8090
+SMTP_SINK_DEFAULT_PORT = 1025  # the simulator's SMTP sink: auth's mail in development
 
 
 @dataclass
@@ -214,6 +215,7 @@ class LocalStack:
             "AUTH_BOOTSTRAP_ADMIN_EMAIL": DEV_ADMIN_EMAIL,
             "AUTH_BOOTSTRAP_ADMIN_PASSWORD": DEV_ADMIN_PASSWORD,
             "KEYS_SEED_KEYS": ",".join(DEMO_SCRAPER_KEYS),
+            "AUTH_SMTP_URL": f"smtp://127.0.0.1:{self.ports['smtp']}",
             "WORKER_SCRAPERAPI_URL": f"{sim}/",
             "WORKER_REMOVESORA_URL": f"{sim}/removesora",
         }
@@ -236,7 +238,10 @@ class LocalStack:
 
     def start_sim(self) -> None:
         port = self._port("sim", SIM_DEFAULT_PORT)
-        args = python_module("git44_sim", "--port", str(port), *self.sim_args)
+        smtp_port = self._port("smtp", SMTP_SINK_DEFAULT_PORT)
+        args = python_module(
+            "git44_sim", "--port", str(port), "--smtp-port", str(smtp_port), *self.sim_args
+        )
         proc = ManagedProcess("sim", args, log_dir=self.data_dir).start()
         self.processes["sim"] = proc
         proc.wait_http_ok(f"{self.url('sim')}/healthz", timeout=30)
@@ -255,6 +260,7 @@ class LocalStack:
         for spec in SERVICES:
             self._port(spec.name, spec.default_port)
         self._port("sim", SIM_DEFAULT_PORT)
+        self._port("smtp", SMTP_SINK_DEFAULT_PORT)
         self.start_mongo()
         if with_sim:
             self.start_sim()

@@ -1,9 +1,10 @@
 """`make run`: the whole of Git44 on this machine, stopped with Ctrl-C.
 
 Starts SecantusDB (data in .run/mongo) unless MONGODB_URL is set, the ScraperAPI +
-RemoveSora simulator unless WORKER_SCRAPERAPI_URL points at the real service, and the
-four services on their default ports; RabbitMQ comes from AMQP_URL (checked by
-ensure-rabbitmq.sh before this runs).
+RemoveSora simulator (with its SMTP sink for auth's mail, 127.0.0.1:1025) unless
+WORKER_SCRAPERAPI_URL points at the real service, and the four services on their
+default ports; RabbitMQ comes from AMQP_URL (checked by ensure-rabbitmq.sh before
+this runs).
 """
 
 from __future__ import annotations
@@ -44,6 +45,8 @@ def _print_urls(stack: LocalStack, gateway: Gateway | None) -> None:
         print(f"  {spec.name:<12} {stack.url(spec.name)}   ({extra})")
     if "sim" in stack.processes:
         print(f"  {'simulator':<12} {stack.url('sim')}   (control plane: /_control/stats)")
+        smtp = f"SMTP sink 127.0.0.1:{stack.ports['smtp']}"
+        print(f"  {'mail':<12} {stack.url('sim')}/_control/mail   ({smtp}: auth's mail)")
     print(f"  {'mongodb':<12} {stack.mongodb_url}")
     print(f"  {'rabbitmq':<12} {stack.amqp_url}")
     print(f"\n  development admin: {DEV_ADMIN_EMAIL} / {DEV_ADMIN_PASSWORD}")

@@ -1,5 +1,6 @@
 """Auth as a real process: the development admin, a user's session, tokens verified over
-HTTP by the shared verifier and by an independent JOSE library, and a clean log."""
+HTTP by the shared verifier and by an independent JOSE library, a clean log, and mail
+in the simulator's SMTP sink (as `make run` wires it)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,10 @@ from joserfc.jwk import KeySet
 from localstack import DEV_ADMIN_EMAIL, DEV_ADMIN_PASSWORD, LocalStack
 
 from git44_common.tokens import JWKSClient, TokenClaims, TokenVerifier
-from tests.integration.auth.flows import PASSWORD, leaked_secrets, new_email
+from git44_sim.client import SimControl
+from git44_sim.models import MailPublic
+from tests.integration.auth.flows import NEW_PASSWORD, PASSWORD, leaked_secrets, new_email
+from tests.utils.waiting import eventually
 
 
 def register(base: str, email: str) -> dict[str, object]:
@@ -72,3 +76,26 @@ def test_the_auth_log_holds_no_secrets(stack: LocalStack) -> None:
     log = stack.processes["auth"].log_path.read_text()
     assert "refresh token reuse detected" in log
     assert leaked_secrets(log, extra=(DEV_ADMIN_PASSWORD, "wrong-password-1")) == []
+
+
+async def test_a_password_change_lands_in_the_simulators_mail_sink(stack: LocalStack) -> None:
+    base, email = stack.url("auth"), new_email()
+    session = register(base, email)
+    body = {
+        "currentPassword": PASSWORD,
+        "newPassword": NEW_PASSWORD,
+        "confirmPassword": NEW_PASSWORD,
+    }
+    headers = {"Authorization": f"Bearer {session['accessToken']}"}
+    async with httpx.AsyncClient(timeout=30) as http:
+        changed = await http.post(f"{base}/api/auth/password", json=body, headers=headers)
+    assert changed.status_code == 200
+
+    async with SimControl(stack.url("sim")) as sim:
+
+        async def mailed() -> list[MailPublic]:
+            return await sim.list_mail(to=email)
+
+        [mail] = await eventually(mailed, within=20)
+    assert mail.subject == "Your Git44 password was changed"
+    assert mail.to == [email]

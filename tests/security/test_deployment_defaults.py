@@ -28,6 +28,7 @@ from git44_jobs.core.config import JobsSettings
 from git44_keys.core.config import KeysSettings
 from git44_worker.core.config import WorkerSettings
 from tests.utils.compose import COMPOSE, ROOT, render
+from tests.utils.production import PRODUCTION_SMTP_URL
 
 SETTINGS: dict[str, type[ServiceSettings]] = {
     "auth": AuthSettings,
@@ -54,6 +55,8 @@ def real_secrets(tmp_path_factory: pytest.TempPathFactory) -> Path:
     directory = tmp_path_factory.mktemp("generated") / "secrets"
     script = ROOT / "deploy" / "generate-secrets.sh"
     subprocess.run(["sh", str(script), str(directory)], check=True, capture_output=True)
+    # the one secret the script cannot make: the operator's own mail server
+    (directory / "auth_smtp_url").write_text(PRODUCTION_SMTP_URL)
     return directory
 
 

@@ -9,6 +9,8 @@ PRODUCTION_CONNECTIONS = {
     "mongodb_url": "mongodb://git44:a-real-app-password@mongo:27017/?replicaSet=rs0",
     "amqp_url": "amqp://git44:a-real-broker-password@rabbitmq:5672/",
 }
+# auth's mail server: production refuses none, the development sink or a placeholder
+PRODUCTION_SMTP_URL = "smtps://git44:a-real-mail-password@mail.example.com"
 
 
 def write_connection_secrets(secrets_dir: Path) -> None:

@@ -11,6 +11,7 @@ USERS: Final = "users"
 REFRESH_TOKENS: Final = "refresh_tokens"
 API_KEYS: Final = "api_keys"
 LOGIN_ATTEMPTS: Final = "login_attempts"
+MAIL_OUTBOX: Final = "mail_outbox"
 # jobs-api (the worker advances jobs and refunds quotas through git44_common.jobs)
 REMOVAL_JOBS: Final = "removal_jobs"
 USER_QUOTAS: Final = "user_quotas"

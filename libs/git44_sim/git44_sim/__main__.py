@@ -14,7 +14,7 @@ from git44_sim.cli import parse_options
 
 def main(argv: Sequence[str] | None = None) -> int:
     options = parse_options(argv, os.environ)
-    app = create_app(options.build_state())
+    app = create_app(options.build_state(), smtp_port=options.smtp_port, smtp_host=options.host)
     uvicorn.run(
         app,
         host=options.host,

@@ -14,6 +14,7 @@ from git44_sim.state import SimState
 class Options:
     host: str
     port: int
+    smtp_port: int | None  # None: no SMTP sink
     keys: list[str]
     credits: int
     concurrency: int
@@ -39,6 +40,19 @@ def rate(text: str) -> float:
     return value
 
 
+def smtp_port(text: str) -> int | None:
+    """A port, or None for "0" / "off" (no SMTP sink)."""
+    if text.strip().lower() in {"0", "off", ""}:
+        return None
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"a port or 'off', got {text!r}") from None
+    if not 0 < port < 65536:
+        raise argparse.ArgumentTypeError(f"a port must be within 1..65535, got {port}")
+    return port
+
+
 def processing_range(text: str) -> tuple[float, float]:
     try:
         return parse_processing_seconds(text)
@@ -60,6 +74,12 @@ def build_parser(env: Mapping[str, str]) -> argparse.ArgumentParser:
 
     add("--host", default=default("host", "127.0.0.1"), help="interface to listen on")
     add("--port", type=int, default=default("port", "8090"), help="port to listen on")
+    add(
+        "--smtp-port",
+        type=smtp_port,
+        default=default("smtp-port", "1025"),
+        help="SMTP sink port on --host (mail listed at /_control/mail); 0 or off: none",
+    )
     add("--keys", default=default("keys", ""), help="comma-separated keys to create at start")
     add("--credits", type=int, default=default("credits", "1000"), help="requestLimit per key")
     add(
@@ -131,6 +151,7 @@ def parse_options(argv: Sequence[str] | None, env: Mapping[str, str]) -> Options
     return Options(
         host=args.host,
         port=args.port,
+        smtp_port=args.smtp_port,
         keys=[key.strip() for key in args.keys.split(",") if key.strip()],
         credits=args.credits,
         concurrency=args.concurrency,

@@ -16,6 +16,8 @@ from git44_sim.models import (
     ConfigPublic,
     KeyPublic,
     KeysPublic,
+    MailPublic,
+    MailsPublic,
     StatsPublic,
     TaskInfo,
     TasksPublic,
@@ -151,6 +153,12 @@ class SimControl:
     async def tasks(self) -> list[TaskInfo]:
         return TasksPublic.model_validate(await self._json("GET", "/_control/tasks")).data
 
+    async def list_mail(self, *, to: str | None = None) -> list[MailPublic]:
+        """Mails the SMTP sink received, newest first; only those to `to` when given."""
+        params = _without_none(to=to)
+        body = await self._json("GET", "/_control/mail", params=params)
+        return MailsPublic.model_validate(body).data
+
     async def reset(
         self,
         *,
@@ -168,8 +176,10 @@ class SimControl:
         response = await self._http.post("/_control/reset", json=payload)
         response.raise_for_status()
 
-    async def _json(self, method: str, path: str, *, json: Any = None) -> Any:
-        response = await self._http.request(method, path, json=json)
+    async def _json(
+        self, method: str, path: str, *, json: Any = None, params: dict[str, Any] | None = None
+    ) -> Any:
+        response = await self._http.request(method, path, json=json, params=params)
         response.raise_for_status()
         return response.json()
 

@@ -1,4 +1,5 @@
-"""Control plane under `/_control`: keys, config, counters and tasks for tests and benches."""
+"""Control plane under `/_control`: keys, config, counters, tasks and received mail for
+tests and benches."""
 
 from __future__ import annotations
 
@@ -15,6 +16,8 @@ from git44_sim.models import (
     KeysPublic,
     KeyStatsPublic,
     KeyUpdate,
+    MailPublic,
+    MailsPublic,
     ProcessingSeconds,
     ResetRequest,
     StatsPublic,
@@ -86,6 +89,12 @@ async def list_tasks(state: State) -> TasksPublic:
     """Every RemoveSora task, oldest first, with when it becomes ready and its outcome."""
     now = datetime.now(UTC)
     return TasksPublic(data=[TaskInfo.from_task(t, now=now) for t in state.tasks.values()])
+
+
+@router.get("/mail", response_model=MailsPublic)
+async def list_mail(state: State, to: str | None = None) -> MailsPublic:
+    """Mails the SMTP sink received, newest first; `to` keeps those to one address."""
+    return MailsPublic(data=[MailPublic.from_mail(m) for m in state.mailbox.list(to=to)])
 
 
 @router.post("/reset", status_code=204)

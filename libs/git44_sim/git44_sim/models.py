@@ -8,6 +8,7 @@ from typing import Self
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic.alias_generators import to_camel
 
+from git44_sim.mailbox import ReceivedMail
 from git44_sim.records import Account, Task, TaskOutcome, TaskStatus
 
 
@@ -164,3 +165,27 @@ class ResetRequest(CamelModel):
     concurrency_limit: int | None = Field(default=None, ge=0)
     keep_config: bool = False
     seed: int | None = None
+
+
+class MailPublic(CamelModel):
+    """A mail the SMTP sink received; `to` are its envelope recipients."""
+
+    to: list[str]
+    subject: str
+    text: str | None
+    html: str | None
+    received_at: datetime
+
+    @classmethod
+    def from_mail(cls, mail: ReceivedMail) -> Self:
+        return cls(
+            to=list(mail.to),
+            subject=mail.subject,
+            text=mail.text,
+            html=mail.html,
+            received_at=mail.received_at,
+        )
+
+
+class MailsPublic(CamelModel):
+    data: list[MailPublic]

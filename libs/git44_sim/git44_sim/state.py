@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 
 from git44_sim.config import SimConfig
+from git44_sim.mailbox import Mailbox
 from git44_sim.records import Account, Admission, Rejection, SimStats, Task
 
 # ScraperAPI charges only these target statuses.
@@ -44,6 +45,7 @@ class SimState:
         self.tasks: dict[str, Task] = {}
         self.stats = SimStats()
         self.rng = random.Random(seed)
+        self.mailbox = Mailbox()  # what the SMTP sink received; a reset keeps it
         self._create_accounts(
             keys, request_limit=request_limit, concurrency_limit=concurrency_limit
         )

@@ -1,4 +1,8 @@
-"""Accounts: registration, password login, password change, Dev API keys."""
+"""Accounts: registration, password login, password change, Dev API keys.
+
+A password change and a new API key are mailed to the user (`ctx.mail`), so a stolen
+session that changes either shows in their inbox; registration's first key is not.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +14,7 @@ from email_validator import EmailNotValidError, validate_email
 
 from git44_auth.context import AuthContext
 from git44_auth.crud import api_keys, refresh_tokens, users
+from git44_auth.mail.messages import MailKind
 from git44_auth.metrics import LOGINS, REGISTRATIONS
 from git44_auth.models import PasswordChangeRequest, RegisterRequest
 from git44_auth.passwords import weak_password_reason
@@ -87,7 +92,7 @@ async def register(ctx: AuthContext, request: RegisterRequest, *, now: datetime)
         request.password, min_length=ctx.settings.password_min_length, field="password"
     )
     user = await create_user(ctx, email=email, password=request.password, role="user", now=now)
-    api_key = await create_api_key(ctx, user_id=user["_id"], name=FIRST_API_KEY_NAME, now=now)
+    api_key = await issue_api_key(ctx, user_id=user["_id"], name=FIRST_API_KEY_NAME, now=now)
     tokens = await start_session(ctx, user, now=now)
     REGISTRATIONS.inc()
     log.info("user registered", extra={"user_id": user["_id"]})
@@ -130,10 +135,25 @@ async def change_password(
     await users.set_password_hash(ctx.db, user_id=user_id, password_hash=password_hash, now=now)
     revoked = await refresh_tokens.revoke_user_tokens(ctx.db, user_id=user_id, now=now)
     log.info("password changed", extra={"user_id": user_id, "revoked_count": revoked})
+    await ctx.mail.send(MailKind.PASSWORD_CHANGED, to=user["email"])
     return await start_session(ctx, user, now=now)
 
 
 async def create_api_key(ctx: AuthContext, *, user_id: str, name: str, now: datetime) -> NewApiKey:
+    """A new key for the user (see `issue_api_key`), announced to them by mail."""
+    new = await issue_api_key(ctx, user_id=user_id, name=name, now=now)
+    user = await users.get_user(ctx.db, user_id)
+    if user is not None:
+        await ctx.mail.send(
+            MailKind.API_KEY_CREATED,
+            to=user["email"],
+            key_name=name,
+            key_prefix=new.record["prefix"],
+        )
+    return new
+
+
+async def issue_api_key(ctx: AuthContext, *, user_id: str, name: str, now: datetime) -> NewApiKey:
     """A new key, unless the user has AUTH_MAX_API_KEYS_PER_USER live ones (409), even
     under concurrent creations."""
     key = generate_api_key()

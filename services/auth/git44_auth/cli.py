@@ -1,7 +1,9 @@
-"""`python -m git44_auth [serve]` runs the API; `create-admin` makes an admin account.
+"""`python -m git44_auth [serve]` runs the API; `create-admin` makes an admin account;
+`replay-dead-mail` sends the mail in `git44.mail.dead` again (docs/operations.md).
 
     python -m git44_auth create-admin --email ops@example.com
     AUTH_ADMIN_PASSWORD=... python -m git44_auth create-admin --email ops@example.com
+    python -m git44_auth replay-dead-mail
 
 The password comes from `AUTH_ADMIN_PASSWORD` (env or secrets dir) or is prompted
 twice; it is never a command-line argument (those show up in `ps` and shell history).
@@ -20,7 +22,9 @@ from git44_auth.context import build_context, load_key_ring
 from git44_auth.core.config import AuthSettings
 from git44_auth.core.db import INDEXES
 from git44_auth.exceptions import CliError
+from git44_auth.mail.dead_letters import replay_dead_mail
 from git44_auth.passwords import weak_password_reason
+from git44_common.amqp import Publisher, Topology, connect
 from git44_common.mongo import create_mongo_client, ensure_indexes
 
 PromptFn = Callable[[str], str]
@@ -32,6 +36,7 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     commands.add_parser("serve", help="run the auth API (the default)")
     create = commands.add_parser("create-admin", help="create or promote an admin account")
     create.add_argument("--email", required=True)
+    commands.add_parser("replay-dead-mail", help="send the dead-lettered mail again")
     return parser.parse_args(argv)
 
 
@@ -77,4 +82,21 @@ def run_create_admin(settings: AuthSettings, email: str, prompt: PromptFn = getp
         return 2
     outcome = asyncio.run(create_admin(settings, email=address, password=password))
     sys.stdout.write(f"admin {address}: {outcome}\n")
+    return 0
+
+
+async def replay_mail(settings: AuthSettings) -> int:
+    """Move `git44.mail.dead` back to `git44.mail`; talks to RabbitMQ only."""
+    connection = await connect(settings.amqp_url, name="git44-auth-cli")
+    try:
+        channel = await connection.channel(publisher_confirms=True)
+        publisher = Publisher(channel, Topology(namespace=settings.amqp_namespace))
+        return await replay_dead_mail(channel, publisher)
+    finally:
+        await connection.close()
+
+
+def run_replay_dead_mail(settings: AuthSettings) -> int:
+    replayed = asyncio.run(replay_mail(settings))
+    sys.stdout.write(f"replayed {replayed} dead mail(s)\n")
     return 0

@@ -9,9 +9,11 @@ import httpx
 
 from git44_auth.core.config import AuthSettings
 from git44_auth.keys import KeyRing
+from git44_auth.mail.outbox import MailOutbox
 from git44_auth.passwords import PasswordHasher
 from git44_auth.throttle import AuthLimits, Throttle
 from git44_auth.tokens import TokenPolicy
+from git44_common.amqp import Publisher
 from git44_common.mongo import Database
 from git44_common.security import Authenticator
 from git44_common.tokens import JWKSClient, TokenVerifier
@@ -29,6 +31,7 @@ class AuthContext:
     throttle: Throttle
     verifier: TokenVerifier
     authenticator: Authenticator
+    mail: MailOutbox
 
 
 def local_jwks_client(keys: KeyRing) -> JWKSClient:
@@ -48,7 +51,10 @@ def load_key_ring(settings: AuthSettings) -> KeyRing:
     return KeyRing.from_pem(settings.jwt_private_keys.get_secret_value())
 
 
-def build_context(settings: AuthSettings, db: Database, keys: KeyRing) -> AuthContext:
+def build_context(
+    settings: AuthSettings, db: Database, keys: KeyRing, *, publisher: Publisher | None = None
+) -> AuthContext:
+    """The context; without a `publisher` (the CLI) mail waits in the outbox."""
     verifier = TokenVerifier(
         local_jwks_client(keys), issuer=settings.jwt_issuer, audience=settings.jwt_audience
     )
@@ -67,5 +73,11 @@ def build_context(settings: AuthSettings, db: Database, keys: KeyRing) -> AuthCo
         verifier=verifier,
         authenticator=Authenticator(
             verifier=verifier, db=db, status_cache_seconds=settings.user_status_cache_seconds
+        ),
+        mail=MailOutbox(
+            db=db,
+            publisher=publisher,
+            public_url=settings.public_url,
+            publish_timeout=settings.mail_publish_timeout_seconds,
         ),
     )

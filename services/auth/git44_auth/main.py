@@ -11,6 +11,8 @@ from git44_auth.context import build_context, load_key_ring
 from git44_auth.core.config import AuthSettings
 from git44_auth.core.db import INDEXES
 from git44_auth.keys import KeyRing
+from git44_auth.mail.delivery import start_mail_delivery
+from git44_auth.mail.server import parse_smtp_url
 from git44_common.app import create_service_app
 from git44_common.logs import register_secret
 from git44_common.ratelimit import RateLimitHeadersMiddleware
@@ -25,16 +27,19 @@ def create_app(settings: AuthSettings | None = None, *, keys: KeyRing | None = N
     key_ring = keys or load_key_ring(settings)
     if settings.bootstrap_admin_password is not None:
         register_secret(settings.bootstrap_admin_password.get_secret_value())
+    if smtp_password := parse_smtp_url(settings.smtp_server_url()).password:
+        register_secret(smtp_password)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with AsyncExitStack() as stack:
             runtime = await open_runtime(app, stack, settings, name=SERVICE, indexes=INDEXES)
-            context = build_context(settings, runtime.db, key_ring)
+            context = build_context(settings, runtime.db, key_ring, publisher=runtime.publisher)
             app.state.context = context
             app.state.authenticator = context.authenticator
             await context.hasher.dummy_hash()
             await seed_bootstrap_admin(context, settings)
+            await start_mail_delivery(stack, runtime, context.mail, settings)
             yield
 
     app = create_service_app(

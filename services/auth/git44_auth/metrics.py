@@ -13,3 +13,8 @@ REFRESH_REUSE = Counter(
     "git44_auth_refresh_reuse_total",
     "Already-rotated refresh tokens presented again (the token family is revoked).",
 )
+MAILS = Counter(
+    "git44_auth_mails_total",
+    "Mails by kind and outcome: queued (saved by a request), sent, retrying, dead.",
+    ["kind", "outcome"],
+)

@@ -18,11 +18,18 @@ from tests.utils.processes import ManagedProcess, free_port, python_module
 
 
 @pytest.fixture(scope="module")
-def sim_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def sim_smtp_port() -> int:
+    """Where the simulator's SMTP sink listens."""
+    return free_port()
+
+
+@pytest.fixture(scope="module")
+def sim_url(tmp_path_factory: pytest.TempPathFactory, sim_smtp_port: int) -> Iterator[str]:
     port = free_port()
     args = python_module(
         "git44_sim",
         "--port", str(port),
+        "--smtp-port", str(sim_smtp_port),
         "--keys", ",".join(KEYS),
         "--credits", str(START_CREDITS),
         "--concurrency", str(START_CONCURRENCY),

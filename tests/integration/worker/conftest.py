@@ -45,6 +45,7 @@ def sim_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     args = python_module(
         "git44_sim", "--port", str(port), "--keys", ",".join(SIM_KEYS),
         "--processing-seconds", "0.3", "--failure-rate", "0", "--seed", "11",
+        "--smtp-port", "off",
     )  # fmt: skip
     proc = ManagedProcess("sim", args, log_dir=tmp_path_factory.mktemp("sim")).start()
     try:

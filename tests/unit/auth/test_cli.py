@@ -13,6 +13,7 @@ def test_parse_create_admin() -> None:
     args = parse_args(["create-admin", "--email", "Ops@Example.com"])
     assert (args.command, args.email) == ("create-admin", "Ops@Example.com")
     assert parse_args([]).command is None
+    assert parse_args(["replay-dead-mail"]).command == "replay-dead-mail"
 
 
 def test_email_is_lower_cased_and_checked() -> None:

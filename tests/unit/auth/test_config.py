@@ -11,7 +11,11 @@ from pydantic import ValidationError
 from git44_auth.context import load_key_ring
 from git44_auth.core.config import DEV_ADMIN_PASSWORD, AuthSettings
 from git44_auth.keys import private_key_pem
-from tests.utils.production import PRODUCTION_CONNECTIONS, write_connection_secrets
+from tests.utils.production import (
+    PRODUCTION_CONNECTIONS,
+    PRODUCTION_SMTP_URL,
+    write_connection_secrets,
+)
 
 PEM = private_key_pem(Ed25519PrivateKey.generate())
 
@@ -39,12 +43,17 @@ def test_development_generates_a_key_when_none_is_configured() -> None:
 )
 def test_production_refuses_unsafe_settings(overrides: dict[str, object]) -> None:
     with pytest.raises(ValidationError) as caught:
-        AuthSettings(environment="production", **PRODUCTION_CONNECTIONS, **overrides)
+        AuthSettings(
+            environment="production",
+            **PRODUCTION_CONNECTIONS,
+            **{"smtp_url": PRODUCTION_SMTP_URL, **overrides},
+        )
     assert "BEGIN" not in str(caught.value)
 
 
 def test_production_starts_with_a_configured_key(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AUTH_JWT_PRIVATE_KEYS", PEM)
+    monkeypatch.setenv("AUTH_SMTP_URL", PRODUCTION_SMTP_URL)
     settings = AuthSettings(environment="production", **PRODUCTION_CONNECTIONS)
     assert load_key_ring(settings).signer.kid
 
@@ -55,6 +64,7 @@ def test_keys_come_from_the_secrets_dir(
     second = private_key_pem(Ed25519PrivateKey.generate())
     (tmp_path / "auth_jwt_private_keys").write_text(PEM + second)
     write_connection_secrets(tmp_path)
+    (tmp_path / "auth_smtp_url").write_text(PRODUCTION_SMTP_URL)
     monkeypatch.setenv("GIT44_SECRETS_DIR", str(tmp_path))
     ring = load_key_ring(AuthSettings(environment="production"))
     assert [key.kid for key in ring.keys] == [

@@ -59,7 +59,13 @@ def test_every_delay_tier_has_a_queue_with_that_ttl() -> None:
 def test_work_queues_are_quorum_with_the_delivery_limit() -> None:
     topology = Topology(delivery_limit=7)
     queues = {spec.name: spec for spec in topology.queues()}
-    for name in (topology.removal_queue, topology.webhooks_queue, topology.keys_release_queue):
+    work_queues = (
+        topology.removal_queue,
+        topology.webhooks_queue,
+        topology.mail_queue,
+        topology.keys_release_queue,
+    )
+    for name in work_queues:
         assert queues[name].arguments["x-queue-type"] == "quorum"
         assert queues[name].arguments["x-delivery-limit"] == 7
         assert queues[name].arguments["x-dead-letter-exchange"] == topology.dead_letter_exchange

@@ -1,9 +1,11 @@
 """The whole RabbitMQ topology of Git44, declared idempotently from one place.
 
     git44.jobs (direct) ──removal.requested──► git44.removal (quorum, delivery limit)
-                        └─webhook.deliver────► git44.webhooks (quorum, delivery limit)
+                        ├─webhook.deliver────► git44.webhooks (quorum, delivery limit)
+                        └─mail.send──────────► git44.mail (quorum, delivery limit; auth)
     git44.dlx (direct)  ──removal.dead───────► git44.removal.dead
                         ├─webhook.dead───────► git44.webhooks.dead
+                        ├─mail.dead──────────► git44.mail.dead
                         └─keys.release.dead──► git44.keys.release.dead
     git44.keys (direct) ──keys.release───────► git44.keys.release (quorum, delivery limit)
     default exchange    ──git44.keys.rpc─────► git44.keys.rpc (classic; acquire RPC requests)
@@ -33,6 +35,8 @@ REMOVAL_REQUESTED = "removal.requested"
 REMOVAL_DEAD = "removal.dead"
 WEBHOOK_DELIVER = "webhook.deliver"
 WEBHOOK_DEAD = "webhook.dead"
+MAIL_SEND = "mail.send"
+MAIL_DEAD = "mail.dead"
 KEYS_RELEASE = "keys.release"
 KEYS_RELEASE_DEAD = "keys.release.dead"
 JOB_EVENTS = "job.*"
@@ -40,6 +44,9 @@ KEY_EVENTS = "key.*"
 
 REMOVAL_DELAY_TIERS: tuple[int, ...] = (1, 5, 30, 120, 600, 1800)
 WEBHOOK_DELAY_TIERS: tuple[int, ...] = (1, 5, 30, 300, 1800, 7200)
+# auth's mail retries follow AUTH_MAIL_RETRY_DELAYS_SECONDS; a delay between two tiers
+# comes back early on the lower one and is re-delayed for the rest
+MAIL_DELAY_TIERS: tuple[int, ...] = (1, 10, 60, 300, 1800)
 
 
 def job_event_key(status: str) -> str:
@@ -57,6 +64,14 @@ class QueueFamily(StrEnum):
 
     REMOVAL = "removal"
     WEBHOOKS = "webhooks"
+    MAIL = "mail"
+
+
+_DELAY_TIERS = {
+    QueueFamily.REMOVAL: REMOVAL_DELAY_TIERS,
+    QueueFamily.WEBHOOKS: WEBHOOK_DELAY_TIERS,
+    QueueFamily.MAIL: MAIL_DELAY_TIERS,
+}
 
 
 def pick_delay_tier(tiers: tuple[int, ...], seconds: float) -> int:
@@ -129,6 +144,14 @@ class Topology:
         return self._name("git44.webhooks.dead")
 
     @property
+    def mail_queue(self) -> str:
+        return self._name("git44.mail")
+
+    @property
+    def mail_dead_queue(self) -> str:
+        return self._name("git44.mail.dead")
+
+    @property
     def keys_rpc_queue(self) -> str:
         return self._name("git44.keys.rpc")
 
@@ -142,7 +165,7 @@ class Topology:
 
     def delay_tiers(self, family: QueueFamily) -> tuple[int, ...]:
         """The delay tiers (seconds) of a queue family."""
-        return WEBHOOK_DELAY_TIERS if family is QueueFamily.WEBHOOKS else REMOVAL_DELAY_TIERS
+        return _DELAY_TIERS[family]
 
     def delay_queue(self, family: QueueFamily, tier: int) -> str:
         """Name of the delay queue of `family` for `tier` seconds."""
@@ -172,6 +195,7 @@ class Topology:
             *self._dead_letter_queues(),
             self._work_queue(self.removal_queue, REMOVAL_REQUESTED, REMOVAL_DEAD),
             self._work_queue(self.webhooks_queue, WEBHOOK_DELIVER, WEBHOOK_DEAD),
+            self._work_queue(self.mail_queue, MAIL_SEND, MAIL_DEAD),
             self._keys_release_queue(),
             # Classic on purpose: an acquire request is worthless after its caller's
             # timeout (it carries a matching expiration), so Raft replication and
@@ -180,6 +204,7 @@ class Topology:
             QueueSpec(self.keys_rpc_queue, {"x-queue-type": "classic"}),
             *self._delay_queues(QueueFamily.REMOVAL, REMOVAL_REQUESTED),
             *self._delay_queues(QueueFamily.WEBHOOKS, WEBHOOK_DELIVER),
+            *self._delay_queues(QueueFamily.MAIL, MAIL_SEND),
         )
 
     def _dead_letter(self, exchange: str, routing_key: str) -> dict[str, Any]:
@@ -212,6 +237,7 @@ class Topology:
             QueueSpec(self.removal_dead_queue, _quorum(), ((dlx, REMOVAL_DEAD),)),
             QueueSpec(self.webhooks_dead_queue, _quorum(), ((dlx, WEBHOOK_DEAD),)),
             QueueSpec(self.keys_release_dead_queue, _quorum(), ((dlx, KEYS_RELEASE_DEAD),)),
+            QueueSpec(self.mail_dead_queue, _quorum(), ((dlx, MAIL_DEAD),)),
         )
 
     def _delay_queues(self, family: QueueFamily, routing_key: str) -> tuple[QueueSpec, ...]:

@@ -2,7 +2,14 @@
 
 from pymongo import ASCENDING, DESCENDING
 
-from git44_common.collections import API_KEYS, AUDIT_LOG, LOGIN_ATTEMPTS, REFRESH_TOKENS, USERS
+from git44_common.collections import (
+    API_KEYS,
+    AUDIT_LOG,
+    LOGIN_ATTEMPTS,
+    MAIL_OUTBOX,
+    REFRESH_TOKENS,
+    USERS,
+)
 from git44_common.mongo import IndexSpec, ttl_index
 
 INDEXES = (
@@ -23,6 +30,7 @@ INDEXES = (
         name="user_created",
     ),
     ttl_index(LOGIN_ATTEMPTS),
+    IndexSpec(collection=MAIL_OUTBOX, keys=[("relay_after", ASCENDING)], name="relay_after"),
     # `audit_log` is shared with other services' admin actions; auth adds its own index.
     IndexSpec(
         collection=AUDIT_LOG,

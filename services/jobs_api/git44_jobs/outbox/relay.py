@@ -20,7 +20,6 @@ worker moves a job only by compare-and-set on its status.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -29,6 +28,7 @@ from pydantic import BaseModel
 
 from git44_common.clock import Clock
 from git44_common.mongo import Database, Document
+from git44_common.tasks import run_every
 from git44_jobs import metrics
 from git44_jobs.outbox.publish import Outbox
 from git44_jobs.removals import crud as jobs_crud
@@ -62,16 +62,7 @@ class OutboxRelay:
 
     async def run(self) -> None:
         """Relay forever (a lifespan task; cancelled at shutdown)."""
-        while True:
-            try:
-                await self.relay_once()
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                if (task := asyncio.current_task()) is not None and task.cancelling():
-                    raise asyncio.CancelledError from None  # the error was our own cancel
-                log.warning("outbox relay round failed", exc_info=True)
-            await asyncio.sleep(self._timing.outbox_interval_seconds)
+        await run_every(self._timing.outbox_interval_seconds, self.relay_once, what="outbox relay")
 
     async def relay_once(self) -> int:
         """One round; returns how many jobs were published."""
