@@ -215,7 +215,7 @@ class LocalStack:
             "AUTH_BOOTSTRAP_ADMIN_EMAIL": DEV_ADMIN_EMAIL,
             "AUTH_BOOTSTRAP_ADMIN_PASSWORD": DEV_ADMIN_PASSWORD,
             "KEYS_SEED_KEYS": ",".join(DEMO_SCRAPER_KEYS),
-            "AUTH_SMTP_URL": f"smtp://127.0.0.1:{self.ports['smtp']}",
+            "AUTH_SMTP_URL": f"smtp://127.0.0.1:{self._port('smtp', SMTP_SINK_DEFAULT_PORT)}",
             "WORKER_SCRAPERAPI_URL": f"{sim}/",
             "WORKER_REMOVESORA_URL": f"{sim}/removesora",
         }
