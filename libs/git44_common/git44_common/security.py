@@ -118,6 +118,9 @@ class Authenticator:
         record = await self._db[API_KEYS].find_one({"key_hash": digest, "revoked_at": None})
         if record is None or not hmac.compare_digest(record["key_hash"], digest):
             raise Unauthorized("a valid X-API-Key is required")
+        expires_at = record.get("expires_at")
+        if expires_at is not None and expires_at <= utc_now():
+            raise Unauthorized("this API key has expired")
         user = await self._ensure_enabled(record["user_id"])
         await self._touch_api_key(record)
         return Principal(

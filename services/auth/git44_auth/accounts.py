@@ -139,9 +139,16 @@ async def change_password(
     return await start_session(ctx, user, now=now)
 
 
-async def create_api_key(ctx: AuthContext, *, user_id: str, name: str, now: datetime) -> NewApiKey:
+async def create_api_key(
+    ctx: AuthContext,
+    *,
+    user_id: str,
+    name: str,
+    now: datetime,
+    expires_at: datetime | None = None,
+) -> NewApiKey:
     """A new key for the user (see `issue_api_key`), announced to them by mail."""
-    new = await issue_api_key(ctx, user_id=user_id, name=name, now=now)
+    new = await issue_api_key(ctx, user_id=user_id, name=name, now=now, expires_at=expires_at)
     user = await users.get_user(ctx.db, user_id)
     if user is not None:
         await ctx.mail.send(
@@ -153,9 +160,21 @@ async def create_api_key(ctx: AuthContext, *, user_id: str, name: str, now: date
     return new
 
 
-async def issue_api_key(ctx: AuthContext, *, user_id: str, name: str, now: datetime) -> NewApiKey:
+async def issue_api_key(
+    ctx: AuthContext,
+    *,
+    user_id: str,
+    name: str,
+    now: datetime,
+    expires_at: datetime | None = None,
+) -> NewApiKey:
     """A new key, unless the user has AUTH_MAX_API_KEYS_PER_USER live ones (409), even
-    under concurrent creations."""
+    under concurrent creations; it works until revoked, or until `expires_at`."""
+    if expires_at is not None and expires_at <= now:
+        errors = [
+            {"loc": ["body", "expiresAt"], "msg": "must be in the future", "type": "value_error"}
+        ]
+        raise ValidationFailed("expiresAt: must be in the future", errors=errors)
     key = generate_api_key()
     record = await api_keys.insert_api_key(
         ctx.db,
@@ -165,6 +184,7 @@ async def issue_api_key(ctx: AuthContext, *, user_id: str, name: str, now: datet
         prefix=api_key_display_prefix(key),
         key_hash=hash_api_key(key),
         now=now,
+        expires_at=expires_at,
         cap=ctx.settings.max_api_keys_per_user,
     )
     if record is None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, Self
 
-from pydantic import AfterValidator, Field, model_validator
+from pydantic import AfterValidator, AwareDatetime, Field, model_validator
 
 from git44_auth.passwords import MAX_PASSWORD_BYTES
 from git44_common.schemas import ApiInput, ApiModel, IsoTime, Page
@@ -115,6 +115,9 @@ class SessionPublic(TokensPublic):
 
 class ApiKeyCreate(ApiModel):
     name: str = Field(default="Default", min_length=1, max_length=100)
+    expires_at: AwareDatetime | None = Field(
+        default=None, description="when the key stops working (none: until revoked)"
+    )
 
 
 class ApiKeyPublic(ApiModel):
@@ -123,6 +126,7 @@ class ApiKeyPublic(ApiModel):
     prefix: str
     created_at: IsoTime
     last_used: IsoTime | None = None
+    expires_at: IsoTime | None = None
 
 
 class ApiKeyCreated(ApiKeyPublic):

@@ -4,6 +4,7 @@ owner, and dead the moment they are revoked (as jobs-api sees them)."""
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -102,3 +103,30 @@ async def test_the_cap_on_live_keys_holds_under_concurrent_creation(
         assert revoked.status_code == 204
         again = await client.post("/api/auth/api-keys", json={"name": "again"}, headers=headers)
         assert again.status_code == 201
+
+
+async def test_a_key_may_carry_an_expiry_and_expired_keys_leave_room_under_the_cap(
+    run_app: Any, settings_factory: Any
+) -> None:
+    async with run_app(settings_factory(max_api_keys_per_user=2)) as client:
+        registered = await register(client)  # its first key is one of the two
+        headers = bearer(registered["accessToken"])
+        soon = (datetime.now(UTC) + timedelta(seconds=1)).isoformat()
+        past = (datetime.now(UTC) - timedelta(minutes=1)).isoformat()
+        refused = await client.post("/api/auth/api-keys", json={"expiresAt": past}, headers=headers)
+        assert refused.status_code == 422
+        assert refused.json()["errors"][0]["loc"] == ["body", "expiresAt"]
+        naive = await client.post(
+            "/api/auth/api-keys", json={"expiresAt": "2030-01-01T00:00:00"}, headers=headers
+        )
+        assert naive.status_code == 422  # a time without its zone is ambiguous
+        created = await client.post("/api/auth/api-keys", json={"expiresAt": soon}, headers=headers)
+        assert created.status_code == 201, created.text
+        assert created.json()["expiresAt"] is not None
+        full = await client.post("/api/auth/api-keys", json={}, headers=headers)
+        assert full.status_code == 409
+        await asyncio.sleep(1.2)  # the expired key no longer takes a place
+        again = await client.post("/api/auth/api-keys", json={}, headers=headers)
+        assert again.status_code == 201, again.text
+        listed = (await client.get("/api/auth/api-keys", headers=headers)).json()["data"]
+        assert {key["expiresAt"] is None for key in listed} == {True, False}  # shown, with its end

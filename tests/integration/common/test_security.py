@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import asyncio
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -90,3 +91,25 @@ async def test_api_keys_work_until_revoked_and_record_their_use(
     for bad in (None, "", "g44_unknown", key + "x", "x" * 500):
         with pytest.raises(Unauthorized):
             await authenticator.from_api_key(bad)
+
+
+async def test_an_api_key_stops_working_at_its_expiry(
+    authenticator: Authenticator, mongo_db: Database
+) -> None:
+    await add_user(mongo_db, "u1")
+    keys = {"soon": generate_api_key(), "past": generate_api_key(), "never": generate_api_key()}
+    ends = {
+        "soon": datetime.now(UTC) + timedelta(seconds=1),
+        "past": datetime.now(UTC) - timedelta(seconds=1),
+        "never": None,  # and keys stored before expiry existed have no field at all
+    }
+    for name, key in keys.items():
+        record = {"_id": name, "user_id": "u1", "key_hash": hash_api_key(key), "revoked_at": None}
+        await mongo_db.api_keys.insert_one({**record, "expires_at": ends[name]})
+    assert (await authenticator.from_api_key(keys["soon"])).api_key_id == "soon"
+    with pytest.raises(Unauthorized, match="expired"):
+        await authenticator.from_api_key(keys["past"])
+    await asyncio.sleep(1.1)
+    with pytest.raises(Unauthorized, match="expired"):
+        await authenticator.from_api_key(keys["soon"])
+    assert (await authenticator.from_api_key(keys["never"])).api_key_id == "never"

@@ -1,6 +1,6 @@
 """The `api_keys` collection, read by jobs-api with exactly these field names:
 `_id`, `user_id`, `name`, `prefix`, `key_hash` (SHA-256 hex), `created_at`,
-`last_used`, `revoked_at` (None while the key works)."""
+`last_used`, `revoked_at` (None while the key works), `expires_at` (None: no end)."""
 
 from __future__ import annotations
 
@@ -21,9 +21,11 @@ async def insert_api_key(
     prefix: str,
     key_hash: str,
     now: datetime,
+    expires_at: datetime | None,
     cap: int,
 ) -> Document | None:
-    """The new key, or None when the user has `cap` live keys already.
+    """The new key, or None when the user has `cap` live keys (neither revoked nor
+    expired) already.
 
     Counting and inserting run in one transaction that first writes the user's
     document (`$inc` of `api_keys_version`): concurrent creations for one user conflict
@@ -40,14 +42,16 @@ async def insert_api_key(
         "created_at": now,
         "last_used": None,
         "revoked_at": None,
+        "expires_at": expires_at,
     }
 
     async def create(session: AsyncClientSession) -> bool:
         await db[USERS].update_one(
             {"_id": user_id}, {"$inc": {"api_keys_version": 1}}, session=session
         )
-        active = {"user_id": user_id, "revoked_at": None}
-        if await db[API_KEYS].count_documents(active, session=session) >= cap:
+        unexpired = [{"expires_at": None}, {"expires_at": {"$gt": now}}]
+        live = {"user_id": user_id, "revoked_at": None, "$or": unexpired}
+        if await db[API_KEYS].count_documents(live, session=session) >= cap:
             return False
         await db[API_KEYS].insert_one(record, session=session)
         return True

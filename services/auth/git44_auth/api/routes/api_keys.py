@@ -26,12 +26,14 @@ async def list_api_keys(ctx: Ctx, principal: CurrentUser) -> ApiKeysPublic:
     "",
     status_code=status.HTTP_201_CREATED,
     response_model=ApiKeyCreated,
-    responses=problems(described={409: "conflict: too many active API keys"}),
+    responses=problems(
+        described={409: "conflict: too many active API keys", 422: "expiresAt not in the future"}
+    ),
 )
 async def create_api_key(ctx: Ctx, principal: CurrentUser, body: ApiKeyCreate) -> ApiKeyCreated:
     """Create an API key; the `key` is in this response only."""
     new = await accounts.create_api_key(
-        ctx, user_id=principal.user_id, name=body.name, now=utc_now()
+        ctx, user_id=principal.user_id, name=body.name, expires_at=body.expires_at, now=utc_now()
     )
     return ApiKeyCreated.from_doc(new.record, key=new.key)
 
