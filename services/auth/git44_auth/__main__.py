@@ -13,7 +13,7 @@ def main() -> None:
     args = parse_args(sys.argv[1:])
     settings = AuthSettings()
     if args.command == "create-admin":
-        sys.exit(run_create_admin(settings, args.email))
+        sys.exit(run_create_admin(settings, args.email, keep_password=args.keep_password))
     if args.command == "replay-dead-mail":
         sys.exit(run_replay_dead_mail(settings))
     serve(create_app(settings), settings, service=SERVICE)

@@ -1,36 +1,86 @@
 """The first admin: seeded from settings at start-up, or created with the CLI.
 
-Idempotent and safe with replicas: the unique email index lets exactly one insert win;
-an existing account is promoted to admin and its password is left alone.
+Idempotent and safe with replicas: the unique email index lets exactly one insert win.
+An existing account is never made an admin on its owner's word alone — anyone can
+register any address, so the account may be a squatter's:
+
+- `create-admin` sets the given password on it (and ends what the old password opened:
+  refresh tokens and API keys), unless told `--keep-password`, which it allows only for
+  an account whose email is verified;
+- the bootstrap admin of the settings is promoted only when the account's password is
+  the configured one; otherwise it is refused and logged, and the account stays as it is.
 """
 
 from __future__ import annotations
 
 import logging
+from enum import StrEnum
 
 from git44_auth.accounts import create_user
 from git44_auth.context import AuthContext
 from git44_auth.core.config import AuthSettings
-from git44_auth.crud import users
+from git44_auth.crud import api_keys, refresh_tokens, users
 from git44_common.clock import utc_now
 from git44_common.exceptions import EmailTaken
+from git44_common.mongo import Document
 
 log = logging.getLogger(__name__)
 
 
-async def ensure_admin(ctx: AuthContext, *, email: str, password: str) -> str:
-    """Make `email` an admin account; 'created', 'promoted' or 'unchanged'."""
+class ExistingAccount(StrEnum):
+    """What to do when the admin's address is already registered."""
+
+    SET_PASSWORD = "set-password"  # create-admin's default: the given password replaces it
+    KEEP_PASSWORD = "keep-password"  # create-admin --keep-password: verified accounts only
+    PASSWORD_MUST_MATCH = "password-must-match"  # the bootstrap admin of the settings
+
+
+async def ensure_admin(
+    ctx: AuthContext,
+    *,
+    email: str,
+    password: str,
+    existing: ExistingAccount = ExistingAccount.SET_PASSWORD,
+) -> str:
+    """Make `email` an admin account: 'created', 'promoted', 'password set' (an admin
+    already, its password replaced), 'unchanged', or 'refused' (an existing account that
+    may not be taken over this way)."""
     email = email.strip().lower()
     now = utc_now()
     try:
-        await create_user(ctx, email=email, password=password, role="admin", now=now)
+        # the operator names the address: nothing to verify
+        await create_user(
+            ctx, email=email, password=password, role="admin", email_verified=True, now=now
+        )
     except EmailTaken:
-        existing = await users.get_user_by_email(ctx.db, email)
-        if existing is None or existing.get("role") == "admin":
+        account = await users.get_user_by_email(ctx.db, email)
+        if account is None:
             return "unchanged"
-        await users.update_user(ctx.db, user_id=existing["_id"], changes={"role": "admin"}, now=now)
-        return "promoted"
+        return await _take_over(ctx, account, password=password, existing=existing)
     return "created"
+
+
+async def _take_over(
+    ctx: AuthContext, account: Document, *, password: str, existing: ExistingAccount
+) -> str:
+    now = utc_now()
+    user_id = account["_id"]
+    is_admin = account.get("role") == "admin"
+    if existing is ExistingAccount.PASSWORD_MUST_MATCH:
+        if not await ctx.hasher.verify(password, account["password_hash"]):
+            return "refused"
+    elif existing is ExistingAccount.KEEP_PASSWORD:
+        if account.get("email_verified") is False:  # absent: from before verification
+            return "refused"
+    else:
+        password_hash = await ctx.hasher.hash(password)
+        await users.set_password_hash(ctx.db, user_id=user_id, password_hash=password_hash, now=now)
+        await refresh_tokens.revoke_user_tokens(ctx.db, user_id=user_id, now=now)
+        await api_keys.revoke_user_api_keys(ctx.db, user_id=user_id, now=now)
+    if not is_admin:
+        await users.update_user(ctx.db, user_id=user_id, changes={"role": "admin"}, now=now)
+        return "promoted"
+    return "password set" if existing is ExistingAccount.SET_PASSWORD else "unchanged"
 
 
 async def seed_bootstrap_admin(ctx: AuthContext, settings: AuthSettings) -> None:
@@ -41,5 +91,13 @@ async def seed_bootstrap_admin(ctx: AuthContext, settings: AuthSettings) -> None
         ctx,
         email=settings.bootstrap_admin_email,
         password=settings.bootstrap_admin_password.get_secret_value(),
+        existing=ExistingAccount.PASSWORD_MUST_MATCH,
     )
+    if outcome == "refused":
+        log.error(
+            "bootstrap admin refused: the address is registered with another password; "
+            "use `python -m git44_auth create-admin` to take the account over",
+            extra={"email": settings.bootstrap_admin_email},
+        )
+        return
     log.info("bootstrap admin %s", outcome, extra={"email": settings.bootstrap_admin_email})

@@ -3,6 +3,11 @@
 
     python -m git44_auth create-admin --email ops@example.com
     AUTH_ADMIN_PASSWORD=... python -m git44_auth create-admin --email ops@example.com
+    python -m git44_auth create-admin --email ops@example.com --keep-password
+
+On an existing account `create-admin` sets the given password (ending the refresh
+tokens and API keys the old one opened: the account may have been registered by
+someone else); `--keep-password` promotes it as it is, if its email is verified.
     python -m git44_auth replay-dead-mail
 
 The password comes from `AUTH_ADMIN_PASSWORD` (env or secrets dir) or is prompted
@@ -17,7 +22,7 @@ import getpass
 import sys
 from collections.abc import Callable, Sequence
 
-from git44_auth.bootstrap import ensure_admin
+from git44_auth.bootstrap import ExistingAccount, ensure_admin
 from git44_auth.context import build_context, load_key_ring
 from git44_auth.core.config import AuthSettings
 from git44_auth.core.db import INDEXES
@@ -36,6 +41,11 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     commands.add_parser("serve", help="run the auth API (the default)")
     create = commands.add_parser("create-admin", help="create or promote an admin account")
     create.add_argument("--email", required=True)
+    create.add_argument(
+        "--keep-password",
+        action="store_true",
+        help="promote an existing, email-verified account without setting its password",
+    )
     commands.add_parser("replay-dead-mail", help="send the dead-lettered mail again")
     return parser.parse_args(argv)
 
@@ -61,26 +71,49 @@ def check_email(email: str) -> str:
     return email
 
 
-async def create_admin(settings: AuthSettings, *, email: str, password: str) -> str:
-    """'created', 'promoted' or 'unchanged'; talks to MongoDB only."""
+async def create_admin(
+    settings: AuthSettings,
+    *,
+    email: str,
+    password: str,
+    existing: ExistingAccount = ExistingAccount.SET_PASSWORD,
+) -> str:
+    """What `ensure_admin` did; talks to MongoDB only."""
     client = create_mongo_client(settings.mongodb_url, app_name="git44-auth-cli")
     try:
         db = client[settings.mongodb_db]
         await ensure_indexes(db, INDEXES)
         context = build_context(settings, db, load_key_ring(settings))
-        return await ensure_admin(context, email=email, password=password)
+        return await ensure_admin(context, email=email, password=password, existing=existing)
     finally:
         await client.close()
 
 
-def run_create_admin(settings: AuthSettings, email: str, prompt: PromptFn = getpass.getpass) -> int:
+def run_create_admin(
+    settings: AuthSettings,
+    email: str,
+    prompt: PromptFn = getpass.getpass,
+    *,
+    keep_password: bool = False,
+) -> int:
+    """Exit status: 0 done, 1 refused (an unverified account with --keep-password), 2
+    bad input. With --keep-password the password is used only if the account is new."""
     try:
         address = check_email(email)
         password = admin_password(settings, prompt)
     except CliError as exc:
         sys.stderr.write(f"create-admin: {exc}\n")
         return 2
-    outcome = asyncio.run(create_admin(settings, email=address, password=password))
+    existing = ExistingAccount.KEEP_PASSWORD if keep_password else ExistingAccount.SET_PASSWORD
+    outcome = asyncio.run(
+        create_admin(settings, email=address, password=password, existing=existing)
+    )
+    if outcome == "refused":
+        sys.stderr.write(
+            f"create-admin: {address} is not verified; run without --keep-password to set "
+            "the password (which also revokes its sessions and API keys)\n"
+        )
+        return 1
     sys.stdout.write(f"admin {address}: {outcome}\n")
     return 0
 

@@ -71,18 +71,66 @@ async def test_bootstrap_admin_is_seeded_once_even_by_concurrent_replicas(
     assert (await login(client, ADMIN_EMAIL, ADMIN_PASSWORD)).status_code == 200
 
 
-async def test_create_admin_cli_promotes_an_existing_account(
+async def test_create_admin_takes_an_existing_account_over_with_the_given_password(
     client: httpx.AsyncClient, settings_factory: Callable[..., AuthSettings], mongo_db: Database
 ) -> None:
-    existing = await register(client)
-    email = existing["user"]["email"]
+    # anyone can register any address: the account may be a squatter's
+    squatter = await register(client)
+    email = squatter["user"]["email"]
     settings = settings_factory(admin_password=NEW_PASSWORD)
-    status = await asyncio.to_thread(run_create_admin, settings, email)
-    assert status == 0
+    assert await asyncio.to_thread(run_create_admin, settings, email) == 0
     user = await mongo_db["users"].find_one({"email": email})
     assert user is not None
     assert user["role"] == "admin"
-    assert (await login(client, email)).status_code == 200  # password left alone
+    assert (await login(client, email)).status_code == 401  # the old password is gone
+    assert (await login(client, email, NEW_PASSWORD)).status_code == 200
+    refreshed = await client.post(
+        "/api/auth/refresh", json={"refreshToken": squatter["refreshToken"]}
+    )
+    assert refreshed.status_code == 401  # and what it opened is closed
+    live_keys = {"user_id": user["_id"], "revoked_at": None}
+    assert await mongo_db["api_keys"].count_documents(live_keys) == 0
+
+
+async def test_keep_password_promotes_only_a_verified_account(
+    client: httpx.AsyncClient, settings_factory: Callable[..., AuthSettings], mongo_db: Database
+) -> None:
+    settings = settings_factory(admin_password=NEW_PASSWORD)
+    unverified, verified = await register(client), await register(client)
+    await mongo_db["users"].update_one(
+        {"_id": unverified["user"]["id"]}, {"$set": {"email_verified": False}}
+    )
+    await mongo_db["users"].update_one(
+        {"_id": verified["user"]["id"]}, {"$set": {"email_verified": True}}
+    )
+    for account, status, role in ((unverified, 1, "user"), (verified, 0, "admin")):
+        email = account["user"]["email"]
+        code = await asyncio.to_thread(run_create_admin, settings, email, keep_password=True)
+        assert code == status
+        user = await mongo_db["users"].find_one({"email": email})
+        assert user is not None
+        assert user["role"] == role
+        assert (await login(client, email)).status_code == 200  # its password kept
+
+
+async def test_the_bootstrap_admin_does_not_promote_an_account_with_another_password(
+    client: httpx.AsyncClient,
+    settings_factory: Callable[..., AuthSettings],
+    run_app: RunApp,
+    mongo_db: Database,
+) -> None:
+    squatted, matching = await register(client), await register(client, password=ADMIN_PASSWORD)
+    for account, role in ((squatted, "user"), (matching, "admin")):
+        email = account["user"]["email"]
+        settings = settings_factory(
+            bootstrap_admin_email=email, bootstrap_admin_password=ADMIN_PASSWORD
+        )
+        async with run_app(settings):
+            pass
+        user = await mongo_db["users"].find_one({"email": email})
+        assert user is not None
+        assert user["role"] == role
+    assert (await login(client, squatted["user"]["email"])).status_code == 200  # untouched
 
 
 async def test_create_admin_cli_as_a_process(

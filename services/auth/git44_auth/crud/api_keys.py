@@ -76,3 +76,11 @@ async def revoke_api_key(db: Database, *, user_id: str, key_id: str, now: dateti
         {"_id": key_id, "user_id": user_id, "revoked_at": None}, {"$set": {"revoked_at": now}}
     )
     return result.modified_count == 1
+
+
+async def revoke_user_api_keys(db: Database, *, user_id: str, now: datetime) -> int:
+    """Revoke every live key of the user; how many."""
+    result = await db[API_KEYS].update_many(
+        {"user_id": user_id, "revoked_at": None}, {"$set": {"revoked_at": now}}
+    )
+    return result.modified_count
