@@ -128,7 +128,8 @@ async def test_register_stores_what_other_services_read(
     key = await mongo_db["api_keys"].find_one({"_id": registered["apiKey"]["id"]})
     assert key is not None
     assert set(key) == {
-        "_id", "user_id", "name", "prefix", "key_hash", "created_at", "last_used", "revoked_at"
+        "_id", "user_id", "name", "prefix", "key_hash", "created_at", "last_used", "revoked_at",
+        "expires_at",
     }  # fmt: skip
     assert key["revoked_at"] is None
     assert registered["apiKey"]["key"] not in str(key)
