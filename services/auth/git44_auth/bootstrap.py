@@ -49,9 +49,7 @@ async def ensure_admin(
     now = utc_now()
     try:
         # the operator names the address: nothing to verify
-        await create_user(
-            ctx, email=email, password=password, role="admin", email_verified=True, now=now
-        )
+        await create_user(ctx, email=email, password=password, role="admin", now=now)
     except EmailTaken:
         account = await users.get_user_by_email(ctx.db, email)
         if account is None:
