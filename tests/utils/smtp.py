@@ -48,6 +48,17 @@ class SmtpSink:
 
         return await eventually(arrived, within=within)
 
+    async def wait_for_subject(
+        self, address: str, subject: str, *, within: float = 15.0
+    ) -> ReceivedMail:
+        """The newest mail to `address` with `subject`, once one has arrived (other mails,
+        such as the verification mail of a registration, may come and go in between)."""
+
+        async def arrived() -> list[ReceivedMail]:
+            return [mail for mail in self.mail_to(address) if mail.subject == subject]
+
+        return (await eventually(arrived, within=within))[0]
+
 
 @asynccontextmanager
 async def smtp_sink() -> AsyncIterator[SmtpSink]:

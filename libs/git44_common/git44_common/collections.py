@@ -9,9 +9,12 @@ from typing import Final
 # auth
 USERS: Final = "users"
 REFRESH_TOKENS: Final = "refresh_tokens"
+# read by every service: ended sessions are refused everywhere (git44_common.sessions)
+SESSIONS: Final = "sessions"
 API_KEYS: Final = "api_keys"
 LOGIN_ATTEMPTS: Final = "login_attempts"
 MAIL_OUTBOX: Final = "mail_outbox"
+ACCOUNT_TOKENS: Final = "account_tokens"
 # jobs-api (the worker advances jobs and refunds quotas through git44_common.jobs)
 REMOVAL_JOBS: Final = "removal_jobs"
 USER_QUOTAS: Final = "user_quotas"

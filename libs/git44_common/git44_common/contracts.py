@@ -172,6 +172,27 @@ class KeyEvent(Contract):
     cooldown_until: UtcDatetime | None = None
 
 
+class SessionsEnded(Contract):
+    """auth → every service (`git44.sessions`, fanout): refuse these sessions' tokens.
+
+    `session_ids` are the sessions that ended; `valid_after`, when set, ends every
+    session of `user_id` that started before it (log out everywhere, password change,
+    disabling), including tokens issued before sessions had ids.
+    """
+
+    user_id: str
+    session_ids: list[str] = Field(default_factory=list)
+    valid_after: UtcDatetime | None = None
+    reason: str
+    event_id: str = Field(default_factory=new_event_id)
+
+    def covers(self, session_id: str | None, issued_at: int) -> bool:
+        """Whether a token of `session_id` issued at `issued_at` (its `iat`) is ended."""
+        if session_id is not None and session_id in self.session_ids:
+            return True
+        return self.valid_after is not None and issued_at < int(self.valid_after.timestamp())
+
+
 class WebhookDeliveryRequested(Contract):
     """Deliver the job event `event_id` to the job's callback URL (`webhook.deliver`)."""
 

@@ -11,6 +11,7 @@ stable `code` that clients may branch on.
     │   │   ├── TokenExpired              401 token_expired
     │   │   └── TokenInvalid              401 token_invalid
     │   ├── Forbidden                     403 forbidden
+    │   │   └── EmailUnverified           403 email_unverified
     │   ├── NotFound                      404 not_found
     │   ├── Conflict                      409 conflict
     │   │   ├── EmailTaken                409 email_taken
@@ -148,6 +149,14 @@ class Forbidden(ProblemError):
     status = 403
     code = "forbidden"
     title = "Forbidden"
+
+
+class EmailUnverified(Forbidden):
+    """The user has not verified their email address yet and verification is required
+    (AUTH_REQUIRE_EMAIL_VERIFICATION): reading works, submitting and new API keys do not."""
+
+    code = "email_unverified"
+    title = "Email address not verified"
 
 
 class NotFound(ProblemError):

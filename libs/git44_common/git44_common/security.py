@@ -5,6 +5,8 @@ JWKS (`tokens.TokenVerifier`); Dev API keys are looked up by their SHA-256 hash 
 auth's `api_keys` collection. Either way the user's `disabled` flag is read from
 `users` (auth's collection; read-only here) through a short cache, so a disabled user
 is refused by every service within `status_cache_seconds` even with a live token.
+An access token of an ended session is refused too (`git44_common.sessions`): its `sid`
+is in `ended_sessions`, or it was issued before the user's `sessions_valid_after`.
 """
 
 from __future__ import annotations
@@ -19,10 +21,12 @@ from typing import Any, Literal
 
 from git44_common.clock import utc_now
 from git44_common.collections import API_KEYS, USERS
+from git44_common.contracts import SessionsEnded
 from git44_common.exceptions import Forbidden, TokenInvalid, Unauthorized
 from git44_common.mongo import Database
+from git44_common.sessions import EndedSessions, as_utc
 from git44_common.settings import ServiceSettings
-from git44_common.tokens import JWKSClient, Role, TokenVerifier
+from git44_common.tokens import JWKSClient, Role, TokenClaims, TokenVerifier
 
 API_KEY_PREFIX = "g44_"
 
@@ -52,14 +56,21 @@ class Principal:
     api_key_id: str | None = None
     # when the access token stops being valid (None for an API key)
     expires_at: datetime | None = None
+    # the token's session and issue time (None for an API key or a token without `sid`)
+    session_id: str | None = None
+    issued_at: int | None = None
 
     @property
     def is_admin(self) -> bool:
         return self.role == "admin"
 
 
+_STATUS_FIELDS = {"disabled": 1, "role": 1, "email_verified": 1, "sessions_valid_after": 1}
+
+
 class UserStatusCache:
-    """`disabled` and `role` of users, cached for a few seconds per user."""
+    """`disabled`, `role`, `email_verified` and `sessions_valid_after` of users, cached a
+    few seconds per user (a `SessionsEnded` event drops the user's entry at once)."""
 
     def __init__(self, db: Database, *, ttl_seconds: float = 30.0) -> None:
         self._db = db
@@ -71,9 +82,12 @@ class UserStatusCache:
         cached = self._entries.get(user_id)
         if cached is not None and now - cached[0] < self._ttl:
             return cached[1]
-        user = await self._db[USERS].find_one(
-            {"_id": user_id}, projection={"disabled": 1, "role": 1}
-        )
+        return await self.reload(user_id)
+
+    async def reload(self, user_id: str) -> dict[str, Any] | None:
+        """The user as stored now, cached from now on."""
+        now = time.monotonic()
+        user = await self._db[USERS].find_one({"_id": user_id}, projection=_STATUS_FIELDS)
         if len(self._entries) > 50_000:
             self._entries.clear()
         self._entries[user_id] = (now, user)
@@ -97,6 +111,7 @@ class Authenticator:
         self._verifier = verifier
         self._db = db
         self._users = UserStatusCache(db, ttl_seconds=status_cache_seconds)
+        self.ended_sessions = EndedSessions()  # kept current by a `SessionWatch`
         self._last_used_every = timedelta(seconds=last_used_every_seconds)
 
     async def from_bearer(self, authorization: str | None) -> Principal:
@@ -105,11 +120,12 @@ class Authenticator:
             raise Unauthorized("a bearer token is required")
         claims = await self._verifier.verify(token.strip(), token_type="access")
         user = await self._ensure_enabled(claims.sub)
+        if self._session_ended(claims.sid, claims.iat, user):
+            raise TokenInvalid("this session has ended")
         # The stored role wins over the token's: a demoted admin loses admin rights within
         # the status cache's lifetime, not when the 24 h token expires.
         role = user.get("role", claims.role)
-        expires_at = datetime.fromtimestamp(claims.exp, UTC)
-        return Principal(user_id=claims.sub, role=role, via="token", expires_at=expires_at)
+        return _token_principal(claims, role=role)
 
     async def from_api_key(self, key: str | None) -> Principal:
         if not key or not key.startswith(API_KEY_PREFIX) or len(key) > 128:
@@ -135,6 +151,41 @@ class Authenticator:
         user = await self._users.get(user_id)
         return user is not None and not user.get("disabled")
 
+    async def is_email_verified(self, user_id: str) -> bool:
+        """Whether the user has verified their email address (users from before
+        verification existed have no `email_verified` field: verified). Only a verified
+        answer comes from the cache: an unverified one is read again, so a user who just
+        verified may submit at once, whatever the cache's lifetime."""
+        user = await self._users.get(user_id)
+        if user is not None and user.get("email_verified", True):
+            return True
+        user = await self._users.reload(user_id)
+        return user is not None and bool(user.get("email_verified", True))
+
+    async def is_session_live(self, principal: Principal) -> bool:
+        """Whether the session of `principal`'s token has not ended (an API key's: True)."""
+        if principal.issued_at is None:
+            return True
+        user = await self._users.get(principal.user_id)
+        return user is not None and not self._session_ended(
+            principal.session_id, principal.issued_at, user
+        )
+
+    def sessions_ended(self, event: SessionsEnded) -> None:
+        """Hear a `SessionsEnded` event: its sessions are refused from now on, the
+        user's status (`sessions_valid_after`) is read afresh next time."""
+        for session_id in event.session_ids:
+            self.ended_sessions.add(session_id)
+        self._users.forget(event.user_id)
+
+    def _session_ended(self, session_id: str | None, issued_at: int, user: dict[str, Any]) -> bool:
+        if session_id is not None and session_id in self.ended_sessions:
+            return True
+        valid_after = user.get("sessions_valid_after")
+        # whole seconds, as `iat`: the session a password change starts in the same
+        # second stays valid; the ones it ended are refused by their `sid`
+        return valid_after is not None and issued_at < int(as_utc(valid_after).timestamp())
+
     async def _ensure_enabled(self, user_id: str) -> dict[str, Any]:
         user = await self._users.get(user_id)
         if user is None:
@@ -150,6 +201,17 @@ class Authenticator:
         if last_used is not None and now - last_used < self._last_used_every:
             return
         await self._db[API_KEYS].update_one({"_id": record["_id"]}, {"$set": {"last_used": now}})
+
+
+def _token_principal(claims: TokenClaims, *, role: Role) -> Principal:
+    return Principal(
+        user_id=claims.sub,
+        role=role,
+        via="token",
+        expires_at=datetime.fromtimestamp(claims.exp, UTC),
+        session_id=claims.sid,
+        issued_at=claims.iat,
+    )
 
 
 def build_authenticator(

@@ -55,6 +55,9 @@ SHARED_ENV: dict[str, str] = {
     "jwt_issuer": "JWT_ISSUER",
     "jwt_audience": "JWT_AUDIENCE",
     "webhook_secrets_encryption_key": "WEBHOOK_SECRETS_ENCRYPTION_KEY",
+    "sessions_poll_seconds": "SESSIONS_POLL_SECONDS",
+    # auth decides who is verified, jobs-api refuses their submissions: one switch for both
+    "require_email_verification": "AUTH_REQUIRE_EMAIL_VERIFICATION",
 }
 
 
@@ -136,6 +139,13 @@ class ServiceSettings(BaseSettings):
     jwt_issuer: str = "git44-auth"
     jwt_audience: str = "git44"
     request_timeout_seconds: float = Field(default=30.0, gt=0)
+    sessions_poll_seconds: float = Field(
+        default=2.0,
+        gt=0,
+        le=4,
+        description="how often ended sessions are read from MongoDB, in case an event "
+        "was missed (the 5 s bound on refusing an ended session's tokens)",
+    )
 
     @classmethod
     def settings_customise_sources(
@@ -199,3 +209,21 @@ class ServiceSettings(BaseSettings):
                     f"(the secret file {variable.lower()})"
                 )
         return self
+
+
+class EmailVerificationSettings(ServiceSettings):
+    """The settings of the services that refuse unverified users something (auth: new
+    API keys; jobs-api: submissions). Both read AUTH_REQUIRE_EMAIL_VERIFICATION, so they
+    cannot disagree about it."""
+
+    require_email_verification: bool | None = Field(
+        default=None,
+        description="refuse unverified users submissions and new API keys; "
+        "unset: on in production, off in development and test",
+    )
+
+    @property
+    def email_verification_required(self) -> bool:
+        if self.require_email_verification is None:
+            return not self.is_development
+        return self.require_email_verification

@@ -43,6 +43,9 @@ class TokenClaims(BaseModel):
     type: TokenType = Field(validation_alias=AliasChoices("type", "typ"))
     iss: str
     aud: str | list[str]
+    # the session (login) the token belongs to; tokens minted before sessions had ids
+    # carry none and stay valid until they expire
+    sid: str | None = None
 
 
 class JWKSClient:

@@ -2,6 +2,7 @@
 
 A password change and a new API key are mailed to the user (`ctx.mail`), so a stolen
 session that changes either shows in their inbox; registration's first key is not.
+Registration mails the email verification link (verification.py).
 """
 
 from __future__ import annotations
@@ -13,13 +14,14 @@ from datetime import datetime
 from email_validator import EmailNotValidError, validate_email
 
 from git44_auth.context import AuthContext
-from git44_auth.crud import api_keys, refresh_tokens, users
+from git44_auth.crud import api_keys, users
 from git44_auth.mail.messages import MailKind
 from git44_auth.metrics import LOGINS, REGISTRATIONS
 from git44_auth.models import PasswordChangeRequest, RegisterRequest
 from git44_auth.passwords import weak_password_reason
-from git44_auth.sessions import start_session
+from git44_auth.sessions import end_all_sessions, start_session
 from git44_auth.tokens import TokenPair
+from git44_auth.verification import ensure_verified, send_verification_mail
 from git44_common.exceptions import (
     Conflict,
     EmailTaken,
@@ -70,14 +72,26 @@ def check_new_password(password: str, *, min_length: int, field: str) -> None:
 
 
 async def create_user(
-    ctx: AuthContext, *, email: str, password: str, role: Role, now: datetime
+    ctx: AuthContext,
+    *,
+    email: str,
+    password: str,
+    role: Role,
+    email_verified: bool,
+    now: datetime,
 ) -> Document:
     """A new user; EmailTaken (409) if the address is registered (even concurrently)."""
     if await users.get_user_by_email(ctx.db, email) is not None:
         raise EmailTaken("This email address is already registered.")
     password_hash = await ctx.hasher.hash(password)
     user = await users.insert_user(
-        ctx.db, user_id=new_id(), email=email, password_hash=password_hash, role=role, now=now
+        ctx.db,
+        user_id=new_id(),
+        email=email,
+        password_hash=password_hash,
+        role=role,
+        email_verified=email_verified,
+        now=now,
     )
     if user is None:  # lost the race to a concurrent registration: the unique index decided
         raise EmailTaken("This email address is already registered.")
@@ -91,8 +105,12 @@ async def register(ctx: AuthContext, request: RegisterRequest, *, now: datetime)
     check_new_password(
         request.password, min_length=ctx.settings.password_min_length, field="password"
     )
-    user = await create_user(ctx, email=email, password=request.password, role="user", now=now)
+    user = await create_user(
+        ctx, email=email, password=request.password, role="user", email_verified=False, now=now
+    )
+    # The first key works for reads at once; submitting waits for the verification.
     api_key = await issue_api_key(ctx, user_id=user["_id"], name=FIRST_API_KEY_NAME, now=now)
+    await send_verification_mail(ctx, user, now=now)
     tokens = await start_session(ctx, user, now=now)
     REGISTRATIONS.inc()
     log.info("user registered", extra={"user_id": user["_id"]})
@@ -131,12 +149,32 @@ async def change_password(
         raise TokenInvalid("The user no longer exists.")
     if not await ctx.hasher.verify(request.current_password, user["password_hash"]):
         raise InvalidCredentials("The current password is incorrect.")
-    password_hash = await ctx.hasher.hash(request.new_password)
-    await users.set_password_hash(ctx.db, user_id=user_id, password_hash=password_hash, now=now)
-    revoked = await refresh_tokens.revoke_user_tokens(ctx.db, user_id=user_id, now=now)
-    log.info("password changed", extra={"user_id": user_id, "revoked_count": revoked})
-    await ctx.mail.send(MailKind.PASSWORD_CHANGED, to=user["email"])
+    await replace_password(
+        ctx, user, request.new_password, now=now, revoke_api_keys=request.revoke_api_keys
+    )
     return await start_session(ctx, user, now=now)
+
+
+async def replace_password(
+    ctx: AuthContext,
+    user: Document,
+    password: str,
+    *,
+    now: datetime,
+    revoke_api_keys: bool = False,
+) -> None:
+    """Set the user's new (checked) password, end every session of theirs (and, when
+    asked, revoke every API key) and mail them that it changed: a password change, a
+    reset by mail and an admin account taken over with `create-admin` all end here."""
+    user_id = user["_id"]
+    password_hash = await ctx.hasher.hash(password)
+    await users.set_password_hash(ctx.db, user_id=user_id, password_hash=password_hash, now=now)
+    await end_all_sessions(ctx, user_id, now=now, reason="password_changed")
+    revoked = 0
+    if revoke_api_keys:
+        revoked = await api_keys.revoke_user_api_keys(ctx.db, user_id=user_id, now=now)
+    log.info("password changed", extra={"user_id": user_id, "api_keys_revoked": revoked})
+    await ctx.mail.send(MailKind.PASSWORD_CHANGED, to=user["email"])
 
 
 async def create_api_key(
@@ -147,9 +185,12 @@ async def create_api_key(
     now: datetime,
     expires_at: datetime | None = None,
 ) -> NewApiKey:
-    """A new key for the user (see `issue_api_key`), announced to them by mail."""
-    new = await issue_api_key(ctx, user_id=user_id, name=name, now=now, expires_at=expires_at)
+    """A new key for the user (see `issue_api_key`), announced to them by mail;
+    EmailUnverified (403) while they must verify their address."""
     user = await users.get_user(ctx.db, user_id)
+    if user is not None:
+        ensure_verified(ctx, user)
+    new = await issue_api_key(ctx, user_id=user_id, name=name, now=now, expires_at=expires_at)
     if user is not None:
         await ctx.mail.send(
             MailKind.API_KEY_CREATED,

@@ -1,4 +1,5 @@
-"""Admin management of users: role and `disabled` changes, recorded in `audit_log`."""
+"""Admin management of users: role and `disabled` changes and password reset mails,
+recorded in `audit_log`."""
 
 from __future__ import annotations
 
@@ -7,8 +8,10 @@ from datetime import datetime
 from typing import Any
 
 from git44_auth.context import AuthContext
-from git44_auth.crud import refresh_tokens, users
+from git44_auth.crud import users
 from git44_auth.models import UserFilter, UserUpdate
+from git44_auth.recovery import send_reset_mail
+from git44_auth.sessions import end_all_sessions
 from git44_common.audit import record_admin_action
 from git44_common.exceptions import Conflict, NotFound, ValidationFailed
 from git44_common.mongo import Database, Document
@@ -30,7 +33,7 @@ async def update_user_as_admin(
         raise NotFound("No such user.")
     before, after = result
     if after.get("disabled") and not before.get("disabled"):
-        await refresh_tokens.revoke_user_tokens(ctx.db, user_id=user_id, now=now)
+        await end_all_sessions(ctx, user_id, now=now, reason="user_disabled")
     await record_admin_action(
         ctx.db,
         service="auth",
@@ -46,6 +49,26 @@ async def update_user_as_admin(
         extra={"actor": actor_id, "user_id": user_id, "changes": _audited(after)},
     )
     return after
+
+
+async def mail_password_reset_as_admin(
+    ctx: AuthContext, *, actor_id: str, user_id: str, now: datetime
+) -> None:
+    """Mail the user a reset link (their password and sessions stay as they are until
+    they use it); 404 for an unknown user."""
+    user = await get_user(ctx.db, user_id)
+    await send_reset_mail(ctx, user, now=now)
+    await record_admin_action(
+        ctx.db,
+        service="auth",
+        actor=actor_id,
+        action="user.password_reset_mailed",
+        target=user_id,
+        before=None,
+        after=None,
+        at=now,
+    )
+    log.info("admin mailed a password reset", extra={"actor": actor_id, "user_id": user_id})
 
 
 def _audited(user: Document) -> dict[str, Any]:

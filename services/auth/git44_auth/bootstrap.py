@@ -5,8 +5,8 @@ An existing account is never made an admin on its owner's word alone — anyone 
 register any address, so the account may be a squatter's:
 
 - `create-admin` sets the given password on it (and ends what the old password opened:
-  refresh tokens and API keys), unless told `--keep-password`, which it allows only for
-  an account whose email is verified;
+  every session and API key; the owner is mailed), unless told `--keep-password`, which
+  it allows only for an account whose email is verified;
 - the bootstrap admin of the settings is promoted only when the account's password is
   the configured one; otherwise it is refused and logged, and the account stays as it is.
 """
@@ -16,10 +16,10 @@ from __future__ import annotations
 import logging
 from enum import StrEnum
 
-from git44_auth.accounts import create_user
+from git44_auth.accounts import create_user, replace_password
 from git44_auth.context import AuthContext
 from git44_auth.core.config import AuthSettings
-from git44_auth.crud import api_keys, refresh_tokens, users
+from git44_auth.crud import users
 from git44_common.clock import utc_now
 from git44_common.exceptions import EmailTaken
 from git44_common.mongo import Document
@@ -49,7 +49,9 @@ async def ensure_admin(
     now = utc_now()
     try:
         # the operator names the address: nothing to verify
-        await create_user(ctx, email=email, password=password, role="admin", now=now)
+        await create_user(
+            ctx, email=email, password=password, role="admin", email_verified=True, now=now
+        )
     except EmailTaken:
         account = await users.get_user_by_email(ctx.db, email)
         if account is None:
@@ -70,11 +72,8 @@ async def _take_over(
     elif existing is ExistingAccount.KEEP_PASSWORD:
         if account.get("email_verified") is False:  # absent: from before verification
             return "refused"
-    else:
-        password_hash = await ctx.hasher.hash(password)
-        await users.set_password_hash(ctx.db, user_id=user_id, password_hash=password_hash, now=now)
-        await refresh_tokens.revoke_user_tokens(ctx.db, user_id=user_id, now=now)
-        await api_keys.revoke_user_api_keys(ctx.db, user_id=user_id, now=now)
+    else:  # what the old password opened ends with it, API keys included
+        await replace_password(ctx, account, password, now=now, revoke_api_keys=True)
     if not is_admin:
         await users.update_user(ctx.db, user_id=user_id, changes={"role": "admin"}, now=now)
         return "promoted"

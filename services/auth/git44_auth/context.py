@@ -32,6 +32,7 @@ class AuthContext:
     verifier: TokenVerifier
     authenticator: Authenticator
     mail: MailOutbox
+    publisher: Publisher | None = None  # None in the CLI: no events, the store suffices
 
 
 def local_jwks_client(keys: KeyRing) -> JWKSClient:
@@ -80,4 +81,5 @@ def build_context(
             public_url=settings.public_url,
             publish_timeout=settings.mail_publish_timeout_seconds,
         ),
+        publisher=publisher,
     )

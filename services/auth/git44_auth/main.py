@@ -5,7 +5,14 @@ from contextlib import AsyncExitStack, asynccontextmanager
 
 from fastapi import FastAPI
 
-from git44_auth.api.routes import admin_users, api_keys, auth, jwks
+from git44_auth.api.routes import (
+    admin_users,
+    api_keys,
+    auth,
+    email_verification,
+    jwks,
+    password_reset,
+)
 from git44_auth.bootstrap import seed_bootstrap_admin
 from git44_auth.context import build_context, load_key_ring
 from git44_auth.core.config import AuthSettings
@@ -17,6 +24,7 @@ from git44_common.app import create_service_app
 from git44_common.logs import register_secret
 from git44_common.ratelimit import RateLimitHeadersMiddleware
 from git44_common.runtime import open_runtime
+from git44_common.sessions import watch_sessions
 
 SERVICE = "auth"
 
@@ -40,13 +48,27 @@ def create_app(settings: AuthSettings | None = None, *, keys: KeyRing | None = N
             await context.hasher.dummy_hash()
             await seed_bootstrap_admin(context, settings)
             await start_mail_delivery(stack, runtime, context.mail, settings)
+            authenticator = context.authenticator
+            await watch_sessions(
+                stack,
+                runtime,
+                ended=authenticator.ended_sessions,
+                on_event=authenticator.sessions_ended,
+            )
             yield
 
     app = create_service_app(
         service=SERVICE,
         settings=settings,
         lifespan=lifespan,
-        routers=[auth.router, api_keys.router, admin_users.router, jwks.router],
+        routers=[
+            auth.router,
+            email_verification.router,
+            password_reset.router,
+            api_keys.router,
+            admin_users.router,
+            jwks.router,
+        ],
         description="Accounts, rotating EdDSA tokens, Dev API keys, admin users, JWKS.",
     )
     app.add_middleware(RateLimitHeadersMiddleware)

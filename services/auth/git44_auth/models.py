@@ -70,6 +70,34 @@ class PasswordChangeRequest(_ConfirmedPassword):
     current_password: str = Field(min_length=1, max_length=MAX_PASSWORD_BYTES)
     new_password: NewPassword
     confirm_password: str = Field(max_length=MAX_PASSWORD_BYTES)
+    revoke_api_keys: bool = Field(
+        default=False, description="also revoke every API key (e.g. one may have leaked)"
+    )
+
+
+class VerifyEmailRequest(ApiModel):
+    token: str = Field(min_length=1, max_length=128)
+
+
+class PasswordForgotRequest(ApiModel):
+    email: str = Field(min_length=1, max_length=MAX_EMAIL_LENGTH)
+
+
+class PasswordResetRequest(_ConfirmedPassword):
+    password_fields = ("password", "confirm_password")
+
+    token: str = Field(min_length=1, max_length=128)
+    password: NewPassword
+    confirm_password: str = Field(max_length=MAX_PASSWORD_BYTES)
+    revoke_api_keys: bool = Field(
+        default=False, description="also revoke every API key (e.g. one may have leaked)"
+    )
+
+
+class AcceptedPublic(ApiModel):
+    """A request taken on, its outcome mailed (202)."""
+
+    detail: str
 
 
 class UserPublic(ApiModel):
@@ -77,6 +105,8 @@ class UserPublic(ApiModel):
     email: str
     role: Role
     created_at: IsoTime
+    # absent in accounts from before email verification: they count as verified
+    email_verified: bool = True
 
 
 class UserAdminPublic(UserPublic):

@@ -7,12 +7,16 @@
 | registrations | client IP | AUTH_REGISTER_PER_IP_PER_HOUR |
 | registrations | whole service | AUTH_REGISTER_GLOBAL_PER_HOUR |
 | password changes | user | AUTH_PASSWORD_CHANGE_PER_USER per 15 minutes |
+| password reset requests | email (known or not) | AUTH_PASSWORD_FORGOT_PER_EMAIL_PER_HOUR |
+| password reset requests | client IP | AUTH_PASSWORD_FORGOT_PER_IP_PER_HOUR |
+| verification mails sent again | user | 5 per hour |
 
 Every login attempt counts against both login limits before the password is checked
 (so parallel guesses cannot slip past the limit); a successful login clears its
 account's counter and gives its IP's count back, so a busy proxy or office is not
 locked out by its own users. Accounts are counted under a hash of the email, so the
-counters hold no addresses.
+counters hold no addresses. Reset requests count every address alike, registered or
+not: a refusal would otherwise tell which addresses have accounts.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from git44_common.ratelimit import Limit, Usage, enforce
 
 HOUR = 3600
 PASSWORD_CHANGE_WINDOW_SECONDS = 15 * 60
+VERIFICATION_RESENDS_PER_HOUR = 5
 
 
 def account_subject(email: str) -> str:
@@ -43,6 +48,9 @@ class AuthLimits:
     register_ip: Limit
     register_global: Limit
     password_change: Limit
+    forgot_email: Limit
+    forgot_ip: Limit
+    verification_resend: Limit
 
     @classmethod
     def from_settings(cls, settings: AuthSettings) -> AuthLimits:
@@ -57,6 +65,9 @@ class AuthLimits:
                 settings.password_change_per_user,
                 PASSWORD_CHANGE_WINDOW_SECONDS,
             ),
+            forgot_email=Limit("forgot-email", settings.password_forgot_per_email_per_hour, HOUR),
+            forgot_ip=Limit("forgot-ip", settings.password_forgot_per_ip_per_hour, HOUR),
+            verification_resend=Limit("verify-resend", VERIFICATION_RESENDS_PER_HOUR, HOUR),
         )
 
 
@@ -97,6 +108,20 @@ class Throttle:
     async def count_password_change(self, *, user_id: str, now: datetime) -> list[Usage]:
         return await self._count(
             [(self._limits.password_change, user_id)], now, what="password change attempts"
+        )
+
+    async def count_password_forgot(self, *, ip: str, email: str, now: datetime) -> list[Usage]:
+        limits = self._limits
+        subject = account_subject(email.strip().lower())
+        return await self._count(
+            [(limits.forgot_email, subject), (limits.forgot_ip, ip)],
+            now,
+            what="password reset requests",
+        )
+
+    async def count_verification_resend(self, *, user_id: str, now: datetime) -> list[Usage]:
+        return await self._count(
+            [(self._limits.verification_resend, user_id)], now, what="verification mails"
         )
 
     async def _count(

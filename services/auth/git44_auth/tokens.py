@@ -1,7 +1,9 @@
 """Minting access and refresh tokens (pure: keys and clock are passed in).
 
 Claims are exactly what `git44_common.tokens.TokenVerifier` checks: `iss`, `aud`,
-`sub`, `role`, `type`, `jti`, `iat`, `exp`, with the signing key's `kid` in the header.
+`sub`, `role`, `type`, `jti`, `iat`, `exp`, with the signing key's `kid` in the header,
+and `sid`, the session (login) the token belongs to, which every service refuses once
+it has ended (`git44_common.sessions`).
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ def mint_token(
     role: Role,
     token_type: TokenType,
     now: datetime,
+    session_id: str | None = None,
 ) -> MintedToken:
     ttl = policy.access_ttl if token_type == "access" else policy.refresh_ttl
     issued = int(now.timestamp())
@@ -59,16 +62,34 @@ def mint_token(
         "iat": issued,
         "exp": expires,
     }
+    if session_id is not None:
+        claims["sid"] = session_id
     return MintedToken(
         token=keys.sign(claims), jti=jti, expires_at=datetime.fromtimestamp(expires, UTC)
     )
 
 
 def mint_pair(
-    keys: KeyRing, policy: TokenPolicy, *, user_id: str, role: Role, now: datetime
+    keys: KeyRing,
+    policy: TokenPolicy,
+    *,
+    user_id: str,
+    role: Role,
+    now: datetime,
+    session_id: str | None = None,
 ) -> TokenPair:
-    access = mint_token(keys, policy, user_id=user_id, role=role, token_type="access", now=now)
-    refresh = mint_token(keys, policy, user_id=user_id, role=role, token_type="refresh", now=now)
+    access, refresh = (
+        mint_token(
+            keys,
+            policy,
+            user_id=user_id,
+            role=role,
+            token_type=kind,
+            now=now,
+            session_id=session_id,
+        )  # fmt: skip
+        for kind in ("access", "refresh")
+    )
     return TokenPair(
         access=access, refresh=refresh, expires_in=int(policy.access_ttl.total_seconds())
     )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any
 
@@ -11,9 +11,11 @@ from fastapi import FastAPI
 
 from git44_common.app import create_service_app
 from git44_common.clock import Clock, utc_now
+from git44_common.contracts import SessionsEnded
 from git44_common.ratelimit import RateLimitHeadersMiddleware
 from git44_common.runtime import open_runtime
-from git44_common.security import build_authenticator
+from git44_common.security import Authenticator, build_authenticator
+from git44_common.sessions import watch_sessions
 from git44_common.tasks import stop_task
 from git44_common.tokens import JWKSClient
 from git44_jobs.api.routes import admin, dev, events, removals
@@ -60,6 +62,12 @@ def create_app(settings: JobsSettings | None = None, *, clock: Clock = utc_now) 
             await hub.start()
             stack.push_async_callback(hub.stop)
             app.state.event_hub = hub
+            await watch_sessions(
+                stack,
+                runtime,
+                ended=authenticator.ended_sessions,
+                on_event=_on_sessions_ended(authenticator, hub),
+            )
             relay = OutboxRelay(runtime.db, context.outbox, RelayTiming.of(settings), clock)
             relay_task = asyncio.create_task(relay.run(), name="outbox-relay")
             stack.push_async_callback(stop_task, relay_task)
@@ -78,6 +86,18 @@ def create_app(settings: JobsSettings | None = None, *, clock: Clock = utc_now) 
     app.add_middleware(RateLimitHeadersMiddleware)
     document_page_size(app, settings)
     return app
+
+
+def _on_sessions_ended(
+    authenticator: Authenticator, hub: EventHub
+) -> Callable[[SessionsEnded], None]:
+    """Forget the user's cached status, then close the ended sessions' streams."""
+
+    def hear(event: SessionsEnded) -> None:
+        authenticator.sessions_ended(event)
+        hub.end_sessions(event)
+
+    return hear
 
 
 def document_page_size(app: FastAPI, settings: JobsSettings) -> None:

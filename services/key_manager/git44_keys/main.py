@@ -12,6 +12,7 @@ from fastapi import FastAPI
 
 from git44_common.app import create_service_app
 from git44_common.runtime import ServiceRuntime, open_runtime
+from git44_common.sessions import watch_sessions
 from git44_common.tasks import stop_task
 from git44_keys.api.routes import scraper_keys
 from git44_keys.consumers.acquire import start_acquire_server
@@ -64,7 +65,13 @@ def create_app(settings: KeysSettings | None = None) -> FastAPI:
             context = KeysContext.build(settings, runtime.db, runtime.publisher)
             stack.push_async_callback(context.jwks.aclose)
             app.state.context = context
-            app.state.authenticator = context.authenticator
+            app.state.authenticator = authenticator = context.authenticator
+            await watch_sessions(
+                stack,
+                runtime,
+                ended=authenticator.ended_sessions,
+                on_event=authenticator.sessions_ended,
+            )
             await context.registry.seed_keys(
                 settings.seed_key_list, max_concurrency=settings.default_max_concurrency
             )

@@ -20,6 +20,7 @@ from git44_auth.main import create_app
 from git44_common.amqp import Topology, delete_topology
 from git44_common.logs import build_handler
 from tests.integration.auth.flows import ADMIN_PASSWORD, leaked_secrets
+from tests.utils.smtp import SmtpSink, smtp_sink
 
 ADMIN_EMAIL = "root@example.com"
 
@@ -67,6 +68,13 @@ def log_capture() -> Iterator[LogCapture]:
         root.setLevel(previous_level)
     assert leaked_secrets(capture.output) == []
     assert leaked_secrets("\n".join(capture.raw.lines)) == []
+
+
+@pytest.fixture
+async def sink() -> AsyncIterator[SmtpSink]:
+    """A real SMTP server (aiosmtpd) for the test; `sink.url` is AUTH_SMTP_URL."""
+    async with smtp_sink() as running:
+        yield running
 
 
 @pytest.fixture

@@ -61,3 +61,12 @@ def leaked_secrets(text: str, extra: tuple[str, ...] = ()) -> list[str]:
     found = [p for p in (*TEST_PASSWORDS, *extra) if p and p in text]
     found += JWT_SHAPE.findall(text) + API_KEY_SHAPE.findall(text)
     return found
+
+
+def link_token(text: str | None, path: str) -> str:
+    """The `token` of the SPA link to `path` (`/verify-email`, `/reset-password`) in a
+    mail's text part."""
+    assert text is not None
+    found = re.search(rf"https?://\S+{re.escape(path)}\?token=([\w-]+)", text)
+    assert found is not None, f"no {path} link in the mail"
+    return found.group(1)

@@ -13,7 +13,7 @@ from fastapi import FastAPI
 from git44_common.exceptions import Unauthorized
 from git44_common.mongo import Database
 from git44_common.security import Authenticator
-from tests.integration.auth.flows import bearer, problem_code, register
+from tests.integration.auth.flows import PASSWORD, bearer, problem_code, register
 
 
 async def test_create_list_and_revoke_keys(client: httpx.AsyncClient) -> None:
@@ -130,3 +130,22 @@ async def test_a_key_may_carry_an_expiry_and_expired_keys_leave_room_under_the_c
         assert again.status_code == 201, again.text
         listed = (await client.get("/api/auth/api-keys", headers=headers)).json()["data"]
         assert {key["expiresAt"] is None for key in listed} == {True, False}  # shown, with its end
+
+
+async def test_a_password_change_revokes_the_api_keys_when_asked(client: httpx.AsyncClient) -> None:
+    registered = await register(client)
+    headers = bearer(registered["accessToken"])
+    password = PASSWORD
+    for revoke, live_after in ((False, 1), (True, 0)):
+        new_password = f"{password}-{revoke}"
+        change = {
+            "currentPassword": password,
+            "newPassword": new_password,
+            "confirmPassword": new_password,
+            "revokeApiKeys": revoke,
+        }
+        changed = await client.post("/api/auth/password", json=change, headers=headers)
+        assert changed.status_code == 200, changed.text
+        headers, password = bearer(changed.json()["accessToken"]), new_password
+        listed = (await client.get("/api/auth/api-keys", headers=headers)).json()["data"]
+        assert len(listed) == live_after

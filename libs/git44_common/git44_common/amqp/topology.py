@@ -12,6 +12,8 @@
     default exchange    ──<delay queue name>─► git44.<family>.delay.<n>s (quorum, TTL n s)
                                                  └─ dead-letters back to git44.jobs
     git44.events (topic): job.<status>, key.<event>; subscribers bind their own queues.
+    git44.sessions (fanout): SessionsEnded from auth; every replica of every HTTP
+                        service binds its own exclusive, auto-deleted queue.
 
 Every service declares all of it at start-up; the arguments are constants, so a second
 declaration (another replica, another service) is a no-op instead of a
@@ -120,6 +122,10 @@ class Topology:
         return self._name("git44.events")
 
     @property
+    def sessions_exchange(self) -> str:
+        return self._name("git44.sessions")
+
+    @property
     def keys_exchange(self) -> str:
         return self._name("git44.keys")
 
@@ -187,6 +193,7 @@ class Topology:
             ExchangeSpec(self.dead_letter_exchange, ExchangeType.DIRECT),
             ExchangeSpec(self.keys_exchange, ExchangeType.DIRECT),
             ExchangeSpec(self.events_exchange, ExchangeType.TOPIC),
+            ExchangeSpec(self.sessions_exchange, ExchangeType.FANOUT),
         )
 
     def queues(self) -> tuple[QueueSpec, ...]:

@@ -17,14 +17,14 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from git44_auth.mail.server import parse_smtp_url
-from git44_common.settings import PLACEHOLDER_SECRETS, ServiceSettings
+from git44_common.settings import PLACEHOLDER_SECRETS, EmailVerificationSettings
 
 DEV_ADMIN_PASSWORD = "git44-dev-admin"  # what `make run` seeds; refused in production
 DEV_SMTP_URL = "smtp://127.0.0.1:1025"  # the simulator's SMTP sink; refused in production
 MIN_PRODUCTION_BCRYPT_ROUNDS = 12
 
 
-class AuthSettings(ServiceSettings):
+class AuthSettings(EmailVerificationSettings):
     model_config = SettingsConfigDict(env_prefix="AUTH_", extra="ignore")
 
     service_name: ClassVar[str] = "auth"
@@ -57,6 +57,13 @@ class AuthSettings(ServiceSettings):
     )
     password_change_per_user: int = Field(
         default=5, ge=1, description="password change attempts per user per 15 minutes"
+    )
+
+    password_forgot_per_email_per_hour: int = Field(
+        default=5, ge=1, description="password reset requests per email address (known or not)"
+    )
+    password_forgot_per_ip_per_hour: int = Field(
+        default=20, ge=1, description="password reset requests per client IP"
     )
 
     max_api_keys_per_user: int = Field(default=20, ge=1)

@@ -3,11 +3,13 @@
 from pymongo import ASCENDING, DESCENDING
 
 from git44_common.collections import (
+    ACCOUNT_TOKENS,
     API_KEYS,
     AUDIT_LOG,
     LOGIN_ATTEMPTS,
     MAIL_OUTBOX,
     REFRESH_TOKENS,
+    SESSIONS,
     USERS,
 )
 from git44_common.mongo import IndexSpec, ttl_index
@@ -21,6 +23,10 @@ INDEXES = (
     IndexSpec(collection=REFRESH_TOKENS, keys=[("family_id", ASCENDING)], name="family"),
     IndexSpec(collection=REFRESH_TOKENS, keys=[("user_id", ASCENDING)], name="user"),
     ttl_index(REFRESH_TOKENS),
+    IndexSpec(collection=SESSIONS, keys=[("user_id", ASCENDING)], name="user"),
+    # every service reads the sessions ended lately (git44_common.sessions)
+    IndexSpec(collection=SESSIONS, keys=[("ended_at", ASCENDING)], name="ended_at"),
+    ttl_index(SESSIONS),
     IndexSpec(
         collection=API_KEYS, keys=[("key_hash", ASCENDING)], name="key_hash_unique", unique=True
     ),
@@ -31,6 +37,12 @@ INDEXES = (
     ),
     ttl_index(LOGIN_ATTEMPTS),
     IndexSpec(collection=MAIL_OUTBOX, keys=[("relay_after", ASCENDING)], name="relay_after"),
+    ttl_index(ACCOUNT_TOKENS),
+    IndexSpec(
+        collection=ACCOUNT_TOKENS,
+        keys=[("user_id", ASCENDING), ("purpose", ASCENDING)],
+        name="user_purpose",
+    ),
     # `audit_log` is shared with other services' admin actions; auth adds its own index.
     IndexSpec(
         collection=AUDIT_LOG,

@@ -1,5 +1,6 @@
 """The `users` collection: `_id` (uuid4 hex), `email` (lower-cased, unique),
-`password_hash`, `role`, `disabled`, `created_at`, `updated_at`."""
+`password_hash`, `role`, `disabled`, `email_verified` (absent in users from before
+email verification: they count as verified), `created_at`, `updated_at`."""
 
 from __future__ import annotations
 
@@ -18,7 +19,14 @@ from git44_common.tokens import Role
 
 
 async def insert_user(
-    db: Database, *, user_id: str, email: str, password_hash: str, role: Role, now: datetime
+    db: Database,
+    *,
+    user_id: str,
+    email: str,
+    password_hash: str,
+    role: Role,
+    email_verified: bool,
+    now: datetime,
 ) -> Document | None:
     """The new user, or None when the email is taken (the unique index decides)."""
     user: Document = {
@@ -27,6 +35,7 @@ async def insert_user(
         "password_hash": password_hash,
         "role": role,
         "disabled": False,
+        "email_verified": email_verified,
         "created_at": now,
         "updated_at": now,
     }
@@ -52,6 +61,19 @@ async def set_password_hash(
         {"_id": user_id}, {"$set": {"password_hash": password_hash, "updated_at": now}}
     )
     return result.matched_count == 1
+
+
+async def mark_email_verified(db: Database, *, user_id: str, now: datetime) -> bool:
+    result = await db[USERS].update_one(
+        {"_id": user_id}, {"$set": {"email_verified": True, "updated_at": now}}
+    )
+    return result.matched_count == 1
+
+
+async def set_sessions_valid_after(db: Database, *, user_id: str, now: datetime) -> None:
+    """Every session of the user that started before `now` has ended (as far as the
+    services are concerned: they refuse access tokens issued before it)."""
+    await db[USERS].update_one({"_id": user_id}, {"$max": {"sessions_valid_after": now}})
 
 
 async def update_user(

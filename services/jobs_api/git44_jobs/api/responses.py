@@ -12,14 +12,14 @@ from pydantic import BaseModel
 from starlette.responses import JSONResponse
 
 from git44_common.contracts import JobStatus
-from git44_common.exceptions import ValidationFailed
+from git44_common.exceptions import EmailUnverified, ValidationFailed
 from git44_common.jobs import JobPublic
 from git44_common.mongo import Document
 from git44_common.openapi import problems
 from git44_common.quota import view_quota
 from git44_common.ratelimit import note_usage
 from git44_common.schemas import Page
-from git44_common.security import Principal
+from git44_common.security import Authenticator, Principal
 from git44_jobs import metrics
 from git44_jobs.api.deps import Ctx
 from git44_jobs.context import JobsContext
@@ -39,9 +39,11 @@ PageT = TypeVar("PageT", bound=Page[Any])
 
 # A route's own problem statuses (the generic ones — 400, 401, 403, 404, 422, 503 — are
 # added to every operation by git44_common.openapi).
+UNVERIFIED = "forbidden, or email_unverified: verify the email address first"
 SUBMIT_PROBLEMS = problems(
     described={
         402: "quota_exhausted",
+        403: UNVERIFIED,
         409: "idempotency_conflict: the Idempotency-Key was used with another body",
         429: "daily_limit_reached, or rate_limited for an API key (Retry-After)",
     }
@@ -49,6 +51,7 @@ SUBMIT_PROBLEMS = problems(
 RETRY_PROBLEMS = problems(
     described={
         402: "quota_exhausted",
+        403: UNVERIFIED,
         409: "conflict: only failed jobs can be retried",
         429: "daily_limit_reached (Retry-After)",
     }
@@ -147,8 +150,20 @@ def idempotent_request(
     )
 
 
+async def require_verified_email(request: Request, ctx: JobsContext, user_id: str) -> None:
+    """EmailUnverified (403 `email_unverified`) for a user who may not submit yet
+    (AUTH_REQUIRE_EMAIL_VERIFICATION); reads stay open to them."""
+    if not ctx.settings.email_verification_required:
+        return
+    authenticator: Authenticator = request.app.state.authenticator
+    if not await authenticator.is_email_verified(user_id):
+        raise EmailUnverified("Verify your email address before submitting removals.")
+
+
 async def count_submissions(request: Request, ctx: JobsContext, user_id: str) -> None:
-    """One submission of the user, before any quota check (429 past a limit)."""
+    """One submission of a user who may submit, before any quota check (403 unverified,
+    429 past a limit)."""
+    await require_verified_email(request, ctx, user_id)
     note_usage(request.state, await ctx.limiter.count_submissions(user_id))
 
 

@@ -1,15 +1,17 @@
 """Settings of the jobs-api service (environment prefix `JOBS_`; the webhook secrets' key
-list, shared with the worker, is `WEBHOOK_SECRETS_ENCRYPTION_KEY`)."""
+list, shared with the worker, is `WEBHOOK_SECRETS_ENCRYPTION_KEY`; whether unverified
+users may submit is auth's `AUTH_REQUIRE_EMAIL_VERIFICATION`)."""
 
 from typing import ClassVar
 
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
+from git44_common.settings import EmailVerificationSettings
 from git44_common.webhook_secrets import WebhookSecretsSettings
 
 
-class JobsSettings(WebhookSecretsSettings):
+class JobsSettings(WebhookSecretsSettings, EmailVerificationSettings):
     model_config = SettingsConfigDict(env_prefix="JOBS_", extra="ignore")
 
     service_name: ClassVar[str] = "jobs-api"

@@ -6,7 +6,8 @@ only to the streams of the job's owner (`user_id`), as the job in the SPA shape 
 the event's transition applied, and the SSE id `<job id>:<version>`.
 
 A stream that cannot keep up (its buffer is full) is closed; the client reconnects
-with `Last-Event-ID` and is replayed from the job store (`replay.py`).
+with `Last-Event-ID` and is replayed from the job store (`replay.py`). A stream whose
+session ends (`SessionsEnded`) is closed at once (`end_sessions`).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from aio_pika.abc import AbstractChannel, AbstractIncomingMessage, AbstractRobus
 from pydantic import ValidationError
 
 from git44_common.amqp import JOB_EVENTS, Topology
-from git44_common.contracts import JobEvent
+from git44_common.contracts import JobEvent, SessionsEnded
 from git44_common.jobs import JobPublic
 from git44_common.mongo import Database, Document
 from git44_jobs import metrics
@@ -42,6 +43,10 @@ class Subscriber:
     user_id: str
     queue: asyncio.Queue[JobUpdate | None] = field(default_factory=asyncio.Queue)
     overflowed: bool = False
+    # the stream's access token: its session and `iat` (None for a token without `sid`)
+    session_id: str | None = None
+    issued_at: int = 0
+    session_ended: bool = False
 
     def offer(self, update: JobUpdate | None) -> None:
         """Queue `update` (None: end the stream); a full buffer ends the stream too."""
@@ -99,8 +104,11 @@ class EventHub:
         if self._channel is not None:
             await self._channel.close()
 
-    def subscribe(self, user_id: str) -> Subscriber:
+    def subscribe(
+        self, user_id: str, *, session_id: str | None = None, issued_at: int = 0
+    ) -> Subscriber:
         subscriber = Subscriber(user_id, asyncio.Queue(maxsize=self.queue_size))
+        subscriber.session_id, subscriber.issued_at = session_id, issued_at
         self._subscribers.setdefault(user_id, set()).add(subscriber)
         metrics.SSE_SUBSCRIBERS.inc()
         return subscriber
@@ -113,6 +121,13 @@ class EventHub:
         if not subscribers:
             del self._subscribers[subscriber.user_id]
         metrics.SSE_SUBSCRIBERS.dec()
+
+    def end_sessions(self, event: SessionsEnded) -> None:
+        """Close the streams of the sessions `event` ended."""
+        for subscriber in list(self._subscribers.get(event.user_id, ())):
+            if event.covers(subscriber.session_id, subscriber.issued_at):
+                subscriber.session_ended = True
+                subscriber.offer(None)
 
     async def _on_message(self, message: AbstractIncomingMessage) -> None:
         try:

@@ -1,14 +1,20 @@
-"""Admin: list, inspect and update users (role, disabled)."""
+"""Admin: list, inspect and update users (role, disabled), mail a password reset."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, status
 
 from git44_auth import admin
 from git44_auth.api.deps import AdminUser, Ctx, require_admin
-from git44_auth.models import UserAdminPublic, UserFilter, UsersPublic, UserUpdate
+from git44_auth.models import (
+    AcceptedPublic,
+    UserAdminPublic,
+    UserFilter,
+    UsersPublic,
+    UserUpdate,
+)
 from git44_common.clock import utc_now
 from git44_common.tokens import Role
 
@@ -47,3 +53,16 @@ async def update_user(
         ctx, actor_id=principal.user_id, user_id=user_id, update=body, now=utc_now()
     )
     return UserAdminPublic.from_doc(user)
+
+
+@router.post(
+    "/{user_id}/password-reset",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=AcceptedPublic,
+)
+async def mail_password_reset(ctx: Ctx, principal: AdminUser, user_id: str) -> AcceptedPublic:
+    """Mail the user a link to reset their password (recorded in the audit log)."""
+    await admin.mail_password_reset_as_admin(
+        ctx, actor_id=principal.user_id, user_id=user_id, now=utc_now()
+    )
+    return AcceptedPublic(detail="A password reset link was mailed to the user.")

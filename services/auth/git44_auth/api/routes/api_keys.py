@@ -27,7 +27,11 @@ async def list_api_keys(ctx: Ctx, principal: CurrentUser) -> ApiKeysPublic:
     status_code=status.HTTP_201_CREATED,
     response_model=ApiKeyCreated,
     responses=problems(
-        described={409: "conflict: too many active API keys", 422: "expiresAt not in the future"}
+        described={
+            403: "forbidden, or email_unverified: verify the email address first",
+            409: "conflict: too many active API keys",
+            422: "expiresAt not in the future",
+        }
     ),
 )
 async def create_api_key(ctx: Ctx, principal: CurrentUser, body: ApiKeyCreate) -> ApiKeyCreated:

@@ -78,6 +78,13 @@ async def logout(ctx: Ctx, body: RefreshRequest) -> Response:
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
+@router.post("/logout-all", status_code=status.HTTP_204_NO_CONTENT, responses=problems(401))
+async def logout_all(ctx: Ctx, principal: CurrentUser) -> Response:
+    """Log out everywhere: end every session of the caller, this one included."""
+    await sessions.end_all_sessions(ctx, principal.user_id, now=utc_now(), reason="logout_all")
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
 @router.get("/me", response_model=UserPublic)
 async def me(ctx: Ctx, principal: CurrentUser) -> UserPublic:
     """The authenticated user."""

@@ -20,6 +20,7 @@ from git44_jobs.api.responses import (
     JobListQuery,
     idempotent_request,
     outcome_response,
+    require_verified_email,
     submit_idempotently,
     user_jobs_page,
     user_quota,
@@ -77,6 +78,7 @@ async def create_removals(
     """Submit up to 20 links; each is charged and queued on its own (per-item results)."""
     if len(body.items) > ctx.settings.batch_max_items:
         raise ValidationFailed(f"At most {ctx.settings.batch_max_items} items per batch.")
+    await require_verified_email(request, ctx, user.user_id)  # the batch, not each item
     results: list[BatchItemResult] = []
     for index, item in enumerate(body.items):
         try:

@@ -20,6 +20,7 @@ from git44_jobs.live.streams import StreamSlot, seconds_to_next_check, token_exp
 router = APIRouter(prefix="/api/removal", tags=["removal"], responses=RATE_LIMITED)
 
 RECONNECT_MS = 3000
+SESSION_ENDED = ServerSentEvent(data='{"reason":"session_ended"}', event="closed")
 
 
 def _message(update: JobUpdate) -> ServerSentEvent:
@@ -40,7 +41,9 @@ async def _stream(
     # a live update the replay already carried (same job, same or older version) is
     # not sent twice.
     user_id = caller.user_id
-    subscriber = hub.subscribe(user_id)
+    subscriber = hub.subscribe(
+        user_id, session_id=caller.session_id, issued_at=caller.issued_at or 0
+    )
     try:
         yield ServerSentEvent(data="{}", event="ready", retry=RECONNECT_MS)
         replayed: dict[str, int] = {}
@@ -65,6 +68,8 @@ async def _stream(
                     return
                 continue
             if live is None:
+                if subscriber.session_ended:
+                    yield SESSION_ENDED
                 return  # overflowed or shutting down: the client reconnects and replays
             if not _already_sent(replayed, live):
                 yield _message(live)
@@ -77,12 +82,15 @@ async def _why_end(
     ctx: JobsContext, caller: Principal, slot: StreamSlot, authenticator: Authenticator
 ) -> ServerSentEvent | None:
     """The stream's last message if it should end now: its token expired (the client
-    reconnects with a fresh one and `Last-Event-ID`), its user was disabled, or it lost
-    its slot; None while it may go on (its slot renewed)."""
+    reconnects with a fresh one and `Last-Event-ID`), its user was disabled, its session
+    ended (logout, password change: within a check's time), or it lost its slot; None
+    while it may go on (its slot renewed)."""
     if token_expired(caller.expires_at, ctx.now()):
         return ServerSentEvent(data='{"reason":"token_expired"}', event="expired")
     if not await authenticator.is_enabled(caller.user_id):
         return ServerSentEvent(data='{"reason":"forbidden"}', event="closed")
+    if not await authenticator.is_session_live(caller):
+        return SESSION_ENDED
     if not await ctx.streams.renew(slot):
         return ServerSentEvent(data='{"reason":"stream_limit"}', event="closed")
     return None
