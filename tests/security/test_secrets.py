@@ -79,16 +79,15 @@ def misuse(stack: LocalStack, account: Account, password: str, scraper_key: str)
 def planted(security_stack: LocalStack, admin_token: str) -> dict[str, Any]:
     password = f"planted-pw-{uuid.uuid4().hex}"
     account = register(security_stack, password=password)
-    refreshed = httpx.post(
-        f"{security_stack.url('auth')}/api/auth/refresh",
-        json={"refreshToken": account.refresh_token},
-    )
+    auth = security_stack.url("auth")
+    # a second session, refreshed and then reused: auth logs the incident (the token must
+    # not be in that line) and ends that session; the account's first one goes on
+    login = {"email": account.email, "password": password}
+    second = httpx.post(f"{auth}/api/auth/login", json=login).json()["refreshToken"]
+    refreshed = httpx.post(f"{auth}/api/auth/refresh", json={"refreshToken": second})
     assert refreshed.status_code == 200
-    # reuse: auth logs the incident; the token must not be in that line
-    httpx.post(
-        f"{security_stack.url('auth')}/api/auth/refresh",
-        json={"refreshToken": account.refresh_token},
-    )
+    reused = httpx.post(f"{auth}/api/auth/refresh", json={"refreshToken": second})
+    assert reused.status_code == 401
     scraper_key = f"sk-planted-{uuid.uuid4().hex}"
     keys = f"{security_stack.url('key-manager')}/api/admin/scraper-keys"
     added = httpx.post(
@@ -107,6 +106,7 @@ def planted(security_stack: LocalStack, admin_token: str) -> dict[str, Any]:
         DEV_ADMIN_PASSWORD,
         account.access_token,
         account.refresh_token,
+        second,
         refreshed.json()["accessToken"],
         refreshed.json()["refreshToken"],
         account.api_key,
