@@ -92,7 +92,22 @@ async def test_forgot_reset_ends_the_old_session_and_mails_the_change(stack: Loc
         token = link_token((await mail_with(stack, email, RESET_SUBJECT)).text, "/reset-password")
         body = {"token": token, "password": NEW_PASSWORD, "confirmPassword": NEW_PASSWORD}
         assert (await http.post("/api/auth/password/reset", json=body)).status_code == 204
+        reset_at = time.monotonic()
 
+        # the old access token: refused by jobs-api and key-manager within 5 s
+        old_access = {"Authorization": f"Bearer {account['accessToken']}"}
+        for url, while_valid in (
+            (f"{stack.url('jobs-api')}/api/removal/quota", 200),
+            (f"{stack.url('key-manager')}/api/admin/scraper-keys", 403),  # not an admin
+        ):
+
+            async def refused(url: str = url, while_valid: int = while_valid) -> bool:
+                answer = await http.get(url, headers=old_access)
+                assert answer.status_code in (401, while_valid), answer.text
+                return answer.status_code == 401 and answer.json()["code"] == "token_invalid"
+
+            await eventually(refused, within=5, every=0.1)
+        assert time.monotonic() - reset_at < 5
         old = await http.post("/api/auth/refresh", json={"refreshToken": account["refreshToken"]})
         assert old.status_code == 401
         assert (await mail_with(stack, email, CHANGED_SUBJECT)).to == [email]
