@@ -212,6 +212,7 @@ class LocalStack:
             "AMQP_URL": self.amqp_url,
             "AMQP_NAMESPACE": self.amqp_namespace,
             "JWKS_URL": f"{self.url('auth')}/.well-known/jwks.json",
+            "AUTH_JOBS_API_URL": self.url("jobs-api"),
             "AUTH_BOOTSTRAP_ADMIN_EMAIL": DEV_ADMIN_EMAIL,
             "AUTH_BOOTSTRAP_ADMIN_PASSWORD": DEV_ADMIN_PASSWORD,
             "KEYS_SEED_KEYS": ",".join(DEMO_SCRAPER_KEYS),

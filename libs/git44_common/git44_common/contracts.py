@@ -172,6 +172,22 @@ class KeyEvent(Contract):
     cooldown_until: UtcDatetime | None = None
 
 
+class AccountDeleted(Contract):
+    """auth → jobs-api (`git44.jobs`, `account.deleted`): forget everything of `user_id`.
+
+    Published, confirmed, before auth deletes the user, so a deletion that reached the
+    client always reaches jobs-api (its queue is durable).
+    """
+
+    user_id: str
+    deleted_at: UtcDatetime
+    event_id: str = Field(default_factory=new_event_id)
+
+
+# `SessionsEnded.reason` when the user's account is deleted: services forget the user
+ACCOUNT_DELETED_REASON = "account_deleted"
+
+
 class SessionsEnded(Contract):
     """auth → every service (`git44.sessions`, fanout): refuse these sessions' tokens.
 

@@ -33,6 +33,7 @@ class AuthContext:
     authenticator: Authenticator
     mail: MailOutbox
     publisher: Publisher | None = None  # None in the CLI: no events, the store suffices
+    jobs_api: httpx.AsyncClient | None = None  # None in the CLI: no data export
 
 
 def local_jwks_client(keys: KeyRing) -> JWKSClient:
@@ -53,7 +54,12 @@ def load_key_ring(settings: AuthSettings) -> KeyRing:
 
 
 def build_context(
-    settings: AuthSettings, db: Database, keys: KeyRing, *, publisher: Publisher | None = None
+    settings: AuthSettings,
+    db: Database,
+    keys: KeyRing,
+    *,
+    publisher: Publisher | None = None,
+    jobs_api: httpx.AsyncClient | None = None,
 ) -> AuthContext:
     """The context; without a `publisher` (the CLI) mail waits in the outbox."""
     verifier = TokenVerifier(
@@ -82,4 +88,5 @@ def build_context(
             publish_timeout=settings.mail_publish_timeout_seconds,
         ),
         publisher=publisher,
+        jobs_api=jobs_api,
     )

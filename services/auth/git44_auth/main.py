@@ -3,6 +3,7 @@
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 
+import httpx
 from fastapi import FastAPI
 
 from git44_auth.api.routes import (
@@ -27,6 +28,8 @@ from git44_common.runtime import open_runtime
 from git44_common.sessions import watch_sessions
 
 SERVICE = "auth"
+# the export asks jobs-api for every job of the user: one bounded query
+JOBS_API_TIMEOUT_SECONDS = 30.0
 
 
 def create_app(settings: AuthSettings | None = None, *, keys: KeyRing | None = None) -> FastAPI:
@@ -42,7 +45,13 @@ def create_app(settings: AuthSettings | None = None, *, keys: KeyRing | None = N
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with AsyncExitStack() as stack:
             runtime = await open_runtime(app, stack, settings, name=SERVICE, indexes=INDEXES)
-            context = build_context(settings, runtime.db, key_ring, publisher=runtime.publisher)
+            jobs_api = httpx.AsyncClient(
+                base_url=settings.jobs_api_url, timeout=JOBS_API_TIMEOUT_SECONDS
+            )
+            stack.push_async_callback(jobs_api.aclose)
+            context = build_context(
+                settings, runtime.db, key_ring, publisher=runtime.publisher, jobs_api=jobs_api
+            )
             app.state.context = context
             app.state.authenticator = context.authenticator
             await context.hasher.dummy_hash()

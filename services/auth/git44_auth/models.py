@@ -159,6 +159,22 @@ class ApiKeyPublic(ApiModel):
     expires_at: IsoTime | None = None
 
 
+class ApiKeyExport(ApiKeyPublic):
+    revoked_at: IsoTime | None = None
+
+
+class AccountExportPublic(ApiModel):
+    """Everything Git44 holds about the caller, from every service, in one document."""
+
+    account: UserPublic
+    api_keys: list[ApiKeyExport]
+    removal: dict[str, Any] = Field(description="jobs-api's part: `quota` and `jobs`")
+
+
+class AccountDeleteRequest(ApiModel):
+    current_password: str = Field(min_length=1, max_length=MAX_PASSWORD_BYTES)
+
+
 class ApiKeyCreated(ApiKeyPublic):
     key: str = Field(description="the secret key; shown only in this response")
 

@@ -11,17 +11,19 @@ from fastapi import FastAPI
 
 from git44_common.app import create_service_app
 from git44_common.clock import Clock, utc_now
-from git44_common.contracts import SessionsEnded
+from git44_common.contracts import ACCOUNT_DELETED_REASON, SessionsEnded
 from git44_common.ratelimit import RateLimitHeadersMiddleware
 from git44_common.runtime import open_runtime
 from git44_common.security import Authenticator, build_authenticator
 from git44_common.sessions import watch_sessions
 from git44_common.tasks import stop_task
 from git44_common.tokens import JWKSClient
+from git44_jobs.accounts.consumer import start_account_deletions
 from git44_jobs.api.routes import admin, dev, events, removals
 from git44_jobs.context import JobsContext
 from git44_jobs.core.config import JobsSettings
 from git44_jobs.core.db import INDEXES
+from git44_jobs.credits.service import Quotas
 from git44_jobs.live.hub import EventHub
 from git44_jobs.outbox.relay import OutboxRelay, RelayTiming
 from git44_jobs.webhooks.rotation import seal_plain_secrets
@@ -66,8 +68,9 @@ def create_app(settings: JobsSettings | None = None, *, clock: Clock = utc_now) 
                 stack,
                 runtime,
                 ended=authenticator.ended_sessions,
-                on_event=_on_sessions_ended(authenticator, hub),
+                on_event=_on_sessions_ended(authenticator, hub, context.quotas),
             )
+            await start_account_deletions(stack, runtime, clock=clock)
             relay = OutboxRelay(runtime.db, context.outbox, RelayTiming.of(settings), clock)
             relay_task = asyncio.create_task(relay.run(), name="outbox-relay")
             stack.push_async_callback(stop_task, relay_task)
@@ -89,13 +92,16 @@ def create_app(settings: JobsSettings | None = None, *, clock: Clock = utc_now) 
 
 
 def _on_sessions_ended(
-    authenticator: Authenticator, hub: EventHub
+    authenticator: Authenticator, hub: EventHub, quotas: Quotas
 ) -> Callable[[SessionsEnded], None]:
-    """Forget the user's cached status, then close the ended sessions' streams."""
+    """Forget the user's cached status, then close the ended sessions' streams; a
+    deleted user is forgotten by this replica's quota cache too."""
 
     def hear(event: SessionsEnded) -> None:
         authenticator.sessions_ended(event)
         hub.end_sessions(event)
+        if event.reason == ACCOUNT_DELETED_REASON:
+            quotas.forget(event.user_id)
 
     return hear
 

@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import logging
 import random
+from typing import Any
 
 import httpx
 
 from git44_common.amqp import Consumer, RpcClient, start_consumer
-from git44_common.contracts import RemovalRequested, WebhookDeliveryRequested
+from git44_common.contracts import AccountDeleted, RemovalRequested, WebhookDeliveryRequested
 from git44_common.runtime import ServiceRuntime
 from git44_worker.adapters.removesora import RemoveSoraClient
+from git44_worker.consumers.accounts import AccountDeletedConsumer
 from git44_worker.consumers.removal import RemovalConsumer
 from git44_worker.consumers.webhooks import WebhookConsumer
 from git44_worker.context import WorkerContext
@@ -27,6 +29,8 @@ log = logging.getLogger(__name__)
 
 # Webhook deliveries are short HTTP calls; a few in parallel per worker are plenty.
 WEBHOOK_PREFETCH = 4
+# account deletions are rare; one delete_many each
+ACCOUNTS_PREFETCH = 2
 
 
 class WorkerService:
@@ -55,7 +59,7 @@ class WorkerService:
             transport=webhook_transport,
         )
         self._rpc: RpcClient | None = None
-        self._consumers: list[Consumer[RemovalRequested] | Consumer[WebhookDeliveryRequested]] = []
+        self._consumers: list[Consumer[Any]] = []
         self.ctx: WorkerContext | None = None
 
     async def start(self, *, wait_seconds: float = 60.0) -> None:
@@ -121,6 +125,16 @@ class WorkerService:
                 webhooks.handle,
                 model=WebhookDeliveryRequested,
                 prefetch=WEBHOOK_PREFETCH,
+            )
+        )
+        accounts = AccountDeletedConsumer(runtime.db)
+        self._consumers.append(
+            await start_consumer(
+                await runtime.amqp.channel(),
+                topology.worker_accounts_queue,
+                accounts.handle,
+                model=AccountDeleted,
+                prefetch=ACCOUNTS_PREFETCH,
             )
         )
 

@@ -30,6 +30,7 @@ from git44_common.amqp.errors import (
 from git44_common.amqp.publisher import Publisher, build_message, tracing_headers
 from git44_common.amqp.rpc import DIRECT_REPLY_TO, RpcClient, RpcHandler, RpcServer
 from git44_common.amqp.topology import (
+    ACCOUNT_DELETED,
     JOB_EVENTS,
     KEY_EVENTS,
     KEYS_RELEASE,
@@ -60,6 +61,7 @@ __all__ = [
     "KEY_EVENTS",
     "MAIL_DEAD",
     "MAIL_DELAY_TIERS",
+    "ACCOUNT_DELETED",
     "MAIL_SEND",
     "REMOVAL_DEAD",
     "REMOVAL_DELAY_TIERS",

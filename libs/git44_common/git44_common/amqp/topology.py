@@ -2,10 +2,13 @@
 
     git44.jobs (direct) ──removal.requested──► git44.removal (quorum, delivery limit)
                         ├─webhook.deliver────► git44.webhooks (quorum, delivery limit)
-                        └─mail.send──────────► git44.mail (quorum, delivery limit; auth)
+                        ├─mail.send──────────► git44.mail (quorum, delivery limit; auth)
+                        ├─account.deleted────► git44.accounts (quorum, delivery limit; jobs-api)
+                        └─account.deleted────► git44.worker.accounts (the same; worker)
     git44.dlx (direct)  ──removal.dead───────► git44.removal.dead
                         ├─webhook.dead───────► git44.webhooks.dead
                         ├─mail.dead──────────► git44.mail.dead
+                        ├─account.deleted.dead► git44.accounts.dead
                         └─keys.release.dead──► git44.keys.release.dead
     git44.keys (direct) ──keys.release───────► git44.keys.release (quorum, delivery limit)
     default exchange    ──git44.keys.rpc─────► git44.keys.rpc (classic; acquire RPC requests)
@@ -41,6 +44,10 @@ MAIL_SEND = "mail.send"
 MAIL_DEAD = "mail.dead"
 KEYS_RELEASE = "keys.release"
 KEYS_RELEASE_DEAD = "keys.release.dead"
+ACCOUNT_DELETED = "account.deleted"
+ACCOUNT_DELETED_DEAD = "account.deleted.dead"
+# an account's jobs still at the upstream are looked at again after this many seconds
+ACCOUNT_DELAY_TIERS = (10,)
 JOB_EVENTS = "job.*"
 KEY_EVENTS = "key.*"
 
@@ -67,12 +74,14 @@ class QueueFamily(StrEnum):
     REMOVAL = "removal"
     WEBHOOKS = "webhooks"
     MAIL = "mail"
+    ACCOUNTS = "accounts"
 
 
 _DELAY_TIERS = {
     QueueFamily.REMOVAL: REMOVAL_DELAY_TIERS,
     QueueFamily.WEBHOOKS: WEBHOOK_DELAY_TIERS,
     QueueFamily.MAIL: MAIL_DELAY_TIERS,
+    QueueFamily.ACCOUNTS: ACCOUNT_DELAY_TIERS,
 }
 
 
@@ -169,6 +178,18 @@ class Topology:
     def keys_release_dead_queue(self) -> str:
         return self._name("git44.keys.release.dead")
 
+    @property
+    def accounts_queue(self) -> str:
+        return self._name("git44.accounts")
+
+    @property
+    def accounts_dead_queue(self) -> str:
+        return self._name("git44.accounts.dead")
+
+    @property
+    def worker_accounts_queue(self) -> str:
+        return self._name("git44.worker.accounts")
+
     def delay_tiers(self, family: QueueFamily) -> tuple[int, ...]:
         """The delay tiers (seconds) of a queue family."""
         return _DELAY_TIERS[family]
@@ -203,6 +224,8 @@ class Topology:
             self._work_queue(self.removal_queue, REMOVAL_REQUESTED, REMOVAL_DEAD),
             self._work_queue(self.webhooks_queue, WEBHOOK_DELIVER, WEBHOOK_DEAD),
             self._work_queue(self.mail_queue, MAIL_SEND, MAIL_DEAD),
+            self._work_queue(self.accounts_queue, ACCOUNT_DELETED, ACCOUNT_DELETED_DEAD),
+            self._work_queue(self.worker_accounts_queue, ACCOUNT_DELETED, ACCOUNT_DELETED_DEAD),
             self._keys_release_queue(),
             # Classic on purpose: an acquire request is worthless after its caller's
             # timeout (it carries a matching expiration), so Raft replication and
@@ -212,6 +235,7 @@ class Topology:
             *self._delay_queues(QueueFamily.REMOVAL, REMOVAL_REQUESTED),
             *self._delay_queues(QueueFamily.WEBHOOKS, WEBHOOK_DELIVER),
             *self._delay_queues(QueueFamily.MAIL, MAIL_SEND),
+            *self._delay_queues(QueueFamily.ACCOUNTS, ACCOUNT_DELETED),
         )
 
     def _dead_letter(self, exchange: str, routing_key: str) -> dict[str, Any]:
@@ -245,6 +269,7 @@ class Topology:
             QueueSpec(self.webhooks_dead_queue, _quorum(), ((dlx, WEBHOOK_DEAD),)),
             QueueSpec(self.keys_release_dead_queue, _quorum(), ((dlx, KEYS_RELEASE_DEAD),)),
             QueueSpec(self.mail_dead_queue, _quorum(), ((dlx, MAIL_DEAD),)),
+            QueueSpec(self.accounts_dead_queue, _quorum(), ((dlx, ACCOUNT_DELETED_DEAD),)),
         )
 
     def _delay_queues(self, family: QueueFamily, routing_key: str) -> tuple[QueueSpec, ...]:

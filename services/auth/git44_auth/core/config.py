@@ -77,6 +77,9 @@ class AuthSettings(EmailVerificationSettings):
     smtp_timeout_seconds: float = Field(default=30.0, gt=0, description="per SMTP operation")
     mail_from: str = "Git44 <no-reply@git44.local>"
     public_url: str = Field(default="http://localhost:5173", description="the SPA, for links")
+    jobs_api_url: str = Field(
+        default="http://127.0.0.1:8002", description="jobs-api, for the account data export"
+    )
     mail_retry_delays_seconds: list[float] = Field(
         default=[10.0, 60.0, 300.0, 900.0, 1800.0, 3600.0],
         description="delay before attempt 2, 3, ...; 7 attempts over about 2 hours",

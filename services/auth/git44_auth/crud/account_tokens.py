@@ -52,3 +52,9 @@ async def use_user_tokens(db: Database, *, user_id: str, purpose: str, now: date
         {"user_id": user_id, "purpose": purpose, "used_at": None}, {"$set": {"used_at": now}}
     )
     return result.modified_count
+
+
+async def delete_user_tokens(db: Database, user_id: str) -> int:
+    """Delete the user's verification and reset tokens, used or not; how many."""
+    result = await db[ACCOUNT_TOKENS].delete_many({"user_id": user_id})
+    return result.deleted_count

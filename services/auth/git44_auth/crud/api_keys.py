@@ -84,3 +84,15 @@ async def revoke_user_api_keys(db: Database, *, user_id: str, now: datetime) -> 
         {"user_id": user_id, "revoked_at": None}, {"$set": {"revoked_at": now}}
     )
     return result.modified_count
+
+
+async def list_user_api_keys(db: Database, user_id: str) -> list[Document]:
+    """Every key of the user, revoked ones too, without hashes (the data export)."""
+    cursor = db[API_KEYS].find({"user_id": user_id}, projection={"key_hash": 0})
+    return await cursor.sort([("created_at", 1), ("_id", 1)]).to_list(length=None)
+
+
+async def delete_user_api_keys(db: Database, user_id: str) -> int:
+    """Delete every key of the user, live or revoked; how many."""
+    result = await db[API_KEYS].delete_many({"user_id": user_id})
+    return result.deleted_count

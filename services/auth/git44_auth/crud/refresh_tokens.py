@@ -56,3 +56,8 @@ async def revoke_user_tokens(db: Database, *, user_id: str, now: datetime) -> in
         {"user_id": user_id, "revoked_at": None}, {"$set": {"revoked_at": now}}
     )
     return result.modified_count
+
+
+async def delete_user_tokens(db: Database, user_id: str) -> int:
+    result = await db[REFRESH_TOKENS].delete_many({"user_id": user_id})
+    return result.deleted_count

@@ -105,3 +105,9 @@ async def list_users(
     found = db[USERS].find(after_cursor(query, cursor), projection={"password_hash": 0})
     docs = await found.sort(keyset_sort()).limit(limit + 1).to_list()
     return split_page(docs, limit)
+
+
+async def delete_user(db: Database, user_id: str) -> bool:
+    """True if the user existed and is gone."""
+    result = await db[USERS].delete_one({"_id": user_id})
+    return result.deleted_count == 1

@@ -21,6 +21,8 @@ from git44_common.ratelimit import note_usage
 from git44_common.schemas import Page
 from git44_common.security import Authenticator, Principal
 from git44_jobs import metrics
+from git44_jobs.accounts import service as accounts
+from git44_jobs.accounts.models import JobsExportPublic
 from git44_jobs.api.deps import Ctx
 from git44_jobs.context import JobsContext
 from git44_jobs.credits.models import QuotaPublic
@@ -135,6 +137,13 @@ async def user_quota(ctx: JobsContext, user_id: str) -> QuotaPublic:
     now = ctx.now()
     document = await ctx.quotas.quota_of(ctx.db, user_id, now=now)
     return QuotaPublic.from_view(view_quota(document, now))
+
+
+async def export_user_data(ctx: JobsContext, user_id: str) -> JobsExportPublic:
+    """The user's quota and all their jobs, for the account export."""
+    quota = await user_quota(ctx, user_id)
+    jobs = await accounts.list_jobs_for_export(ctx.db, user_id)
+    return JobsExportPublic(quota=quota, jobs=[JobPublic.from_doc(job) for job in jobs])
 
 
 def idempotent_request(

@@ -123,3 +123,7 @@ async def usage_totals(db: Database, now: datetime) -> Document:
     ]
     rows = [doc async for doc in await db[USER_QUOTAS].aggregate(pipeline)]
     return rows[0] if rows else {"users": 0, "total": 0, "remaining": 0, "today": 0}
+
+
+async def delete_quota(db: Database, user_id: str) -> None:
+    await db[USER_QUOTAS].delete_one({"_id": user_id})

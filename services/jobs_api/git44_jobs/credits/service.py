@@ -36,13 +36,17 @@ class Quotas:
             self._known.clear()
         self._known.add(user_id)
 
+    def forget(self, user_id: str) -> None:
+        """Drop a deleted user from the users seen (every replica hears of the deletion)."""
+        self._known.discard(user_id)
+
     async def quota_of(self, db: Database, user_id: str, *, now: datetime) -> Document:
         """The user's quota document, created with the defaults on first use."""
         await crud.ensure_quota(
             db, user_id, total=self.total, daily_limit=self.daily_limit, now=now
         )
         document = await crud.get_quota(db, user_id)
-        assert document is not None  # quotas are never deleted
+        assert document is not None  # deleted only with the user, whose tokens are refused
         return document
 
     async def _create_unless_exists(self, db: Database, user_id: str, *, now: datetime) -> None:

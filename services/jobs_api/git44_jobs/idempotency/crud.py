@@ -37,3 +37,8 @@ async def store_response(db: Database, record_id: str, response: Any, *, now: da
         {"_id": record_id, "response": None},
         {"$set": {"response": response, "completed_at": now}},
     )
+
+
+async def delete_user_records(db: Database, user_id: str) -> None:
+    """Forget the user's idempotency keys (the responses they hold name their jobs)."""
+    await db[IDEMPOTENCY_KEYS].delete_many({"user_id": user_id})

@@ -190,3 +190,20 @@ async def recent_durations(db: Database, *, sample: int) -> list[float]:
         .limit(sample)
     )
     return [(doc["completed_at"] - doc["started_at"]).total_seconds() async for doc in cursor]
+
+
+async def delete_idle_user_jobs(db: Database, user_id: str) -> int:
+    """Delete the user's jobs no worker holds (queued or ended); how many.
+
+    A job a worker claims meanwhile is either deleted first (its claim then finds
+    nothing) or claimed first (and left for `count_active_user_jobs` to report).
+    """
+    active = sorted(str(s) for s in ACTIVE)
+    result = await db[REMOVAL_JOBS].delete_many({"user_id": user_id, "status": {"$nin": active}})
+    return result.deleted_count
+
+
+async def count_active_user_jobs(db: Database, user_id: str) -> int:
+    """How many of the user's jobs are at the upstream (processing or polling)."""
+    active = sorted(str(s) for s in ACTIVE)
+    return await db[REMOVAL_JOBS].count_documents({"user_id": user_id, "status": {"$in": active}})

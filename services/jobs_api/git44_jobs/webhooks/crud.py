@@ -48,3 +48,7 @@ async def replace_secret(db: Database, stored: Document, *, token: str) -> bool:
         unchanged, {"$set": {ENCRYPTED_FIELD: token}, "$unset": {PLAIN_FIELD: ""}}
     )
     return result.matched_count == 1
+
+
+async def delete_secret(db: Database, user_id: str) -> None:
+    await db[WEBHOOK_SECRETS].delete_one({"_id": user_id})

@@ -70,7 +70,8 @@ class WebhookConsumer:
         )
         number = request.attempt + 1
         delay = None if result.delivered else self._retry_delay(number)
-        await crud.record_attempt(self.db, _attempt_record(request, url, number, result, delay))
+        record = _attempt_record(request, url, number, result, delay)
+        await crud.record_attempt(self.db, {**record, "user_id": job["user_id"]})
         outcome = (
             "delivered" if result.delivered else "retrying" if delay is not None else "gave_up"
         )

@@ -1,5 +1,6 @@
 """Webhook signing secrets (`webhook_secrets`, created by jobs-api or lazily here) and
-the delivery log (`webhook_deliveries`, one document per attempt)."""
+the delivery log (`webhook_deliveries`, one document per attempt, with the job's
+`user_id` since account deletion)."""
 
 from __future__ import annotations
 
@@ -50,3 +51,13 @@ async def last_attempt(db: Database, event_id: str) -> Document | None:
     return await db[WEBHOOK_DELIVERIES].find_one(
         {"event_id": event_id}, sort=[("attempt", DESCENDING)]
     )
+
+
+async def delete_user_deliveries(db: Database, user_id: str) -> int:
+    """Delete the delivery log of a deleted user; how many attempts.
+
+    Attempts recorded before they carried `user_id` are not found: their jobs are gone,
+    so nothing links them to the user any more.
+    """
+    result = await db[WEBHOOK_DELIVERIES].delete_many({"user_id": user_id})
+    return result.deleted_count

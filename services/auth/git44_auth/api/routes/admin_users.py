@@ -1,12 +1,12 @@
-"""Admin: list, inspect and update users (role, disabled), mail a password reset."""
+"""Admin: list, inspect, update (role, disabled) and delete users, mail a password reset."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, status
+from fastapi import APIRouter, Depends, Query, Response, status
 
-from git44_auth import admin
+from git44_auth import admin, deletion
 from git44_auth.api.deps import AdminUser, Ctx, require_admin
 from git44_auth.models import (
     AcceptedPublic,
@@ -53,6 +53,15 @@ async def update_user(
         ctx, actor_id=principal.user_id, user_id=user_id, update=body, now=utc_now()
     )
     return UserAdminPublic.from_doc(user)
+
+
+@router.delete("/{user_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def delete_user(ctx: Ctx, principal: AdminUser, user_id: str) -> Response:
+    """Delete a user's account and their data everywhere (recorded in the audit log)."""
+    await deletion.delete_account_as_admin(
+        ctx, actor_id=principal.user_id, user_id=user_id, now=utc_now()
+    )
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.post(

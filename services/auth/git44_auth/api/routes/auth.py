@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, Response, status
+from typing import Annotated
 
-from git44_auth import accounts, sessions
+from fastapi import APIRouter, Header, Request, Response, status
+
+from git44_auth import accounts, deletion, export, sessions
 from git44_auth.api.deps import ClientIp, Ctx, CurrentUser, NoStore
 from git44_auth.models import (
+    AccountDeleteRequest,
+    AccountExportPublic,
     ApiKeyCreated,
     LoginRequest,
     PasswordChangeRequest,
@@ -92,6 +96,27 @@ async def me(ctx: Ctx, principal: CurrentUser) -> UserPublic:
     if user is None:
         raise TokenInvalid("The user no longer exists.")
     return UserPublic.from_doc(user)
+
+
+@router.get("/me/export", response_model=AccountExportPublic, responses=problems(401, 503))
+async def export_me(
+    ctx: Ctx, principal: CurrentUser, authorization: Annotated[str, Header()]
+) -> AccountExportPublic:
+    """Everything Git44 holds about the caller (account, API keys, quota, jobs) as JSON."""
+    return await export.export_account(ctx, user_id=principal.user_id, authorization=authorization)
+
+
+@router.delete(
+    "/me",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=problems(503, described={401: "invalid_credentials / token_invalid"}),
+)
+async def delete_me(ctx: Ctx, principal: CurrentUser, body: AccountDeleteRequest) -> Response:
+    """Delete the caller's account and, through an event, their data in every service."""
+    await deletion.delete_own_account(
+        ctx, user_id=principal.user_id, current_password=body.current_password, now=utc_now()
+    )
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.post(

@@ -6,6 +6,7 @@ from fastapi import APIRouter, Request
 from starlette.responses import JSONResponse, Response
 
 from git44_common.jobs import JobPublic, JobsPublic
+from git44_jobs.accounts.models import JobsExportPublic
 from git44_jobs.api.deps import Ctx, CurrentUser, IdempotencyKey
 from git44_jobs.api.etag import NOT_MODIFIED, IfNoneMatch, etag_response
 from git44_jobs.api.responses import (
@@ -15,6 +16,7 @@ from git44_jobs.api.responses import (
     SUBMIT_PROBLEMS,
     JobListQuery,
     count_submissions,
+    export_user_data,
     idempotent_request,
     outcome_response,
     retry_failed,
@@ -57,6 +59,12 @@ async def list_removals(
     """The caller's jobs, newest first; `nextCursor` fetches the next page."""
     page = await user_jobs_page(ctx, user.user_id, query, page=JobsPublic, item=JobPublic)
     return etag_response(page, if_none_match)
+
+
+@router.get("/export", response_model=JobsExportPublic)
+async def export_removals(user: CurrentUser, ctx: Ctx) -> JobsExportPublic:
+    """The caller's quota and every job of theirs (auth's account export includes it)."""
+    return await export_user_data(ctx, user.user_id)
 
 
 @router.get("/{job_id}", response_model=JobPublic, responses=NOT_MODIFIED)

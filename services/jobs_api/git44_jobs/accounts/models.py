@@ -1,0 +1,12 @@
+"""The jobs-side part of a user's data export (`GET /api/removal/export`)."""
+
+from __future__ import annotations
+
+from git44_common.jobs import JobPublic
+from git44_common.schemas import ApiModel
+from git44_jobs.credits.models import QuotaPublic
+
+
+class JobsExportPublic(ApiModel):
+    quota: QuotaPublic
+    jobs: list[JobPublic]

@@ -1,0 +1,76 @@
+"""A user's jobs-side data: exported (`GET /api/removal/export`) and forgotten when
+auth announces `AccountDeleted` — idle jobs at once, a job at the upstream once it has
+ended; nobody else's data is touched."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from git44_common.amqp import ACCOUNT_DELETED
+from git44_common.contracts import AccountDeleted
+from git44_common.mongo import Database
+from tests.integration.jobs.support import Jobs, Users
+from tests.utils.requests import sora_link
+from tests.utils.waiting import eventually
+
+# the in-flight job is looked at again after the accounts delay tier (10 s)
+IN_FLIGHT_GONE_WITHIN = 30.0
+
+
+async def submit(jobs: Jobs, users: Users, user_id: str, *, key: str | None = None) -> str:
+    headers = users.bearer(user_id) | ({"Idempotency-Key": key} if key else {})
+    response = await jobs.client.post(
+        "/api/removal", json={"inputLink": sora_link()}, headers=headers
+    )
+    assert response.status_code == 202, response.text
+    return str(response.json()["id"])
+
+
+async def announce_deletion(jobs: Jobs, user_id: str) -> None:
+    publisher = jobs.app.state.runtime.publisher
+    event = AccountDeleted(user_id=user_id, deleted_at=datetime.now(UTC))
+    await publisher.publish(publisher.topology.jobs_exchange, ACCOUNT_DELETED, event)
+
+
+async def test_the_export_holds_the_callers_quota_and_jobs_only(jobs: Jobs, users: Users) -> None:
+    user, other = await users.create(), await users.create()
+    mine = {await submit(jobs, users, user), await submit(jobs, users, user)}
+    await submit(jobs, users, other)
+
+    response = await jobs.client.get("/api/removal/export", headers=users.bearer(user))
+
+    assert response.status_code == 200, response.text
+    document = response.json()
+    assert {job["id"] for job in document["jobs"]} == mine
+    assert document["quota"]["remainingQuota"] == document["quota"]["totalQuota"] - 2
+
+
+async def test_a_deleted_account_loses_its_jobs_quota_and_idempotency_keys(
+    jobs: Jobs, users: Users, mongo_db: Database
+) -> None:
+    user, other = await users.create(), await users.create()
+    idle = await submit(jobs, users, user, key="k-1")
+    in_flight = await submit(jobs, users, user)
+    others = await submit(jobs, users, other)
+    # a worker holds this one: it is at the upstream
+    await mongo_db.removal_jobs.update_one({"_id": in_flight}, {"$set": {"status": "processing"}})
+
+    await announce_deletion(jobs, user)
+
+    async def idle_gone() -> bool:
+        return await mongo_db.removal_jobs.find_one({"_id": idle}) is None
+
+    await eventually(idle_gone, within=10)
+    assert await mongo_db.user_quotas.find_one({"_id": user}) is None
+    assert await mongo_db.idempotency_keys.find_one({"user_id": user}) is None
+    assert await mongo_db.removal_jobs.find_one({"_id": in_flight}) is not None
+    assert await mongo_db.removal_jobs.find_one({"_id": others}) is not None
+    assert await mongo_db.user_quotas.find_one({"_id": other}) is not None
+
+    await mongo_db.removal_jobs.update_one({"_id": in_flight}, {"$set": {"status": "success"}})
+
+    async def in_flight_gone() -> bool:
+        return await mongo_db.removal_jobs.find_one({"_id": in_flight}) is None
+
+    await eventually(in_flight_gone, within=IN_FLIGHT_GONE_WITHIN, every=0.5)
+    assert await mongo_db.removal_jobs.find_one({"_id": others}) is not None
