@@ -33,7 +33,7 @@ async def get_context(request: Request) -> Any:
 async def current_user(
     request: Request, authorization: Annotated[str | None, Depends(authorization_header)]
 ) -> Principal:
-    """The caller of a bearer token (401 without a valid one, 403 for a disabled user)."""
+    """The caller of a bearer token (401 without a valid one, or a disabled user's)."""
     authenticator: Authenticator = request.app.state.authenticator
     return await authenticator.from_bearer(authorization)
 

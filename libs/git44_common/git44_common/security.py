@@ -119,7 +119,13 @@ class Authenticator:
         if scheme.lower() != "bearer" or not token.strip():
             raise Unauthorized("a bearer token is required")
         claims = await self._verifier.verify(token.strip(), token_type="access")
-        user = await self._ensure_enabled(claims.sub)
+        user = await self._users.get(claims.sub)
+        if user is None:
+            raise TokenInvalid("the user no longer exists")
+        # disabling a user ends all their sessions: their tokens are invalid, like any
+        # ended session's (an API key of theirs is refused with 403 instead)
+        if user.get("disabled"):
+            raise TokenInvalid("this account is disabled")
         if self._session_ended(claims.sid, claims.iat, user):
             raise TokenInvalid("this session has ended")
         # The stored role wins over the token's: a demoted admin loses admin rights within

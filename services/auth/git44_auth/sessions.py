@@ -28,7 +28,7 @@ from git44_auth.metrics import REFRESH_REUSE, REFRESHES
 from git44_auth.session_events import announce_sessions_ended
 from git44_auth.tokens import TokenPair, mint_pair
 from git44_common.contracts import SessionsEnded
-from git44_common.exceptions import Forbidden, TokenInvalid
+from git44_common.exceptions import TokenInvalid
 from git44_common.ids import new_id
 from git44_common.mongo import Document
 
@@ -46,8 +46,8 @@ async def rotate_session(ctx: AuthContext, refresh_token: str, *, now: datetime)
     user = await users.get_user(ctx.db, claims.sub)
     if user is None:
         raise TokenInvalid("The user no longer exists.")
-    if user.get("disabled"):
-        raise Forbidden("This account is disabled.")
+    if user.get("disabled"):  # disabling ended every session of the user
+        raise TokenInvalid("This account is disabled.")
     record = await refresh_tokens.get_refresh_token(ctx.db, claims.jti)
     if record is None or await _has_ended(ctx, record["family_id"]):
         raise TokenInvalid("The refresh token is no longer valid.")

@@ -40,15 +40,22 @@ async def test_missing_or_malformed_headers_are_401(authenticator: Authenticator
             await authenticator.from_bearer(header)
 
 
-async def test_disabled_users_are_refused_even_with_a_live_token(
+async def test_a_disabled_users_live_token_is_invalid_and_their_api_key_forbidden(
     authenticator: Authenticator, mongo_db: Database, token_issuer: TokenIssuer
 ) -> None:
     await add_user(mongo_db, "u1")
     token = token_issuer.mint("u1")
+    key = generate_api_key()
+    await mongo_db.api_keys.insert_one(
+        {"user_id": "u1", "key_hash": hash_api_key(key), "revoked_at": None}
+    )
     await authenticator.from_bearer(f"Bearer {token}")
+    await authenticator.from_api_key(key)
     await mongo_db.users.update_one({"_id": "u1"}, {"$set": {"disabled": True}})
-    with pytest.raises(Forbidden):
+    with pytest.raises(TokenInvalid):
         await authenticator.from_bearer(f"Bearer {token}")
+    with pytest.raises(Forbidden):
+        await authenticator.from_api_key(key)
 
 
 async def test_a_demoted_admin_loses_admin_rights_before_the_token_expires(
