@@ -28,7 +28,7 @@ from git44_jobs.core.config import JobsSettings
 from git44_keys.core.config import KeysSettings
 from git44_worker.core.config import WorkerSettings
 from tests.utils.compose import COMPOSE, ROOT, render
-from tests.utils.production import PRODUCTION_SMTP_URL
+from tests.utils.production import PRODUCTION_PUBLIC_URL, PRODUCTION_SMTP_URL
 
 SETTINGS: dict[str, type[ServiceSettings]] = {
     "auth": AuthSettings,
@@ -37,6 +37,8 @@ SETTINGS: dict[str, type[ServiceSettings]] = {
     "worker": WorkerSettings,
 }
 SERVICE_PREFIXES = ("AUTH_", "JOBS_", "KEYS_", "WORKER_")
+# what the operator's .env must say (deploy/.env.example) beside compose's environment
+OPERATOR_ENV = {"auth": {"AUTH_PUBLIC_URL": PRODUCTION_PUBLIC_URL}}
 DEV_SECRETS = ROOT / "deploy" / "dev-secrets"
 PLACEHOLDERS = ("changethis", "changeme", "git44-dev-only", "guest")
 # a placeholder of each secret's kind
@@ -193,7 +195,8 @@ def test_the_services_connect_with_credentials_from_their_secret_files(
     for variable in list(os.environ):  # the container's environment only
         if variable in SHARED_ENV.values() or variable.startswith(SERVICE_PREFIXES):
             monkeypatch.delenv(variable)
-    for variable, value in {**environment, "GIT44_SECRETS_DIR": str(secrets)}.items():
+    container = {**OPERATOR_ENV.get(service, {}), **environment, "GIT44_SECRETS_DIR": str(secrets)}
+    for variable, value in container.items():
         monkeypatch.setenv(variable, str(value))
 
     settings = SETTINGS[service]()  # as the container builds them: production

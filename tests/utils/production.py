@@ -11,6 +11,8 @@ PRODUCTION_CONNECTIONS = {
 }
 # auth's mail server: production refuses none, the development sink or a placeholder
 PRODUCTION_SMTP_URL = "smtps://git44:a-real-mail-password@mail.example.com"
+# auth's links in mails: production refuses anything but a public https address
+PRODUCTION_PUBLIC_URL = "https://app.example.com"
 
 
 def write_connection_secrets(secrets_dir: Path) -> None:

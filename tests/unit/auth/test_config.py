@@ -13,6 +13,7 @@ from git44_auth.core.config import DEV_ADMIN_PASSWORD, AuthSettings
 from git44_auth.keys import private_key_pem
 from tests.utils.production import (
     PRODUCTION_CONNECTIONS,
+    PRODUCTION_PUBLIC_URL,
     PRODUCTION_SMTP_URL,
     write_connection_secrets,
 )
@@ -39,6 +40,11 @@ def test_development_generates_a_key_when_none_is_configured() -> None:
         {"jwt_private_keys": PEM, "bcrypt_rounds": 10},
         {"jwt_private_keys": PEM, "bootstrap_admin_password": DEV_ADMIN_PASSWORD},
         {"jwt_private_keys": PEM, "bootstrap_admin_password": "changeme"},
+        {"jwt_private_keys": PEM, "public_url": "http://localhost:5173"},  # the default
+        {"jwt_private_keys": PEM, "public_url": "http://app.example.com"},
+        {"jwt_private_keys": PEM, "public_url": "https://127.0.0.1"},
+        {"jwt_private_keys": PEM, "public_url": "https://10.0.0.8/app"},
+        {"jwt_private_keys": PEM, "public_url": "https://spa.localhost"},
     ],
 )
 def test_production_refuses_unsafe_settings(overrides: dict[str, object]) -> None:
@@ -46,14 +52,27 @@ def test_production_refuses_unsafe_settings(overrides: dict[str, object]) -> Non
         AuthSettings(
             environment="production",
             **PRODUCTION_CONNECTIONS,
-            **{"smtp_url": PRODUCTION_SMTP_URL, **overrides},
+            **{"smtp_url": PRODUCTION_SMTP_URL, "public_url": PRODUCTION_PUBLIC_URL, **overrides},
         )
     assert "BEGIN" not in str(caught.value)
+
+
+def test_production_takes_the_spas_public_https_address() -> None:
+    for url in ("https://app.example.com", "https://git44.example.com/app"):
+        settings = AuthSettings(
+            environment="production",
+            **PRODUCTION_CONNECTIONS,
+            jwt_private_keys=PEM,
+            smtp_url=PRODUCTION_SMTP_URL,
+            public_url=url,
+        )
+        assert settings.public_url == url
 
 
 def test_production_starts_with_a_configured_key(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AUTH_JWT_PRIVATE_KEYS", PEM)
     monkeypatch.setenv("AUTH_SMTP_URL", PRODUCTION_SMTP_URL)
+    monkeypatch.setenv("AUTH_PUBLIC_URL", PRODUCTION_PUBLIC_URL)
     settings = AuthSettings(environment="production", **PRODUCTION_CONNECTIONS)
     assert load_key_ring(settings).signer.kid
 
@@ -66,7 +85,7 @@ def test_keys_come_from_the_secrets_dir(
     write_connection_secrets(tmp_path)
     (tmp_path / "auth_smtp_url").write_text(PRODUCTION_SMTP_URL)
     monkeypatch.setenv("GIT44_SECRETS_DIR", str(tmp_path))
-    ring = load_key_ring(AuthSettings(environment="production"))
+    ring = load_key_ring(AuthSettings(environment="production", public_url=PRODUCTION_PUBLIC_URL))
     assert [key.kid for key in ring.keys] == [
         load_key_ring(AuthSettings(environment="test", jwt_private_keys=pem)).signer.kid
         for pem in (PEM, second)

@@ -9,11 +9,13 @@ from pydantic import ValidationError
 from git44_auth.core.config import DEV_SMTP_URL, AuthSettings
 from git44_auth.keys import private_key_pem
 from git44_auth.mail.server import SmtpServer, parse_smtp_url
-from tests.utils.production import PRODUCTION_CONNECTIONS
+from tests.utils.production import PRODUCTION_CONNECTIONS, PRODUCTION_PUBLIC_URL
 
-PRODUCTION = {**PRODUCTION_CONNECTIONS, "jwt_private_keys": private_key_pem(
-    Ed25519PrivateKey.generate()
-)}  # fmt: skip
+PRODUCTION = {
+    **PRODUCTION_CONNECTIONS,
+    "jwt_private_keys": private_key_pem(Ed25519PrivateKey.generate()),
+    "public_url": PRODUCTION_PUBLIC_URL,
+}
 
 
 @pytest.mark.parametrize(

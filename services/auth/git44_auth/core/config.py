@@ -10,8 +10,10 @@ Mail (docs/auth.md "Mail"): `AUTH_SMTP_URL` names the SMTP server; unset in deve
 and test, mail goes to the simulator's sink (`DEV_SMTP_URL`), which production refuses.
 """
 
+import ipaddress
 from email.utils import parseaddr
 from typing import ClassVar, Self
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import SettingsConfigDict
@@ -76,7 +78,10 @@ class AuthSettings(EmailVerificationSettings):
     )
     smtp_timeout_seconds: float = Field(default=30.0, gt=0, description="per SMTP operation")
     mail_from: str = "Git44 <no-reply@git44.local>"
-    public_url: str = Field(default="http://localhost:5173", description="the SPA, for links")
+    public_url: str = Field(
+        default="http://localhost:5173",
+        description="the SPA, for links in mails (production: its public https:// address)",
+    )
     jobs_api_url: str = Field(
         default="http://127.0.0.1:8002", description="jobs-api, for the account data export"
     )
@@ -146,4 +151,21 @@ class AuthSettings(EmailVerificationSettings):
             raise ValueError("AUTH_SMTP_URL names the development mail sink")
         if server.password is not None and server.password.strip().lower() in PLACEHOLDER_SECRETS:
             raise ValueError("AUTH_SMTP_URL holds a placeholder password")
+        if problem := public_url_problem(self.public_url):
+            raise ValueError(f"AUTH_PUBLIC_URL {problem}: mails would link users nowhere")
         return self
+
+
+def public_url_problem(url: str) -> str | None:
+    """Why `url` cannot be the SPA's address in mails to users (None: it can)."""
+    parts = urlsplit(url)
+    if parts.scheme != "https" or not parts.hostname:
+        return "must be the SPA's https:// address"
+    host = parts.hostname.lower()
+    if host == "localhost" or host.endswith(".localhost"):
+        return "names this machine"
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return None
+    return "names a private address" if not address.is_global else None
