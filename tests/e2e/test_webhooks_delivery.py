@@ -17,7 +17,7 @@ import pytest
 from localstack import LocalStack
 
 from git44_common.mongo import create_mongo_client
-from tests.utils.accounts import register_account
+from tests.utils.accounts import PASSWORD, register_account
 from tests.utils.receiver import Receiver, serving_receiver
 from tests.utils.stack import stack_fixture
 
@@ -97,3 +97,55 @@ async def test_a_finished_job_is_delivered_to_its_callback_signed_per_the_spec(
         await client.close()
     assert [(r["attempt"], r["status_code"]) for r in records] == [(1, 503), (2, 200)]
     assert all(r["url"] == receiver.url and r["latency_ms"] >= 0 for r in records)
+
+
+async def delivery_attempts(stack: LocalStack, user_id: str) -> int:
+    assert stack.mongodb_url is not None
+    client = create_mongo_client(stack.mongodb_url, app_name="e2e-webhooks")
+    try:
+        return await client[stack.mongodb_db]["webhook_deliveries"].count_documents(
+            {"user_id": user_id}
+        )
+    finally:
+        await client.close()
+
+
+async def test_a_users_deliveries_are_in_their_export_and_go_with_their_account(
+    stack: LocalStack,
+) -> None:
+    async with (
+        serving_receiver("/hooks/leaving", statuses=[500]) as hooks,
+        httpx.AsyncClient(timeout=30, trust_env=False) as http,
+    ):
+        registered = await register_account(http, stack.url("auth"), prefix="leaving")
+        user_id = registered["user"]["id"]
+        token = {"Authorization": f"Bearer {registered['accessToken']}"}
+        submitted = await http.post(
+            f"{stack.url('jobs-api')}/api/v1/removals",
+            json={"inputLink": "https://sora.chatgpt.com/p/s_leaving1", "callbackUrl": hooks.url},
+            headers={"X-API-Key": registered["apiKey"]["key"]},
+        )
+        assert submitted.status_code == 202, submitted.text
+        deadline = time.monotonic() + 60
+        while await delivery_attempts(stack, user_id) < 2:  # a 500, then the retry's 204
+            assert time.monotonic() < deadline, "the webhook was not delivered"
+            await asyncio.sleep(0.2)
+
+        export = await http.get(f"{stack.url('auth')}/api/auth/me/export", headers=token)
+        assert export.status_code == 200, export.text
+        deliveries = export.json()["removal"]["webhookDeliveries"]
+        assert [(d["jobId"], d["attempt"], d["statusCode"]) for d in deliveries] == [
+            (submitted.json()["id"], 2, 204),
+            (submitted.json()["id"], 1, 500),
+        ]
+        assert {d["url"] for d in deliveries} == {hooks.url}
+
+        deleted = await http.request(
+            "DELETE", f"{stack.url('auth')}/api/auth/me", headers=token,
+            json={"currentPassword": PASSWORD},
+        )  # fmt: skip
+        assert deleted.status_code == 204, deleted.text
+        deadline = time.monotonic() + 30
+        while await delivery_attempts(stack, user_id):
+            assert time.monotonic() < deadline, "the deliveries outlived the account"
+            await asyncio.sleep(0.5)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import random
+from dataclasses import asdict
 from typing import Any
 
 import httpx
@@ -19,6 +20,7 @@ from git44_worker.consumers.webhooks import WebhookConsumer
 from git44_worker.context import WorkerContext
 from git44_worker.core.config import WorkerSettings
 from git44_worker.core.db import INDEXES
+from git44_worker.crud import webhooks as webhook_deliveries
 from git44_worker.domain.poll_policy import build_poll_policy
 from git44_worker.events import JobNotifier
 from git44_worker.key_lease import KeyLeaser
@@ -67,6 +69,9 @@ class WorkerService:
         # httpx logs every request URL at INFO; ScraperAPI URLs carry the key.
         logging.getLogger("httpx").setLevel(logging.WARNING)
         await self.runtime.open(indexes=INDEXES, wait_seconds=wait_seconds)
+        owners = await webhook_deliveries.attach_owners(self.runtime.db)
+        if owners.attached or owners.orphans_deleted:
+            log.info("webhook deliveries given their owner", extra=asdict(owners))
         self.ctx = await self._build_context()
         await self._start_consumers(self.ctx)
         log.info("worker consuming", extra={"worker_id": self.settings.worker_id})

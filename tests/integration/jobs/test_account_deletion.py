@@ -7,8 +7,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from git44_common.amqp import ACCOUNT_DELETED
+from git44_common.collections import WEBHOOK_DELIVERIES
 from git44_common.contracts import AccountDeleted
-from git44_common.mongo import Database
+from git44_common.mongo import Database, Document
 from tests.integration.jobs.support import Jobs, Users
 from tests.utils.requests import sora_link
 from tests.utils.waiting import eventually
@@ -32,17 +33,50 @@ async def announce_deletion(jobs: Jobs, user_id: str) -> None:
     await publisher.publish(publisher.topology.jobs_exchange, ACCOUNT_DELETED, event)
 
 
-async def test_the_export_holds_the_callers_quota_and_jobs_only(jobs: Jobs, users: Users) -> None:
+def delivery_attempt(job_id: str, user_id: str, attempt: int, status_code: int | None) -> Document:
+    """A `webhook_deliveries` record as the worker writes it."""
+    return {
+        "job_id": job_id,
+        "event_id": f"evt-{job_id}",
+        "url": "https://hooks.example.com/git44",
+        "attempt": attempt,
+        "status_code": status_code,
+        "latency_ms": 12.5,
+        "error": None if status_code else "timeout",
+        "next_retry_at": None,
+        "attempted_at": datetime(2026, 11, 30, 12, 0, attempt, tzinfo=UTC),
+        "user_id": user_id,
+    }
+
+
+async def test_the_export_holds_the_callers_quota_jobs_and_deliveries_only(
+    jobs: Jobs, users: Users, mongo_db: Database
+) -> None:
     user, other = await users.create(), await users.create()
-    mine = {await submit(jobs, users, user), await submit(jobs, users, user)}
-    await submit(jobs, users, other)
+    first, second = await submit(jobs, users, user), await submit(jobs, users, user)
+    others = await submit(jobs, users, other)
+    await mongo_db[WEBHOOK_DELIVERIES].insert_many(
+        [
+            delivery_attempt(first, user, 1, None),
+            delivery_attempt(first, user, 2, 200),
+            delivery_attempt(others, other, 1, 200),
+        ]
+    )
 
     response = await jobs.client.get("/api/removal/export", headers=users.bearer(user))
 
     assert response.status_code == 200, response.text
     document = response.json()
-    assert {job["id"] for job in document["jobs"]} == mine
+    assert {job["id"] for job in document["jobs"]} == {first, second}
     assert document["quota"]["remainingQuota"] == document["quota"]["totalQuota"] - 2
+    deliveries = document["webhookDeliveries"]
+    assert [(d["jobId"], d["attempt"], d["statusCode"]) for d in deliveries] == [
+        (first, 2, 200),
+        (first, 1, None),
+    ]
+    assert deliveries[1]["error"] == "timeout"
+    assert deliveries[0]["attemptedAt"] == "2026-11-30T12:00:02.000Z"
+    assert "userId" not in deliveries[0]
 
 
 async def test_a_deleted_account_loses_its_jobs_quota_and_idempotency_keys(

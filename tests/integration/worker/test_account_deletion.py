@@ -49,3 +49,22 @@ async def test_a_deleted_users_deliveries_are_deleted(
 
     await eventually(none_left, within=10)
     assert await attempts_of(jobs.db, "someone-else") == 1
+
+
+async def test_attempts_recorded_without_their_owner_get_it_at_start_up(
+    start_worker: StartWorker, jobs: Jobs
+) -> None:
+    job = await jobs.submit(status="success")
+    now = datetime.now(UTC)
+    legacy = [
+        {"_id": "legacy-1", "job_id": job["_id"], "attempt": 1, "attempted_at": now},
+        {"_id": "legacy-2", "job_id": job["_id"], "attempt": 2, "attempted_at": now},
+        {"_id": "orphan-1", "job_id": "job-long-gone", "attempt": 1, "attempted_at": now},
+    ]
+    await jobs.db[WEBHOOK_DELIVERIES].insert_many(legacy)
+
+    await start_worker()
+
+    owned = jobs.db[WEBHOOK_DELIVERIES].find({"_id": {"$in": ["legacy-1", "legacy-2"]}})
+    assert [doc["user_id"] async for doc in owned] == [jobs.user_id, jobs.user_id]
+    assert await jobs.db[WEBHOOK_DELIVERIES].find_one({"_id": "orphan-1"}) is None

@@ -25,6 +25,7 @@ JOBS_API_OWNERS = {
     "idempotency_keys": "idempotency/crud.py",
     "api_rate_limits": "ratelimits/crud.py",
     "webhook_secrets": "webhooks/crud.py",
+    "webhook_deliveries": "webhooks/crud.py",  # the worker's; read for the export
     "sse_streams": "live/crud.py",
     "users": "admin/crud.py",
     "audit_log": "admin/crud.py",

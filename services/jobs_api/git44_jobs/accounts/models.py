@@ -5,8 +5,10 @@ from __future__ import annotations
 from git44_common.jobs import JobPublic
 from git44_common.schemas import ApiModel
 from git44_jobs.credits.models import QuotaPublic
+from git44_jobs.webhooks.models import WebhookDeliveryPublic
 
 
 class JobsExportPublic(ApiModel):
     quota: QuotaPublic
     jobs: list[JobPublic]
+    webhook_deliveries: list[WebhookDeliveryPublic]

@@ -20,11 +20,17 @@ from git44_jobs.webhooks import crud as webhooks
 log = logging.getLogger(__name__)
 # far above any real account's history; the export stays one bounded document
 EXPORT_JOBS_MAX = 100_000
+EXPORT_DELIVERIES_MAX = 100_000
 
 
 async def list_jobs_for_export(db: Database, user_id: str) -> list[Document]:
     """Every job of the user, newest first."""
     return await removals.find_jobs(db, {"user_id": user_id}, limit=EXPORT_JOBS_MAX)
+
+
+async def list_deliveries_for_export(db: Database, user_id: str) -> list[Document]:
+    """Every webhook delivery attempt for the user's jobs, newest first."""
+    return await webhooks.list_user_deliveries(db, user_id, limit=EXPORT_DELIVERIES_MAX)
 
 
 @dataclass(frozen=True)

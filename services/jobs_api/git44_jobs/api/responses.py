@@ -35,6 +35,7 @@ from git44_jobs.idempotency.service import (
 )
 from git44_jobs.removals import service as removals
 from git44_jobs.submissions.service import Submission
+from git44_jobs.webhooks.models import WebhookDeliveryPublic
 
 Render = Callable[[Document], BaseModel]
 PageT = TypeVar("PageT", bound=Page[Any])
@@ -140,10 +141,15 @@ async def user_quota(ctx: JobsContext, user_id: str) -> QuotaPublic:
 
 
 async def export_user_data(ctx: JobsContext, user_id: str) -> JobsExportPublic:
-    """The user's quota and all their jobs, for the account export."""
+    """The user's quota, all their jobs and webhook deliveries, for the account export."""
     quota = await user_quota(ctx, user_id)
     jobs = await accounts.list_jobs_for_export(ctx.db, user_id)
-    return JobsExportPublic(quota=quota, jobs=[JobPublic.from_doc(job) for job in jobs])
+    deliveries = await accounts.list_deliveries_for_export(ctx.db, user_id)
+    return JobsExportPublic(
+        quota=quota,
+        jobs=[JobPublic.from_doc(job) for job in jobs],
+        webhook_deliveries=[WebhookDeliveryPublic.from_doc(item) for item in deliveries],
+    )
 
 
 def idempotent_request(

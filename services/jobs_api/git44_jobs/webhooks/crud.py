@@ -1,11 +1,14 @@
-"""Every jobs-api query on `webhook_secrets` (one document per user)."""
+"""Every jobs-api query on `webhook_secrets` (one document per user) and its reads of
+`webhook_deliveries` (written by the worker, one document per attempt)."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping
 from datetime import datetime
 
-from git44_common.collections import WEBHOOK_SECRETS
+from pymongo import DESCENDING
+
+from git44_common.collections import WEBHOOK_DELIVERIES, WEBHOOK_SECRETS
 from git44_common.mongo import Database, Document, is_duplicate_key_error
 from git44_common.webhook_secrets import ENCRYPTED_FIELD, PLAIN_FIELD
 
@@ -52,3 +55,14 @@ async def replace_secret(db: Database, stored: Document, *, token: str) -> bool:
 
 async def delete_secret(db: Database, user_id: str) -> None:
     await db[WEBHOOK_SECRETS].delete_one({"_id": user_id})
+
+
+async def list_user_deliveries(db: Database, user_id: str, *, limit: int) -> list[Document]:
+    """The user's delivery attempts, newest first."""
+    cursor = (
+        db[WEBHOOK_DELIVERIES]
+        .find({"user_id": user_id})
+        .sort([("attempted_at", DESCENDING), ("_id", DESCENDING)])
+        .limit(limit)
+    )
+    return [doc async for doc in cursor]

@@ -1,8 +1,9 @@
-"""The webhook signing secret as the Dev API shows it."""
+"""The webhook signing secret as the Dev API shows it, and delivery attempts."""
 
 from __future__ import annotations
 
-from typing import Literal
+from collections.abc import Mapping
+from typing import Any, Literal, Self
 
 from git44_common.schemas import ApiModel, IsoTime
 
@@ -11,3 +12,23 @@ class WebhookSecretPublic(ApiModel):
     secret: str
     created_at: IsoTime
     scheme: Literal["standard-webhooks"] = "standard-webhooks"
+
+
+class WebhookDeliveryPublic(ApiModel):
+    """One attempt to deliver a webhook event (`statusCode` null: no answer, see `error`;
+    `nextRetryAt` null: no further attempt)."""
+
+    id: str
+    job_id: str
+    event_id: str
+    url: str
+    attempt: int
+    status_code: int | None
+    latency_ms: float
+    error: str | None
+    next_retry_at: IsoTime | None
+    attempted_at: IsoTime
+
+    @classmethod
+    def from_doc(cls, doc: Mapping[str, Any], **fields: Any) -> Self:
+        return super().from_doc(doc, id=str(doc["_id"]), **fields)

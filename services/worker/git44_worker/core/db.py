@@ -21,4 +21,10 @@ INDEXES = (
         keys=[("event_id", ASCENDING), ("attempt", DESCENDING)],
         name="event_attempt",
     ),
+    # the owner's export (jobs-api) and deletion; attempts without an owner at start-up
+    IndexSpec(
+        collection=WEBHOOK_DELIVERIES,
+        keys=[("user_id", ASCENDING), ("attempted_at", DESCENDING)],
+        name="user_attempted",
+    ),
 )

@@ -1,15 +1,16 @@
 """Webhook signing secrets (`webhook_secrets`, created by jobs-api or lazily here) and
 the delivery log (`webhook_deliveries`, one document per attempt, with the job's
-`user_id` since account deletion)."""
+`user_id`; jobs-api reads it for the owner's data export)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime
 
 from pymongo import DESCENDING
 
-from git44_common.collections import WEBHOOK_DELIVERIES, WEBHOOK_SECRETS
+from git44_common.collections import REMOVAL_JOBS, WEBHOOK_DELIVERIES, WEBHOOK_SECRETS
 from git44_common.mongo import Database, Document, is_duplicate_key_error
 
 
@@ -54,10 +55,28 @@ async def last_attempt(db: Database, event_id: str) -> Document | None:
 
 
 async def delete_user_deliveries(db: Database, user_id: str) -> int:
-    """Delete the delivery log of a deleted user; how many attempts.
-
-    Attempts recorded before they carried `user_id` are not found: their jobs are gone,
-    so nothing links them to the user any more.
-    """
+    """Delete the delivery log of a deleted user; how many attempts."""
     result = await db[WEBHOOK_DELIVERIES].delete_many({"user_id": user_id})
     return result.deleted_count
+
+
+@dataclass(frozen=True)
+class OwnersAttached:
+    attached: int
+    orphans_deleted: int
+
+
+async def attach_owners(db: Database) -> OwnersAttached:
+    """Give attempts recorded before they carried `user_id` their job's owner, so the
+    owner's export and deletion find them; attempts of a job that no longer exists name
+    no one any more and are deleted. Idempotent: once done, one indexed empty query."""
+    attached = orphans = 0
+    for job_id in await db[WEBHOOK_DELIVERIES].distinct("job_id", {"user_id": None}):
+        unowned = {"job_id": job_id, "user_id": None}
+        job = await db[REMOVAL_JOBS].find_one({"_id": job_id}, projection={"user_id": 1})
+        if job is None:
+            orphans += (await db[WEBHOOK_DELIVERIES].delete_many(unowned)).deleted_count
+        else:
+            update = {"$set": {"user_id": job["user_id"]}}
+            attached += (await db[WEBHOOK_DELIVERIES].update_many(unowned, update)).modified_count
+    return OwnersAttached(attached=attached, orphans_deleted=orphans)
