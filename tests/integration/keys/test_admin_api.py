@@ -89,9 +89,21 @@ async def test_anonymous_callers_are_refused(
     assert response.json()["code"] == code
 
 
-@pytest.mark.parametrize(("user_id", "role"), [("user-1", "user"), ("admin-off", "admin")])
-async def test_non_admins_get_403_everywhere(
-    http: httpx.AsyncClient, token_issuer: TokenIssuer, user_id: str, role: str
+@pytest.mark.parametrize(
+    ("user_id", "role", "status", "code"),
+    [
+        ("user-1", "user", 403, "forbidden"),
+        # disabling ended the admin's sessions: their token is no longer valid at all
+        ("admin-off", "admin", 401, "token_invalid"),
+    ],
+)
+async def test_non_admins_are_refused_everywhere(
+    http: httpx.AsyncClient,
+    token_issuer: TokenIssuer,
+    user_id: str,
+    role: str,
+    status: int,
+    code: str,
 ) -> None:
     headers = token_issuer.bearer(user_id, role=role)
     calls = [
@@ -103,8 +115,8 @@ async def test_non_admins_get_403_everywhere(
     ]
     for call in calls:
         response = await call
-        assert response.status_code == 403, response.text
-        assert response.json()["code"] == "forbidden"
+        assert response.status_code == status, response.text
+        assert response.json()["code"] == code
 
 
 async def test_adding_a_key_stores_it_encrypted_and_audits_without_it(
