@@ -17,7 +17,7 @@ SORA_LINK = "https://sora.chatgpt.com/p/s_worker{n}"
 def removal_job(
     *,
     user_id: str,
-    n: int = 1,
+    n: int | str | None = None,
     callback_url: str | None = None,
     max_retries: int = 3,
     max_polls: int = 8,
@@ -29,7 +29,7 @@ def removal_job(
         job_id=new_job_id(),
         user_id=user_id,
         source="api",
-        input_link=SORA_LINK.format(n=n),
+        input_link=SORA_LINK.format(n=uuid.uuid4().hex[:12] if n is None else n),
         now=now or utc_now(),
         max_retries=max_retries,
         max_polls=max_polls,

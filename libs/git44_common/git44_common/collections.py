@@ -24,6 +24,9 @@ WEBHOOK_SECRETS: Final = "webhook_secrets"
 SSE_STREAMS: Final = "sse_streams"
 # worker
 WEBHOOK_DELIVERIES: Final = "webhook_deliveries"
+# worker (writes; jobs-api reads at submission and purges): git44_common.result_cache
+RESULT_CACHE: Final = "result_cache"
+REMOVAL_FLIGHTS: Final = "removal_flights"
 # key-manager
 SCRAPER_KEYS: Final = "scraper_api_keys"
 KEY_EVENTS: Final = "key_events"

@@ -58,6 +58,11 @@ SHARED_ENV: dict[str, str] = {
     "sessions_poll_seconds": "SESSIONS_POLL_SECONDS",
     # auth decides who is verified, jobs-api refuses their submissions: one switch for both
     "require_email_verification": "AUTH_REQUIRE_EMAIL_VERIFICATION",
+    # jobs-api reads the result cache at submission, the worker reads and fills it
+    # (git44_common.result_cache): one set of rules for both
+    "result_cache_scope": "JOBS_RESULT_CACHE_SCOPE",
+    "result_cache_ttl_seconds": "JOBS_RESULT_CACHE_TTL_SECONDS",
+    "result_cache_min_validity_seconds": "JOBS_RESULT_CACHE_MIN_VALIDITY_SECONDS",
 }
 
 

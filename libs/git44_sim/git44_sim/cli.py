@@ -125,6 +125,12 @@ def build_parser(env: Mapping[str, str]) -> argparse.ArgumentParser:
         default=default("forward-timeout", "70"),
         help="seconds the proxy waits for the target",
     )
+    add(
+        "--download-link-ttl",
+        type=float,
+        default=default("download-link-ttl", "3600"),
+        help="seconds a RemoveSora download link works (signed, with `expires`)",
+    )
     add("--log-level", default=default("log-level", "info"), help="uvicorn log level")
     add(
         "--access-log",
@@ -147,6 +153,7 @@ def parse_options(argv: Sequence[str] | None, env: Mapping[str, str]) -> Options
         task_failure_rate=args.failure_rate,
         removesora_latency_ms=args.removesora_latency_ms,
         forward_timeout_s=args.forward_timeout,
+        download_link_ttl_s=args.download_link_ttl,
     )
     return Options(
         host=args.host,

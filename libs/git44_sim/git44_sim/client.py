@@ -129,6 +129,7 @@ class SimControl:
         task_failure_rate: float | None = None,
         removesora_latency_ms: float | None = None,
         forward_timeout_seconds: float | None = None,
+        download_link_ttl_seconds: float | None = None,
     ) -> ConfigPublic:
         """Change only the arguments given; `processing_seconds` is (min, max)."""
         payload = _without_none(
@@ -138,6 +139,7 @@ class SimControl:
             taskFailureRate=task_failure_rate,
             removesoraLatencyMs=removesora_latency_ms,
             forwardTimeoutSeconds=forward_timeout_seconds,
+            downloadLinkTtlSeconds=download_link_ttl_seconds,
         )
         if processing_seconds is not None:
             payload["processingSeconds"] = {

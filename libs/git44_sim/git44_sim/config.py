@@ -18,6 +18,8 @@ class SimConfig:
     removesora_latency_ms: float = 0.0
     # ScraperAPI retries for up to 70 s before it gives up with a 500.
     forward_timeout_s: float = 70.0
+    # how long a download link works (a signed URL with `expires`, as object stores do)
+    download_link_ttl_s: float = 3600.0
 
     def copy(self) -> SimConfig:
         """An independent copy (reset restores the start-up config from one)."""

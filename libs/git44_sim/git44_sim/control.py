@@ -65,7 +65,8 @@ async def get_config(state: State) -> ConfigPublic:
 async def update_config(update: ConfigUpdate, state: State) -> ConfigPublic:
     """Change only the fields given."""
     changes: dict[str, float | int] = {}
-    for name in update.model_fields_set - {"processing_seconds", "forward_timeout_seconds"}:
+    renamed = {"processing_seconds", "forward_timeout_seconds", "download_link_ttl_seconds"}
+    for name in update.model_fields_set - renamed:
         value = getattr(update, name)
         if value is not None:
             changes[name] = value
@@ -74,6 +75,8 @@ async def update_config(update: ConfigUpdate, state: State) -> ConfigPublic:
         changes["processing_max_s"] = update.processing_seconds.max
     if update.forward_timeout_seconds is not None:
         changes["forward_timeout_s"] = update.forward_timeout_seconds
+    if update.download_link_ttl_seconds is not None:
+        changes["download_link_ttl_s"] = update.download_link_ttl_seconds
     state.config.update(**changes)
     return config_public(state.config)
 
@@ -122,6 +125,7 @@ def config_public(config: SimConfig) -> ConfigPublic:
         task_failure_rate=config.task_failure_rate,
         removesora_latency_ms=config.removesora_latency_ms,
         forward_timeout_seconds=config.forward_timeout_s,
+        download_link_ttl_seconds=config.download_link_ttl_s,
     )
 
 

@@ -96,6 +96,7 @@ class ConfigPublic(CamelModel):
     task_failure_rate: float
     removesora_latency_ms: float
     forward_timeout_seconds: float
+    download_link_ttl_seconds: float
 
 
 class ConfigUpdate(CamelModel):
@@ -108,6 +109,7 @@ class ConfigUpdate(CamelModel):
     task_failure_rate: float | None = Field(default=None, ge=0, le=1)
     removesora_latency_ms: float | None = Field(default=None, ge=0)
     forward_timeout_seconds: float | None = Field(default=None, gt=0)
+    download_link_ttl_seconds: float | None = Field(default=None, gt=0)
 
 
 class KeyStatsPublic(CamelModel):

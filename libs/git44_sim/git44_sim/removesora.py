@@ -79,18 +79,26 @@ async def get_task(task_id: str, request: Request, state: State) -> Response | T
     task = state.poll_task(task_id)
     if task is None:
         return error_response(404, "Task not found", "task_not_found")
-    status = task.status_at(datetime.now(UTC))
+    now = datetime.now(UTC)
+    status = task.status_at(now)
     view = TaskView(task_id=task.task_id, status=status)
     if status == "success":
-        view.download_url = str(request.url_for("download_video", task_id=task.task_id))
+        # a signed link that expires, as object stores issue them
+        expires, signature = state.sign_download(task.task_id, now=now)
+        url = request.url_for("download_video", task_id=task.task_id)
+        view.download_url = str(url.include_query_params(expires=expires, signature=signature))
     elif status == "failed":
         view.error = task.error
     return view
 
 
 @router.get("/files/{task_id}.mp4", name="download_video")
-async def download_video(task_id: str, state: State) -> Response:
-    """The clean video of a task that succeeded."""
+async def download_video(
+    task_id: str, state: State, expires: int = 0, signature: str = ""
+) -> Response:
+    """The clean video of a task that succeeded, through an unexpired signed link."""
+    if not state.download_link_valid(task_id, expires, signature, now=datetime.now(UTC)):
+        return error_response(403, "The link has expired or is not valid", "link_expired")
     if state.downloadable_task(task_id) is None:
         return error_response(404, "File not found", "file_not_found")
     return Response(FAKE_MP4, media_type="video/mp4")

@@ -6,7 +6,10 @@ admission checks and counters never race.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import random
+import secrets
 import uuid
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
@@ -45,6 +48,7 @@ class SimState:
         self.tasks: dict[str, Task] = {}
         self.stats = SimStats()
         self.rng = random.Random(seed)
+        self._link_secret = secrets.token_bytes(32)  # signs download links
         self.mailbox = Mailbox()  # what the SMTP sink received; a reset keeps it
         self._create_accounts(
             keys, request_limit=request_limit, concurrency_limit=concurrency_limit
@@ -190,6 +194,22 @@ class SimState:
             task.polls += 1
             self.stats.polls += 1
         return task
+
+    def sign_download(self, task_id: str, *, now: datetime) -> tuple[int, str]:
+        """(expires, signature) of a download link issued `now` (unix seconds, hex HMAC)."""
+        expires = int(now.timestamp() + self.config.download_link_ttl_s)
+        return expires, self._download_signature(task_id, expires)
+
+    def download_link_valid(
+        self, task_id: str, expires: int, signature: str, *, now: datetime
+    ) -> bool:
+        """Whether a signed download link is genuine and not expired."""
+        genuine = hmac.compare_digest(signature, self._download_signature(task_id, expires))
+        return genuine and now.timestamp() < expires
+
+    def _download_signature(self, task_id: str, expires: int) -> str:
+        message = f"{task_id}:{expires}".encode()
+        return hmac.new(self._link_secret, message, hashlib.sha256).hexdigest()[:32]
 
     def downloadable_task(self, task_id: str, *, now: datetime | None = None) -> Task | None:
         """The task if its clean video exists (succeeded and ready), else None."""

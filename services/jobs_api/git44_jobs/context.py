@@ -16,6 +16,7 @@ from git44_jobs.live.streams import StreamSlots
 from git44_jobs.outbox.flags import PublishedFlags
 from git44_jobs.outbox.publish import Outbox
 from git44_jobs.ratelimits.service import RateLimiter
+from git44_jobs.results.service import ResultCache
 from git44_jobs.submissions.group_commit import submission_batcher
 from git44_jobs.submissions.service import LinkRules, Submitter
 
@@ -63,6 +64,8 @@ class JobsContext:
             quotas=self.quotas,
             batcher=self.batcher,
             outbox=self.outbox,
+            cache=ResultCache(db=self.db, policy=settings.result_cache),
+            cache_hit_credits=settings.cache_hit_credits,
             clock=self.clock,
             max_retries=settings.max_retries,
             max_polls=settings.max_polls,

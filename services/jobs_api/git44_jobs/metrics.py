@@ -26,3 +26,8 @@ OUTBOX_PUBLISHED = Counter(
     "Jobs the outbox relay published (unpublished or overdue).",
     ["reason"],
 )
+RESULT_CACHE = Counter(
+    "git44_jobs_result_cache_total",
+    "Submissions looked up in the result cache, by outcome (hit: answered at once, miss).",
+    ["outcome"],
+)

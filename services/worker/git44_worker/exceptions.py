@@ -6,6 +6,8 @@ Git44Error (git44_common.exceptions)
     │   │                     spent
     │   ├── KeysCoolingDown . every key cools down until `until`
     │   └── KeysUnavailable . no key configured, all busy/refused, or key-manager silent
+    ├── FlightWait .......... another job is processing the same link: wait for its
+    │                         result, no retry spent
     ├── AttemptFailed ....... this attempt failed (task failed, upstream error, polls ran
     │                         out): retry with backoff, or fail and refund when out of
     │                         retries
@@ -45,6 +47,15 @@ class KeysCoolingDown(KeyWait):
 
 class KeysUnavailable(KeyWait):
     """No key could be leased (none configured, all refused, or no answer)."""
+
+
+class FlightWait(WorkerError):
+    """The job `leader` is processing the same link (flight `key`): wait for its result."""
+
+    def __init__(self, key: str, *, leader: str) -> None:
+        super().__init__(f"waiting for job {leader}, which is processing the same link")
+        self.key = key
+        self.leader = leader
 
 
 class AttemptFailed(WorkerError):

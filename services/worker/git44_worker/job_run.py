@@ -1,10 +1,16 @@
 """A job run: one claimed job worked through — create the task, poll it, finish, or
 hand it to `setbacks` (retry, fail, wait for a key).
 
-    claimed ─► create task (key lease) ─► store task_id ─► poll … ─► success
-                    │                                          │
-                    └── upstream error / task failed / polls run out ─► retry | failed+refund
+    claimed ─► lead the link's flight ─► create task (key lease) ─► store task_id
+                    │                      ─► poll … ─► cache the result ─► success
+                    │                           │         (wake the jobs that waited)
+                    │                           └── upstream error / task failed / polls
+                    │                               run out ─► retry | failed+refund
+                    └── another job leads it ─► queued until that job ends (no retry spent)
     any step: every key cooling down / no key ─► queued until then (no retry spent)
+
+A job whose link's result is cached never gets here: the consumer completes it at once
+(`consumers/removal.py`), as jobs-api does at submission.
 
 A job whose `task_id` is stored (a redelivery, a takeover after a crash, the end of a
 key wait) resumes polling that task; it never creates a second one. A retry is a new
@@ -19,7 +25,7 @@ import logging
 
 from git44_common.clock import utc_now
 from git44_common.contracts import JobStatus, new_event_id
-from git44_common.jobs import DEFAULT_MAX_POLLS
+from git44_common.jobs import DEFAULT_MAX_POLLS, TERMINAL
 from git44_common.logs import redact
 from git44_common.mongo import Document
 from git44_worker import setbacks
@@ -32,7 +38,8 @@ from git44_worker.adapters.removesora import (
 )
 from git44_worker.context import WorkerContext
 from git44_worker.crud import jobs as crud
-from git44_worker.exceptions import AttemptFailed, JobLeaseLost, KeyWait
+from git44_worker.crud import results
+from git44_worker.exceptions import AttemptFailed, FlightWait, JobLeaseLost, KeyWait
 from git44_worker.job_lease import job_lease_heartbeat
 
 log = logging.getLogger(__name__)
@@ -52,6 +59,9 @@ class JobRun:
         self.job_id = str(doc["_id"])
         self.worker_id = ctx.settings.worker_id
         self.log_extra = {"job_id": self.job_id, "user_id": doc.get("user_id")}
+        cache = ctx.settings.result_cache
+        # the link's flight (and result cache) key; None: no cache, no flights
+        self.flight_key = cache.key(doc["input_link"], doc["user_id"]) if cache.enabled else None
 
     async def execute(self) -> None:
         s = self.ctx.settings
@@ -66,8 +76,12 @@ class JobRun:
                 await self._work()
             except KeyWait as wait:
                 await setbacks.wait_for_key(self.ctx, self.doc, wait)
+            except FlightWait as wait:
+                await setbacks.wait_for_flight(self.ctx, self.doc, wait)
             except AttemptFailed as failure:
                 await setbacks.retry_or_fail(self.ctx, self.doc, redact(failure.error))
+                if self.flight_key is not None:  # the waiting jobs try on their own
+                    await setbacks.end_flight(self.ctx, self.doc, self.flight_key)
             except JobLeaseLost:
                 log.warning("lost the job to another worker", extra=self.log_extra)
             except asyncio.CancelledError:
@@ -79,6 +93,7 @@ class JobRun:
 
     async def _work(self) -> None:
         if not self.doc.get("task_id"):
+            await self._lead_flight()
             await self._create_task()
         download_url = await self._poll_until_done()
         await self._succeed(download_url)
@@ -88,6 +103,26 @@ class JobRun:
             raise JobLeaseLost(self.job_id)
         self.doc = doc
         return doc
+
+    async def _lead_flight(self) -> None:
+        """Lead the flight for this job's link, or raise FlightWait for its leader."""
+        key = self.flight_key
+        if key is None:
+            return
+        for _ in range(3):
+            leader = await results.lead_or_join(self.ctx.db, key, job_id=self.job_id, now=utc_now())
+            if leader == self.job_id:
+                return
+            holder = await crud.get_job(self.ctx.db, leader)
+            if holder is not None and JobStatus(holder["status"]) not in TERMINAL:
+                raise FlightWait(key, leader=leader)
+            # the leader ended without ending its flight (cancelled, or crashed right
+            # after its success): take its place, unless another job just did
+            if await results.replace_leader(
+                self.ctx.db, key, leader=leader, job_id=self.job_id, now=utc_now()
+            ):
+                return
+        raise FlightWait(key, leader=leader)
 
     async def _create_task(self) -> None:
         link = str(self.doc["input_link"])
@@ -147,6 +182,19 @@ class JobRun:
 
     async def _succeed(self, download_url: str) -> None:
         previous, event_id, now = JobStatus(self.doc["status"]), new_event_id(), utc_now()
+        if self.flight_key is not None:
+            # cached before the job succeeds: a crash in between leaves the result where
+            # the waiting jobs look first
+            await results.remember(
+                self.ctx.db,
+                self.flight_key,
+                link=str(self.doc["input_link"]),
+                output_link=download_url,
+                expires_at=self.ctx.settings.result_cache.expires_at(download_url, now=now),
+                job_id=self.job_id,
+                task_id=self.doc.get("task_id"),
+                now=now,
+            )
         saved = await crud.complete_success(
             self.ctx.db,
             self.doc,
@@ -160,3 +208,5 @@ class JobRun:
         log.info("job succeeded", extra=self.log_extra)
         await self.ctx.notifier.job_changed(doc, previous=previous, event_id=event_id)
         await self.ctx.notifier.request_webhook(doc)
+        if self.flight_key is not None:
+            await setbacks.end_flight(self.ctx, doc, self.flight_key)

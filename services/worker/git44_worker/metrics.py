@@ -36,3 +36,12 @@ WEBHOOK_DELIVERIES = Counter(
     "Webhook delivery attempts by outcome: delivered, retrying, gave_up, refused.",
     ["outcome"],
 )
+RESULT_CACHE = Counter(
+    "git44_worker_result_cache_total",
+    "Jobs picked up with no task yet, by whether their link's result was cached (hit, miss).",
+    ["outcome"],
+)
+FLIGHT_JOINS = Counter(
+    "git44_worker_flight_joins_total",
+    "Jobs that waited for another job processing the same link instead of a task of their own.",
+)

@@ -1,12 +1,14 @@
 """Setbacks: how a job run ends when it does not succeed — retry, fail with a refund,
-or wait for a key.
+wait for a key, or wait for the job processing the same link.
 
 - retry: `retry_count + 1`, back to `queued` with `next_attempt_at` = now + backoff and
   a delayed `removal.requested`; the next attempt creates a new task;
 - fail (retries used up): `failed`, `error`, `completed_at` and, in the same
   transaction, the credit refunded exactly once;
 - wait for a key: back to `queued` until the cooldown ends (or a short delay when no
-  key is available), keeping the stored task and polls; no retry is spent.
+  key is available), keeping the stored task and polls; no retry is spent;
+- wait for a flight: back to `queued` (`flight_key` set) until the leading job ends and
+  wakes it, or `WORKER_FLIGHT_RECHECK_SECONDS`; no retry is spent.
 
 A function returns quietly when the job turned out not to be ours any more.
 """
@@ -17,17 +19,17 @@ import logging
 from datetime import timedelta
 from typing import Any
 
-from git44_common.amqp import QueueFamily
+from git44_common.amqp import REMOVAL_REQUESTED, QueueFamily
 from git44_common.clock import utc_now
 from git44_common.contracts import JobStatus, RemovalRequested, new_event_id
 from git44_common.jobs import DEFAULT_MAX_RETRIES
 from git44_common.mongo import Document
 from git44_worker import metrics
 from git44_worker.context import WorkerContext
-from git44_worker.crud import failures
+from git44_worker.crud import failures, results
 from git44_worker.crud import jobs as crud
 from git44_worker.domain.retry import retry_delay
-from git44_worker.exceptions import KeysCoolingDown, KeyWait
+from git44_worker.exceptions import FlightWait, KeysCoolingDown, KeyWait
 
 log = logging.getLogger(__name__)
 
@@ -106,6 +108,42 @@ async def wait_for_key(ctx: WorkerContext, doc: Document, wait: KeyWait) -> None
     log.info("waiting for a key until %s: %s", until.isoformat(), wait.reason, extra=_extra(doc))
     await ctx.notifier.job_changed(saved, previous=previous)
     await requeue(ctx, saved, max((until - now).total_seconds(), 0.0))
+
+
+async def wait_for_flight(ctx: WorkerContext, doc: Document, wait: FlightWait) -> None:
+    now = utc_now()
+    delay = ctx.settings.flight_recheck_seconds
+    previous = JobStatus(doc["status"])
+    saved = await crud.wait_for_key(
+        ctx.db,
+        doc,
+        worker_id=ctx.settings.worker_id,
+        until=now + timedelta(seconds=delay),
+        now=now,
+        flight_key=wait.key,
+    )
+    if saved is None:
+        return _lost(doc)
+    metrics.FLIGHT_JOINS.inc()
+    log.info("waiting for the job processing the same link", extra=_extra(doc))
+    await ctx.notifier.job_changed(saved, previous=previous)
+    if await results.flight_leader(ctx.db, wait.key) != wait.leader:
+        # the leader ended before we were queued, so its wake-up missed us: look now
+        await crud.wake_flight_followers(ctx.db, wait.key, now=now)
+        delay = 0.0
+    await requeue(ctx, saved, delay)
+
+
+async def end_flight(ctx: WorkerContext, doc: Document, key: str) -> None:
+    """The job `doc` led the flight `key` and is done with it (success or a failed
+    attempt): wake the jobs waiting for it, which find the result in the cache or lead."""
+    now = utc_now()
+    await results.end_flight(ctx.db, key, job_id=str(doc["_id"]))
+    for follower in await crud.wake_flight_followers(ctx.db, key, now=now):
+        request = RemovalRequested(job_id=str(follower["_id"]), user_id=str(follower["user_id"]))
+        await ctx.publisher.publish(
+            ctx.publisher.topology.jobs_exchange, REMOVAL_REQUESTED, request
+        )
 
 
 async def requeue(ctx: WorkerContext, doc: Document, delay: float) -> None:

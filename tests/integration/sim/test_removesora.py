@@ -40,11 +40,14 @@ async def test_task_processes_for_the_configured_time_then_succeeds(
 
     assert early.json() == {"taskId": task_id, "status": "processing"}
     assert (info.ready_at - info.created_at).total_seconds() == pytest.approx(0.4)
-    assert done.json() == {
+    assert {k: v for k, v in done.json().items() if k != "downloadUrl"} == {
         "taskId": task_id,
         "status": "success",
-        "downloadUrl": f"{sim.removesora_url}/files/{task_id}.mp4",
     }
+    link = httpx.URL(done.json()["downloadUrl"])
+    assert str(link.copy_with(query=None)) == f"{sim.removesora_url}/files/{task_id}.mp4"
+    expires = int(link.params["expires"])
+    assert expires == pytest.approx(datetime.now(UTC).timestamp() + 3600, abs=5)
     video = await http.get(done.json()["downloadUrl"])
     assert video.status_code == 200
     assert video.headers["content-type"] == "video/mp4"
@@ -59,8 +62,24 @@ async def test_video_is_not_downloadable_before_the_task_succeeds(
     await sim.update_config(processing_seconds=(5, 5))
     (task_id,) = await create_tasks(http, sim, 1)
 
-    assert (await http.get(f"{sim.removesora_url}/files/{task_id}.mp4")).status_code == 404
+    # no link is issued before success: an unsigned one is refused
+    assert (await http.get(f"{sim.removesora_url}/files/{task_id}.mp4")).status_code == 403
     assert (await http.get(f"{tasks_url(sim)}/unknown")).status_code == 404
+
+
+async def test_a_download_link_works_until_it_expires_and_only_as_signed(
+    sim: SimControl, http: httpx.AsyncClient
+) -> None:
+    await sim.update_config(processing_seconds=(0, 0), download_link_ttl_seconds=1.5)
+    (task_id,) = await create_tasks(http, sim, 1)
+    link = httpx.URL((await http.get(f"{tasks_url(sim)}/{task_id}")).json()["downloadUrl"])
+
+    assert (await http.get(link)).status_code == 200
+    forged = link.copy_set_param("expires", str(int(link.params["expires"]) + 3600))
+    assert (await http.get(forged)).status_code == 403
+    await asyncio.sleep(2.1)
+    expired = await http.get(link)
+    assert (expired.status_code, expired.json()["code"]) == (403, "link_expired")
 
 
 @pytest.mark.parametrize(("rate", "expected"), [(1.0, "failed"), (0.0, "success")])

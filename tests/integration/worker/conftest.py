@@ -185,7 +185,7 @@ class Jobs:
     publisher: Publisher
     user_id: str = field(default_factory=lambda: f"user-{uuid.uuid4().hex[:8]}")
 
-    async def submit(self, n: int = 1, **fields: Any) -> dict[str, Any]:
+    async def submit(self, n: int | str | None = None, **fields: Any) -> dict[str, Any]:
         doc = removal_job(user_id=self.user_id, n=n, **fields)
         await self._charge()
         await self.db[REMOVAL_JOBS].insert_one(doc)

@@ -30,7 +30,7 @@ MOVES = [
     (JobStatus.SUCCESS, JobStatus.QUEUED, False),
     (JobStatus.CANCELLED, JobStatus.QUEUED, False),
     (JobStatus.PROCESSING, JobStatus.CANCELLED, False),
-    (JobStatus.QUEUED, JobStatus.SUCCESS, False),
+    (JobStatus.QUEUED, JobStatus.SUCCESS, True),  # a cache hit: no upstream call
     (JobStatus.QUEUED, JobStatus.FAILED, False),
     (JobStatus.FAILED, JobStatus.SUCCESS, False),
 ]
@@ -58,7 +58,7 @@ def test_terminal_states_lead_nowhere_but_a_failed_job_can_be_retried() -> None:
     [
         (frozenset({JobStatus.QUEUED}), JobStatus.FAILED),
         (frozenset({JobStatus.PROCESSING}), JobStatus.CANCELLED),
-        (frozenset({JobStatus.QUEUED, JobStatus.POLLING}), JobStatus.SUCCESS),
+        (frozenset({JobStatus.FAILED, JobStatus.POLLING}), JobStatus.SUCCESS),
         (frozenset(), JobStatus.QUEUED),
     ],
 )

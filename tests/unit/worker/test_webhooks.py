@@ -56,6 +56,7 @@ def test_the_body_is_the_jobs_public_shape_with_an_event_type() -> None:
         "pollCount": 2,
         "maxPolls": 8,
         "error": None,
+        "cached": False,
         "createdAt": "2026-11-26T12:00:05.123Z",
         "startedAt": "2026-11-26T12:00:05.123Z",
         "completedAt": "2026-11-26T12:00:05.123Z",

@@ -1,9 +1,11 @@
 """The removal job's states and the transitions between them (pure rules, no I/O).
 
     queued ──► processing ──► polling ──► success
-      ▲  │          │            │
-      │  │          └──► queued ◄┘        (retry with backoff, or wait for a key)
-      │  │          └──► failed ◄┘        (retries exhausted; credit refunded once)
+      ▲  │ │        │            │          ▲
+      │  │ │        └──► queued ◄┘          │ (retry with backoff, wait for a key or for
+      │  │ │        └──► failed ◄┘          │  the job leading the same link's flight)
+      │  │ └────────────────────────────────┘ (the link's result is cached: no upstream
+      │  │                                     call; at submission or when picked up)
       │  └──► cancelled                   (user cancel; credit refunded once)
       └──── failed                        (user/admin retry; a user's retry charges a credit)
 
@@ -24,7 +26,7 @@ TERMINAL = frozenset({JobStatus.SUCCESS, JobStatus.FAILED, JobStatus.CANCELLED})
 ACTIVE = frozenset({JobStatus.PROCESSING, JobStatus.POLLING})
 
 TRANSITIONS: dict[JobStatus, frozenset[JobStatus]] = {
-    JobStatus.QUEUED: frozenset({JobStatus.PROCESSING, JobStatus.CANCELLED}),
+    JobStatus.QUEUED: frozenset({JobStatus.PROCESSING, JobStatus.CANCELLED, JobStatus.SUCCESS}),
     JobStatus.PROCESSING: frozenset(
         {
             JobStatus.PROCESSING,
@@ -73,6 +75,7 @@ CANCEL = Transition(frozenset({JobStatus.QUEUED}), JobStatus.CANCELLED)
 REQUEUE_FAILED = Transition(frozenset({JobStatus.FAILED}), JobStatus.QUEUED)
 # worker
 CLAIM = Transition(frozenset({JobStatus.QUEUED}), JobStatus.PROCESSING)
+CACHE_HIT = Transition(frozenset({JobStatus.QUEUED}), JobStatus.SUCCESS)
 STORE_TASK = Transition(frozenset({JobStatus.PROCESSING}), JobStatus.PROCESSING)
 RECORD_POLL = Transition(ACTIVE, JobStatus.POLLING)
 SUCCEED = Transition(ACTIVE, JobStatus.SUCCESS)

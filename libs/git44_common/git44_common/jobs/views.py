@@ -28,6 +28,8 @@ class JobPublic(ApiModel):
     poll_count: int
     max_polls: int
     error: str | None
+    # completed from the result cache, with no upstream task of its own
+    cached: bool = False
     created_at: IsoTime
     started_at: IsoTime | None
     completed_at: IsoTime | None
@@ -88,6 +90,7 @@ def job_fields(doc: Mapping[str, Any]) -> dict[str, Any]:
         "poll_count": int(doc.get("poll_count") or 0),
         "max_polls": int(doc.get("max_polls", DEFAULT_MAX_POLLS)),
         "error": doc.get("error"),
+        "cached": bool(doc.get("cached")),
         "created_at": doc["created_at"],
         "started_at": doc.get("started_at"),
         "completed_at": doc.get("completed_at"),

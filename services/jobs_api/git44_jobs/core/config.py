@@ -1,17 +1,19 @@
 """Settings of the jobs-api service (environment prefix `JOBS_`; the webhook secrets' key
-list, shared with the worker, is `WEBHOOK_SECRETS_ENCRYPTION_KEY`; whether unverified
-users may submit is auth's `AUTH_REQUIRE_EMAIL_VERIFICATION`)."""
+list, shared with the worker, is `WEBHOOK_SECRETS_ENCRYPTION_KEY`; the result cache's
+rules `JOBS_RESULT_CACHE_*` are the worker's too; whether unverified users may submit is
+auth's `AUTH_REQUIRE_EMAIL_VERIFICATION`)."""
 
 from typing import ClassVar
 
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
+from git44_common.result_cache import ResultCacheSettings
 from git44_common.settings import EmailVerificationSettings
 from git44_common.webhook_secrets import WebhookSecretsSettings
 
 
-class JobsSettings(WebhookSecretsSettings, EmailVerificationSettings):
+class JobsSettings(WebhookSecretsSettings, EmailVerificationSettings, ResultCacheSettings):
     model_config = SettingsConfigDict(env_prefix="JOBS_", extra="ignore")
 
     service_name: ClassVar[str] = "jobs-api"
@@ -26,6 +28,10 @@ class JobsSettings(WebhookSecretsSettings, EmailVerificationSettings):
     # copied into every new job; the worker enforces them
     max_retries: int = Field(default=3, ge=0)
     max_polls: int = Field(default=8, ge=1)
+
+    # what a submission answered from the result cache costs: 1 (the user gets the
+    # product; the operator saves the upstream cost) or 0
+    cache_hit_credits: int = Field(default=1, ge=0, le=1)
 
     sora_hosts: tuple[str, ...] = ("sora.chatgpt.com",)
     # development only: callback URLs on http/private addresses (local webhook receivers)

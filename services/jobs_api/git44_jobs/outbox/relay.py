@@ -7,6 +7,9 @@ Every `outbox_interval_seconds` it looks for `queued` jobs that are
 - overdue: their `next_attempt_at` (a worker's delayed retry) passed more than
   `outbox_overdue_seconds` ago without the job moving — the delayed message was lost;
 
+for `success` jobs answered from the result cache and unpublished as long (their
+webhook is sent by the worker that gets their message);
+
 and for `processing`/`polling` jobs whose worker lease expired more than
 `outbox_abandoned_seconds` ago: the worker died or lost its database mid-job after
 its message was acked, so no message will bring the job back. Re-publishing lets a
@@ -96,7 +99,7 @@ class OutboxRelay:
         if not await self._outbox.request_removal(job):
             await jobs_crud.release_relay_claim(self._db, job["_id"])
             return False
-        if job["status"] != "queued":
+        if job["status"] in ("processing", "polling"):
             # abandoned mid-job: the claim stays, so it is re-sent at most once a claim period
             metrics.OUTBOX_PUBLISHED.labels("abandoned").inc()
             log.warning("outbox relay re-sent an abandoned job", extra={"job_id": job["_id"]})
@@ -105,7 +108,7 @@ class OutboxRelay:
         fields: Document = {"published": True, "relay_claimed_until": None}
         if not was_unpublished:
             fields["next_attempt_at"] = now  # overdue again only after another full period
-        await jobs_crud.mark_relayed(self._db, job["_id"], fields)
+        await jobs_crud.mark_relayed(self._db, job["_id"], fields, status=job["status"])
         reason = "unpublished" if was_unpublished else "overdue"
         metrics.OUTBOX_PUBLISHED.labels(reason).inc()
         log.info("outbox relay published a %s job", reason, extra={"job_id": job["_id"]})

@@ -38,6 +38,9 @@ INDEXES = (
     # the outbox relay's query: queued jobs not yet published or overdue
     _index("outbox", ("status", ASCENDING), ("published", ASCENDING),
            ("next_attempt_at", ASCENDING)),
+    # the worker wakes the jobs waiting for the job processing the same link
+    _index("flight", ("flight_key", ASCENDING), ("status", ASCENDING),
+           partial_filter={"flight_key": {"$type": "string"}}),
 )  # fmt: skip
 
 
@@ -71,6 +74,12 @@ async def jobs_updated_since(
 async def insert_jobs(db: Database, jobs: list[Document], *, session: AsyncClientSession) -> None:
     """Insert in order; a duplicate `_id` raises (and aborts the transaction)."""
     await db[REMOVAL_JOBS].insert_many(jobs, ordered=True, session=session)
+
+
+async def insert_job(db: Database, job: Document) -> bool:
+    """Insert one job outside the submission transaction (one that charges nothing)."""
+    await db[REMOVAL_JOBS].insert_one(job)
+    return True
 
 
 async def transition_job(
@@ -116,7 +125,8 @@ async def release_relay_claim(db: Database, job_id: str) -> None:
 
 
 async def count_unpublished(db: Database) -> int:
-    return await db[REMOVAL_JOBS].count_documents({"status": "queued", "published": False})
+    waiting = [{"status": "queued"}, {"status": "success", "cached": True}]
+    return await db[REMOVAL_JOBS].count_documents({"$or": waiting, "published": False})
 
 
 def relay_due_query(
@@ -136,6 +146,12 @@ def relay_due_query(
                     {
                         "status": "queued",
                         "next_attempt_at": {"$lte": now - timedelta(seconds=overdue_seconds)},
+                    },
+                    {  # answered from the result cache: its webhook waits for this message
+                        "status": "success",
+                        "cached": True,
+                        "published": False,
+                        "updated_at": {"$lte": now - timedelta(seconds=grace_seconds)},
                     },
                     {
                         "status": {"$in": sorted(str(s) for s in ACTIVE)},
@@ -162,9 +178,9 @@ async def claim_for_relay(
     )
 
 
-async def mark_relayed(db: Database, job_id: str, fields: Document) -> None:
-    """The relay published the queued job: set its outbox `fields`."""
-    await db[REMOVAL_JOBS].update_one({"_id": job_id, "status": "queued"}, {"$set": fields})
+async def mark_relayed(db: Database, job_id: str, fields: Document, *, status: str) -> None:
+    """The relay published the job (still in `status`): set its outbox `fields`."""
+    await db[REMOVAL_JOBS].update_one({"_id": job_id, "status": status}, {"$set": fields})
 
 
 # --- the admin panel's numbers ---------------------------------------------------------

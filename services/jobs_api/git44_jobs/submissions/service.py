@@ -1,7 +1,12 @@
 """Submitting a removal: charge a credit and insert the job in one transaction, then publish.
 
     check links → (idempotency, see git44_jobs.idempotency) → ensure the quota exists →
-    transaction { charge a credit ; insert job queued, published false } → publish
+    result cache? → transaction { charge a credit ; insert job queued (or success,
+    `cached`), published false } → publish
+
+A link whose result is cached (git44_jobs.results) gives a job that is already `success`
+with no upstream call; it costs `JOBS_CACHE_HIT_CREDITS` (1 or 0: then it is inserted
+alone, uncharged).
 
 The transaction is shared with the submissions that arrive while another one runs
 (`group_commit.py`): each job is still charged if and only if it is inserted. The job
@@ -25,6 +30,7 @@ from git44_jobs.core.batching import Batcher
 from git44_jobs.credits import service as credits
 from git44_jobs.outbox.publish import Outbox
 from git44_jobs.removals import crud as jobs_crud
+from git44_jobs.results.service import ResultCache, complete_from_cache
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -75,6 +81,8 @@ class Submitter:
     quotas: credits.Quotas
     batcher: Batcher[Document, bool]
     outbox: Outbox
+    cache: ResultCache
+    cache_hit_credits: int
     clock: Clock
     max_retries: int
     max_polls: int
@@ -90,8 +98,15 @@ class Submitter:
         now = self.clock()
         await self.quotas.ensure(self.db, submission.user_id, now=now)
         job = self._new_job(submission, job_id=job_id, now=now)
+        cached = await self.cache.lookup(submission.input_link, submission.user_id, now=now)
+        if cached is not None:
+            complete_from_cache(job, cached, now=now)
         try:
-            inserted = await self.batcher.submit(job)
+            if cached is not None and self.cache_hit_credits == 0:
+                job["charge"] = None  # nothing to refund, ever
+                inserted = await jobs_crud.insert_job(self.db, job)
+            else:
+                inserted = await self.batcher.submit(job)
         except Exception as exc:
             if not is_duplicate_key_error(exc):
                 raise
@@ -99,7 +114,8 @@ class Submitter:
         if not inserted:
             return await self._existing_or_refusal(submission.user_id, job_id, now=now)
         metrics.SUBMISSIONS.labels("accepted").inc()
-        return await self.outbox.publish_queued(job, previous=None)
+        previous = "queued" if cached is not None else None
+        return await self.outbox.publish_queued(job, previous=previous)
 
     def _new_job(self, submission: Submission, *, job_id: str, now: datetime) -> Document:
         job = new_job_document(

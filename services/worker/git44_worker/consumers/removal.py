@@ -4,6 +4,8 @@ What a `RemovalRequested` leads to, by the job's state:
 
 - missing, success, failed, cancelled → ack and drop (a pending webhook request of a
   terminal job is published first);
+- queued with no task yet, its link's result cached → success at once (queued →
+  success, `cached: true`, no upstream call), with its event and webhook;
 - queued, due → claimed (queued → processing) and worked on;
 - queued, `next_attempt_at` ahead (a retry backoff or a key cooldown) → re-delayed for
   the remainder, since delay tiers are coarse;
@@ -23,11 +25,13 @@ from aio_pika.abc import AbstractIncomingMessage
 
 from git44_common.amqp import Publisher, QueueFamily
 from git44_common.clock import utc_now
-from git44_common.contracts import JobStatus, RemovalRequested
+from git44_common.contracts import JobStatus, RemovalRequested, new_event_id
 from git44_common.jobs import ACTIVE, TERMINAL
 from git44_common.mongo import Document
+from git44_worker import metrics, setbacks
 from git44_worker.context import WorkerContext
 from git44_worker.crud import jobs as crud
+from git44_worker.crud import results
 from git44_worker.domain.retry import is_due, seconds_until
 from git44_worker.job_run import run_job
 
@@ -61,8 +65,33 @@ class RemovalConsumer:
             await self.ctx.notifier.request_webhook(doc)
             return None
         if status is JobStatus.QUEUED:
+            if not doc.get("task_id") and await self._complete_from_cache(doc):
+                return None
             return await self._claim_queued(request, doc)
         return await self._take_over(request, doc)
+
+    async def _complete_from_cache(self, doc: Document) -> bool:
+        """True when the job was completed with its link's cached result."""
+        cache = self.settings.result_cache
+        if not cache.enabled:
+            return False
+        now = utc_now()
+        key = cache.key(doc["input_link"], doc["user_id"])
+        cached = await results.find_usable(self.db, key, usable_after=cache.usable_after(now))
+        metrics.RESULT_CACHE.labels("miss" if cached is None else "hit").inc()
+        if cached is None:
+            return False
+        event_id = new_event_id()
+        done = await crud.complete_from_cache(
+            self.db, doc, output_link=cached["output_link"], event_id=event_id, now=now
+        )
+        if done is None:  # cancelled or claimed meanwhile: the usual path decides
+            return False
+        setbacks.observe_terminal(done, outcome="success")
+        log.info("job completed from the result cache", extra={"job_id": doc["_id"]})
+        await self.ctx.notifier.job_changed(done, previous=JobStatus.QUEUED, event_id=event_id)
+        await self.ctx.notifier.request_webhook(done)
+        return True
 
     async def _claim_queued(self, request: RemovalRequested, doc: Document) -> Document | None:
         now = utc_now()

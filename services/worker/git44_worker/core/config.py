@@ -1,5 +1,6 @@
-"""Settings of the worker (environment prefix `WORKER_`; the webhook secrets' key list,
-shared with jobs-api, is `WEBHOOK_SECRETS_ENCRYPTION_KEY`)."""
+"""Settings of the worker (environment prefix `WORKER_`; shared with jobs-api: the webhook
+secrets' key list, `WEBHOOK_SECRETS_ENCRYPTION_KEY`, and the result cache's rules,
+`JOBS_RESULT_CACHE_*`)."""
 
 import os
 import socket
@@ -9,6 +10,7 @@ from typing import ClassVar, Literal, Self
 from pydantic import Field, model_validator
 from pydantic_settings import SettingsConfigDict
 
+from git44_common.result_cache import ResultCacheSettings
 from git44_common.webhook_secrets import WebhookSecretsSettings
 
 
@@ -17,7 +19,7 @@ def default_worker_id() -> str:
     return f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
 
 
-class WorkerSettings(WebhookSecretsSettings):
+class WorkerSettings(WebhookSecretsSettings, ResultCacheSettings):
     model_config = SettingsConfigDict(env_prefix="WORKER_", extra="ignore")
 
     service_name: ClassVar[str] = "worker"
@@ -40,6 +42,10 @@ class WorkerSettings(WebhookSecretsSettings):
     poll_min_seconds: float = Field(default=3.0, ge=0)
     poll_max_seconds: float = Field(default=5.0, ge=0)
     adaptive_min_samples: int = Field(default=5, ge=1)
+
+    # a job whose link another job is processing waits for it; its leader wakes it at
+    # the end, this is the fallback for a lost wake-up
+    flight_recheck_seconds: float = Field(default=5.0, gt=0)
 
     # claiming, retries, waiting for keys
     lease_seconds: float = Field(default=30.0, gt=0, description="job lease without heartbeat")

@@ -1,4 +1,5 @@
-"""The collections the worker owns and their indexes (created idempotently at start-up).
+"""The collections the worker owns (`webhook_deliveries`, `result_cache`,
+`removal_flights`) and their indexes (created idempotently at start-up).
 
 `webhook_secrets` ({_id: user_id, secret_encrypted, created_at}) is created by jobs-api;
 the worker creates a user's secret lazily, in the same format, when none exists
@@ -7,8 +8,8 @@ the worker creates a user's secret lazily, in the same format, when none exists
 
 from pymongo import ASCENDING, DESCENDING
 
-from git44_common.collections import WEBHOOK_DELIVERIES
-from git44_common.mongo import IndexSpec
+from git44_common.collections import REMOVAL_FLIGHTS, RESULT_CACHE, WEBHOOK_DELIVERIES
+from git44_common.mongo import IndexSpec, ttl_index
 
 INDEXES = (
     IndexSpec(
@@ -27,4 +28,9 @@ INDEXES = (
         keys=[("user_id", ASCENDING), ("attempted_at", DESCENDING)],
         name="user_attempted",
     ),
+    # the result cache and the links in flight (crud/results.py): gone once expired;
+    # an admin purges a link's results by `link`
+    ttl_index(RESULT_CACHE),
+    IndexSpec(collection=RESULT_CACHE, keys=[("link", ASCENDING)], name="link"),
+    ttl_index(REMOVAL_FLIGHTS),
 )

@@ -14,8 +14,10 @@ from datetime import datetime, timedelta
 from pymongo import ReturnDocument
 
 from git44_common.collections import REMOVAL_JOBS
+from git44_common.contracts import JobStatus
 from git44_common.jobs.states import (
     ACTIVE,
+    CACHE_HIT,
     CLAIM,
     RECORD_POLL,
     REQUEUE_ACTIVE,
@@ -153,21 +155,33 @@ async def complete_success(
     return await _find_and_set(
         db,
         owned(job["_id"], worker_id, SUCCEED),
-        {
-            "$set": {
-                "status": str(SUCCEED.target),
-                "output_link": output_link,
-                "error": None,
-                "completed_at": now,
-                "updated_at": now,
-                "webhook_pending": bool(job.get("callback_url")),
-                "webhook_event_id": event_id,
-                **released_job_lease(),
-            },
-            "$push": {"attempts": attempt_record(job, outcome="success", error=None, now=now)},
-            "$inc": {"version": 1},
-        },
+        _success_update(job, output_link=output_link, event_id=event_id, now=now),
     )
+
+
+def _success_update(
+    job: Document, *, output_link: str, event_id: str, now: datetime, cached: bool = False
+) -> Document:
+    """→ success with `output_link`; its webhook pending if the job has a callback."""
+    fields: Document = {"cached": True, "next_attempt_at": None} if cached else {}
+    if cached and job.get("started_at") is None:
+        fields["started_at"] = now
+    outcome = "cached" if cached else "success"
+    return {
+        "$set": {
+            "status": str(JobStatus.SUCCESS),
+            "output_link": output_link,
+            "error": None,
+            "completed_at": now,
+            "updated_at": now,
+            "webhook_pending": bool(job.get("callback_url")),
+            "webhook_event_id": event_id,
+            **fields,
+            **released_job_lease(),
+        },
+        "$push": {"attempts": attempt_record(job, outcome=outcome, error=None, now=now)},
+        "$inc": {"version": 1},
+    }
 
 
 async def schedule_retry(
@@ -201,9 +215,17 @@ async def schedule_retry(
 
 
 async def wait_for_key(
-    db: Database, job: Document, *, worker_id: str, until: datetime, now: datetime
+    db: Database,
+    job: Document,
+    *,
+    worker_id: str,
+    until: datetime,
+    now: datetime,
+    flight_key: str | None = None,
 ) -> Document | None:
-    """→ queued until `until`, keeping task and polls: no retry spent."""
+    """→ queued until `until`, keeping task and polls: no retry spent. With `flight_key`
+    the job waits for the job leading that flight instead, which wakes it earlier."""
+    fields: Document = {"flight_key": flight_key} if flight_key is not None else {}
     return await _find_and_set(
         db,
         owned(job["_id"], worker_id, REQUEUE_ACTIVE),
@@ -212,11 +234,35 @@ async def wait_for_key(
                 "status": str(REQUEUE_ACTIVE.target),
                 "next_attempt_at": until,
                 "updated_at": now,
+                **fields,
                 **released_job_lease(),
             },
             "$inc": {"version": 1},
         },
     )
+
+
+async def complete_from_cache(
+    db: Database, job: Document, *, output_link: str, event_id: str, now: datetime
+) -> Document | None:
+    """queued → success with a cached result (no upstream call); None if the job moved."""
+    return await _find_and_set(
+        db,
+        {"_id": job["_id"], **CACHE_HIT.query()},
+        _success_update(job, output_link=output_link, event_id=event_id, now=now, cached=True),
+    )
+
+
+async def wake_flight_followers(db: Database, key: str, *, now: datetime) -> list[Document]:
+    """The queued jobs waiting for the flight `key`, made due now."""
+    waiting = {"flight_key": key, "status": "queued"}
+    followers = [doc async for doc in db[REMOVAL_JOBS].find(waiting, {"user_id": 1})]
+    if followers:
+        ids = [doc["_id"] for doc in followers]
+        await db[REMOVAL_JOBS].update_many(
+            {**waiting, "_id": {"$in": ids}}, {"$set": {"next_attempt_at": now}}
+        )
+    return followers
 
 
 async def mark_webhook_requested(db: Database, job_id: str) -> None:

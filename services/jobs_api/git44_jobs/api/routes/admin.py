@@ -1,4 +1,4 @@
-"""Admin routes: every job, retries, quotas, stats (role `admin` only)."""
+"""Admin routes: every job, retries, quotas, stats, the result cache (role `admin` only)."""
 
 from __future__ import annotations
 
@@ -19,6 +19,8 @@ from git44_jobs.api.deps import AdminUser, Ctx, require_admin
 from git44_jobs.api.responses import RATE_LIMITED, PageSize, retry_failed
 from git44_jobs.credits.models import QuotaPublic, QuotaUpdate
 from git44_jobs.removals import service as removals
+from git44_jobs.results import service as results
+from git44_jobs.results.models import CachePurgePublic
 
 router = APIRouter(
     prefix="/api/admin",
@@ -88,3 +90,20 @@ async def read_stats(request: Request, ctx: Ctx) -> StatsPublic:
     """Jobs by status, success rate, processing times, queue depth, dead letters, quota usage."""
     connection = request.app.state.runtime.amqp
     return await collect_stats(ctx.db, connection, ctx.topology, now=ctx.now())
+
+
+@router.delete(
+    "/result-cache",
+    response_model=CachePurgePublic,
+    responses=problems(described={422: "validation_failed: not a Sora share link"}),
+)
+async def purge_result_cache(
+    link: Annotated[str, Query(max_length=2048)], admin: AdminUser, ctx: Ctx
+) -> CachePurgePublic:
+    """Forget the cached results of a Sora link (audited): its next job creates a task."""
+    canonical, purged = await results.purge(ctx.db, link, sora_hosts=ctx.settings.sora_hosts)
+    await record_admin_action(
+        ctx.db, service="jobs-api", actor=admin.user_id, action="result_cache.purge",
+        target=canonical, before=None, after={"purged": purged}, at=ctx.now(),
+    )  # fmt: skip
+    return CachePurgePublic(link=canonical, purged=purged)

@@ -1,0 +1,1 @@
+"""The result cache as jobs-api sees it: answering a submission from it, and purging."""
