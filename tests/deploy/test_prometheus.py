@@ -37,10 +37,15 @@ def alerts() -> list[dict[str, object]]:
     return [rule for group in groups for rule in group["rules"] if "alert" in rule]
 
 
+def recordings() -> list[dict[str, object]]:
+    groups = yaml.safe_load(RULES.read_text())["groups"]
+    return [rule for group in groups for rule in group["rules"] if "record" in rule]
+
+
 def test_promtool_accepts_the_config_and_its_rule_files(promtool: str) -> None:
     result = promtool_run(promtool, "check", "config", str(PROMETHEUS / "prometheus.yml"))
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "SUCCESS: 8 rules found" in result.stdout + result.stderr
+    assert "SUCCESS: 10 rules found" in result.stdout + result.stderr  # 8 alerts, 2 records
 
 
 def test_promtool_accepts_the_rules(promtool: str) -> None:
@@ -55,10 +60,12 @@ def test_every_alert_fires_in_the_promtool_unit_tests(promtool: str) -> None:
     fired = {
         case["alertname"]
         for test in tested
-        for case in test["alert_rule_test"]
+        for case in test.get("alert_rule_test", [])
         if case.get("exp_alerts")
     }
     assert fired == {str(rule["alert"]) for rule in alerts()}
+    recorded = {case["expr"] for test in tested for case in test.get("promql_expr_test", [])}
+    assert recorded == {str(rule["record"]) for rule in recordings()}
 
 
 def test_the_required_alerts_exist() -> None:

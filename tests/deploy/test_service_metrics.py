@@ -77,7 +77,7 @@ def dashboard_queries() -> Iterator[tuple[str, str]]:
 def rule_queries() -> Iterator[tuple[str, str]]:
     for group in yaml.safe_load(RULES.read_text())["groups"]:
         for rule in group["rules"]:
-            yield rule["alert"], rule["expr"]
+            yield rule.get("alert") or rule["record"], rule["expr"]
 
 
 @pytest.mark.parametrize("name", NAMES)

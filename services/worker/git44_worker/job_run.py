@@ -81,7 +81,9 @@ class JobRun:
             except AttemptFailed as failure:
                 await setbacks.retry_or_fail(self.ctx, self.doc, redact(failure.error))
                 if self.flight_key is not None:  # the waiting jobs try on their own
-                    await setbacks.end_flight(self.ctx, self.doc, self.flight_key)
+                    await setbacks.end_flight(
+                        self.ctx, self.doc, self.flight_key, succeeded=False
+                    )
             except JobLeaseLost:
                 log.warning("lost the job to another worker", extra=self.log_extra)
             except asyncio.CancelledError:
@@ -209,4 +211,4 @@ class JobRun:
         await self.ctx.notifier.job_changed(doc, previous=previous, event_id=event_id)
         await self.ctx.notifier.request_webhook(doc)
         if self.flight_key is not None:
-            await setbacks.end_flight(self.ctx, doc, self.flight_key)
+            await setbacks.end_flight(self.ctx, doc, self.flight_key, succeeded=True)

@@ -146,6 +146,7 @@ class KeyLeaser:
                 raise
             release, status = release_outcome(outcome)
             metrics.UPSTREAM_RESPONSES.labels(str(status) if status else "error").inc()
+            metrics.UPSTREAM_CALLS_BY_KEY.labels(key_lease.key_id, op, release.value).inc()
             await self.release(key_lease, outcome=release, status_code=status, job_id=job_id)
             if not isinstance(outcome, KeyLimited):
                 return outcome

@@ -24,6 +24,12 @@ UPSTREAM_CALLS = Counter(
     "Calls to RemoveSora through ScraperAPI, by operation (create, poll).",
     ["op"],
 )
+UPSTREAM_CALLS_BY_KEY = Counter(
+    "git44_worker_upstream_calls_by_key_total",
+    "Upstream calls (each one ScraperAPI credit) by key id, operation (create, poll) and "
+    "outcome (the key release's: ok, limited, error).",
+    ["key_id", "op", "outcome"],
+)
 UPSTREAM_RESPONSES = Counter(
     "git44_worker_upstream_responses_total",
     "Answers of ScraperAPI/RemoveSora by HTTP status ('error' when there was none).",

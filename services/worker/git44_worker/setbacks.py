@@ -134,11 +134,18 @@ async def wait_for_flight(ctx: WorkerContext, doc: Document, wait: FlightWait) -
     await requeue(ctx, saved, delay)
 
 
-async def end_flight(ctx: WorkerContext, doc: Document, key: str) -> None:
-    """The job `doc` led the flight `key` and is done with it (success or a failed
-    attempt): wake the jobs waiting for it, which find the result in the cache or lead."""
+async def end_flight(ctx: WorkerContext, doc: Document, key: str, *, succeeded: bool) -> None:
+    """The job `doc` led the flight `key` and is done with it: wake the jobs waiting for
+    it, which find the result in the cache or lead in turn.
+
+    After a failed attempt the flight is deleted (the job may lead again when it
+    retries). After a success it is left for the next job that finds it to replace: the
+    cache answers before anyone looks at the flight, its leader has ended, and a write
+    per job is saved; the TTL index drops the ones nobody replaces.
+    """
     now = utc_now()
-    await results.end_flight(ctx.db, key, job_id=str(doc["_id"]))
+    if not succeeded:
+        await results.end_flight(ctx.db, key, job_id=str(doc["_id"]))
     for follower in await crud.wake_flight_followers(ctx.db, key, now=now):
         request = RemovalRequested(job_id=str(follower["_id"]), user_id=str(follower["user_id"]))
         await ctx.publisher.publish(

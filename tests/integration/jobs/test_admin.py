@@ -104,3 +104,28 @@ async def test_stats_count_jobs_times_queue_and_quota(
     assert stats["queueDepth"] == 4
     assert stats["deadLetters"] == 0
     assert stats["quota"]["usedCredits"] == 4
+
+
+async def test_stats_count_upstream_calls_made_and_saved_by_the_cache(
+    jobs: Jobs, users: Users, mongo_db: Database
+) -> None:
+    admin, user = await users.create(role="admin"), await users.create(quota={"total": 10})
+    ids = [await _submit(jobs, users, user) for _ in range(5)]
+
+    def attempt(task_id: str | None, polls: int) -> dict[str, object]:
+        return {"number": 1, "task_id": task_id, "polls": polls, "outcome": "x"}
+
+    updates = [  # two upstream successes: 1 + 2 and 1 + 1 + (a retried attempt) 1 + 3 calls
+        {"status": "success", "attempts": [attempt("t1", 2)]},
+        {"status": "success", "attempts": [attempt("t2", 1), attempt("t3", 3)]},
+        {"status": "success", "cached": True, "attempts": [attempt(None, 0)]},
+        {"status": "polling", "task_id": "t4", "poll_count": 2, "attempts": []},  # running
+    ]
+    for job_id, fields in zip(ids, updates, strict=False):
+        await mongo_db.removal_jobs.update_one({"_id": job_id}, {"$set": fields})
+
+    response = await jobs.client.get("/api/admin/stats", headers=users.bearer(admin, role="admin"))
+
+    stats = response.json()
+    assert stats["upstreamCalls"] == 3 + 6 + 0 + 3
+    assert stats["upstreamCallsSaved"] == round(1 * (3 + 6) / 2)

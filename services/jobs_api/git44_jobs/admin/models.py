@@ -21,5 +21,9 @@ class StatsPublic(ApiModel):
     p95_processing_seconds: float | None
     queue_depth: int | None
     dead_letters: int | None
+    # upstream (ScraperAPI) calls, each a credit: made by jobs' attempts, and saved by
+    # jobs completed from the result cache (at the average cost of an upstream success)
+    upstream_calls: int
+    upstream_calls_saved: int
     quota: QuotaUsage
     generated_at: IsoTime

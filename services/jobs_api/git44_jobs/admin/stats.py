@@ -26,6 +26,17 @@ def summarize_durations(seconds: list[float]) -> tuple[float | None, float | Non
     return sum(ordered) / len(ordered), ordered[rank - 1]
 
 
+def upstream_cost(totals: dict[tuple[str, bool], dict[str, int]]) -> tuple[int, int]:
+    """(upstream calls made, upstream calls saved): a job completed from the result cache
+    saved what a job that succeeded upstream cost on average."""
+    made = sum(group.get("calls", 0) for group in totals.values())
+    upstream = totals.get(("success", False), {})
+    cached = totals.get(("success", True), {}).get("jobs", 0)
+    if not upstream.get("jobs"):
+        return made, 0
+    return made, round(cached * upstream.get("calls", 0) / upstream["jobs"])
+
+
 def success_rate(by_status: dict[str, int]) -> float | None:
     """Successes over finished (success + failed) jobs; None before any finished."""
     finished = by_status.get("success", 0) + by_status.get("failed", 0)
@@ -40,6 +51,7 @@ async def collect_stats(
     durations = await jobs_crud.recent_durations(db, sample=DURATION_SAMPLE)
     average, p95 = summarize_durations(durations)
     totals = await credits_crud.usage_totals(db, now)
+    calls, saved = upstream_cost(await jobs_crud.upstream_call_totals(db))
     return StatsPublic(
         jobs_by_status=by_status,
         total_jobs=sum(by_status.values()),
@@ -48,6 +60,8 @@ async def collect_stats(
         p95_processing_seconds=p95,
         queue_depth=await queue_depth(connection, topology.removal_queue),
         dead_letters=await queue_depth(connection, topology.removal_dead_queue),
+        upstream_calls=calls,
+        upstream_calls_saved=saved,
         quota=QuotaUsage(
             users=int(totals["users"]),
             total_credits=int(totals["total"]),

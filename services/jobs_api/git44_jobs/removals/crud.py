@@ -208,6 +208,45 @@ async def recent_durations(db: Database, *, sample: int) -> list[float]:
     return [(doc["completed_at"] - doc["started_at"]).total_seconds() async for doc in cursor]
 
 
+async def upstream_call_totals(db: Database) -> dict[tuple[str, bool], dict[str, int]]:
+    """Per (status, cached): jobs, and the upstream calls their attempts made (a create
+    for each attempt that got a task, plus its polls; the running attempt of an active
+    job included)."""
+    task_of = {"$ifNull": ["$attempts.task_id", None]}
+    ended: list[Document] = [
+        {"$unwind": "$attempts"},
+        {
+            "$group": {
+                "_id": {"status": "$status", "cached": {"$ifNull": ["$cached", False]}},
+                "creates": {"$sum": {"$cond": [{"$ne": [task_of, None]}, 1, 0]}},
+                "polls": {"$sum": {"$ifNull": ["$attempts.polls", 0]}},
+            }
+        },
+    ]
+    counted: list[Document] = [
+        {
+            "$group": {
+                "_id": {"status": "$status", "cached": {"$ifNull": ["$cached", False]}},
+                "jobs": {"$sum": 1},
+                "running_creates": {
+                    "$sum": {"$cond": [{"$ne": [{"$ifNull": ["$task_id", None]}, None]}, 1, 0]}
+                },
+                "running_polls": {"$sum": {"$ifNull": ["$poll_count", 0]}},
+            }
+        },
+    ]
+    totals: dict[tuple[str, bool], dict[str, int]] = {}
+    async for row in await db[REMOVAL_JOBS].aggregate(counted):
+        group = totals.setdefault((row["_id"]["status"], bool(row["_id"]["cached"])), {})
+        group["jobs"] = int(row["jobs"])
+        running = row["_id"]["status"] in {str(s) for s in ACTIVE}
+        group["calls"] = int(row["running_creates"] + row["running_polls"]) if running else 0
+    async for row in await db[REMOVAL_JOBS].aggregate(ended):
+        group = totals.setdefault((row["_id"]["status"], bool(row["_id"]["cached"])), {})
+        group["calls"] = group.get("calls", 0) + int(row["creates"] + row["polls"])
+    return totals
+
+
 async def delete_idle_user_jobs(db: Database, user_id: str) -> int:
     """Delete the user's jobs no worker holds (queued or ended); how many.
 

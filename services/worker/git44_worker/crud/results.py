@@ -5,10 +5,10 @@ one successful result per key (git44_common.result_cache), replaced by a newer o
 a TTL index drops it once it expires.
 
 removal_flights: `{_id: key, job_id, started_at, expires_at}` — the job whose upstream
-task the other jobs for the same key wait for. It ends when that job succeeds or its
-attempt fails; a leader that ended without saying so (cancelled while waiting for a
-key, a crash between its success and the end of the flight) is replaced by the next
-job that looks. The TTL index is only a backstop for flights nobody looks at again.
+task the other jobs for the same key wait for. A failed attempt deletes it; a success
+leaves it (the cache answers first from then on): a flight whose leader has ended —
+succeeded, cancelled while waiting for a key, crashed — is replaced by the next job that
+needs it. The TTL index drops the flights nobody replaces.
 """
 
 from __future__ import annotations
