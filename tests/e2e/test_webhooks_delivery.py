@@ -86,7 +86,7 @@ async def test_a_finished_job_is_delivered_to_its_callback_signed_per_the_spec(
     assert payload["type"] == "removal.success"
     assert payload["data"]["id"] == job_id
     assert payload["data"]["status"] == "success"
-    assert payload["data"]["outputLink"].endswith(".mp4")
+    assert ".mp4?expires=" in payload["data"]["outputLink"]
 
     assert stack.mongodb_url is not None
     client = create_mongo_client(stack.mongodb_url, app_name="e2e-webhooks")

@@ -32,6 +32,7 @@ from git44_common.amqp.errors import (
     PublishTimeout,
     PublishUnroutable,
 )
+from git44_common.amqp.metrics import MESSAGES_PUBLISHED
 from git44_common.amqp.topology import QueueFamily, Topology
 from git44_common.clock import utc_now
 from git44_common.correlation import (
@@ -137,6 +138,7 @@ class Publisher:
             raise PublishError(f"publish to {where} failed: {exc!r}") from exc
         if isinstance(result, DeliveredMessage):
             raise PublishUnroutable(f"unroutable: {where}")
+        MESSAGES_PUBLISHED.labels(_kind(exchange, self._topology)).inc()
 
     async def publish_delayed(
         self,
@@ -192,3 +194,9 @@ class Publisher:
         if not name:
             return self._channel.default_exchange
         return await self._channel.get_exchange(name, ensure=False)
+
+
+def _kind(exchange: str, topology: Topology) -> str:
+    if not exchange:
+        return "delayed"  # the default exchange: straight into a delay queue
+    return "event" if exchange == topology.events_exchange else "work"

@@ -24,6 +24,7 @@ from pydantic_core import to_json
 from git44_common.amqp.connection import wait_channel_open
 from git44_common.amqp.consumer import InFlight, message_context
 from git44_common.amqp.errors import RpcError, RpcTimeout
+from git44_common.amqp.metrics import MESSAGES_PUBLISHED
 from git44_common.amqp.publisher import JSON_CONTENT_TYPE, tracing_headers
 
 log = logging.getLogger(__name__)
@@ -118,6 +119,7 @@ class RpcClient:
                 await self._channel.default_exchange.publish(
                     message, self._queue_name, mandatory=False
                 )
+                MESSAGES_PUBLISHED.labels("rpc_request").inc()
                 reply = await future
         except TimeoutError as exc:
             raise RpcTimeout(method, timeout) from exc
@@ -215,6 +217,7 @@ class RpcServer:
         await self._channel.default_exchange.publish(
             message, request.reply_to or "", mandatory=False
         )
+        MESSAGES_PUBLISHED.labels("rpc_reply").inc()
 
     async def _handle(self, message: AbstractIncomingMessage) -> dict[str, Any]:
         method = message.type or ""
