@@ -81,9 +81,7 @@ class JobRun:
             except AttemptFailed as failure:
                 await setbacks.retry_or_fail(self.ctx, self.doc, redact(failure.error))
                 if self.flight_key is not None:  # the waiting jobs try on their own
-                    await setbacks.end_flight(
-                        self.ctx, self.doc, self.flight_key, succeeded=False
-                    )
+                    await setbacks.end_flight(self.ctx, self.doc, self.flight_key, succeeded=False)
             except JobLeaseLost:
                 log.warning("lost the job to another worker", extra=self.log_extra)
             except asyncio.CancelledError:
