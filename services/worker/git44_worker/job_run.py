@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from datetime import datetime, timedelta
 
 from git44_common.clock import utc_now
 from git44_common.contracts import JobStatus, new_event_id
@@ -134,8 +135,14 @@ class JobRun:
         if not isinstance(outcome, TaskCreated):
             reason = outcome.reason if isinstance(outcome, UpstreamError) else "key refused"
             raise AttemptFailed(f"RemoveSora did not create a task ({reason})")
+        now = utc_now()
         saved = await crud.store_task(
-            self.ctx.db, self.doc, worker_id=self.worker_id, task_id=outcome.task_id, now=utc_now()
+            self.ctx.db,
+            self.doc,
+            worker_id=self.worker_id,
+            task_id=outcome.task_id,
+            now=now,
+            estimated_ready_at=self._estimated_ready_at(now),
         )
         self._saved(saved)
         log.info("task created", extra={**self.log_extra, "task_id": outcome.task_id})
@@ -173,12 +180,24 @@ class JobRun:
             op="poll",
             call=lambda key: self.ctx.upstream.get_task(api_key=key, task_id=task_id),
         )
-        previous = JobStatus(self.doc["status"])
+        if isinstance(outcome, TaskSucceeded):
+            return outcome  # counted by the success's own write: one write less per job
+        previous, now = JobStatus(self.doc["status"]), utc_now()
         saved = await crud.record_poll(
-            self.ctx.db, self.doc, worker_id=self.worker_id, now=utc_now()
+            self.ctx.db,
+            self.doc,
+            worker_id=self.worker_id,
+            now=now,
+            estimated_ready_at=self._estimated_ready_at(now),
         )
         await self.ctx.notifier.job_changed(self._saved(saved), previous=previous)
         return outcome
+
+    def _estimated_ready_at(self, now: datetime) -> datetime | None:
+        """When the poll policy expects this job's task ready (None: it cannot say)."""
+        created = self.doc.get("task_created_at") or now
+        after = self.ctx.policy.estimated_ready_after((now - created).total_seconds())
+        return None if after is None else created + timedelta(seconds=after)
 
     async def _succeed(self, download_url: str) -> None:
         previous, event_id, now = JobStatus(self.doc["status"]), new_event_id(), utc_now()
@@ -202,6 +221,7 @@ class JobRun:
             output_link=download_url,
             event_id=event_id,
             now=now,
+            polls=1,  # the poll that found it done, not recorded on its own
         )
         doc = self._saved(saved)
         setbacks.observe_terminal(doc, outcome="success")

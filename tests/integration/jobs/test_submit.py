@@ -14,8 +14,8 @@ from tests.utils.waiting import eventually
 ISO_UTC = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
 JOB_FIELDS = {
     "id", "inputLink", "outputLink", "status", "taskId", "retryCount", "maxRetries",
-    "pollCount", "maxPolls", "error", "cached", "createdAt", "startedAt", "completedAt",
-    "updatedAt",
+    "pollCount", "maxPolls", "error", "cached", "estimatedReadyAt", "createdAt", "startedAt",
+    "completedAt", "updatedAt",
 }  # fmt: skip
 
 

@@ -61,3 +61,12 @@ def test_a_job_event_describes_the_document_as_it_is() -> None:
     event = job_event(job, previous="processing", event_id="e1")
     assert (event.status, event.previous_status, event.poll_count) == ("polling", "processing", 2)
     assert (event.event_id, event.occurred_at) == ("e1", NOW)
+
+
+def test_the_estimated_ready_time_shows_only_while_the_job_is_at_the_upstream() -> None:
+    ready = datetime(2026, 11, 26, 12, 0, 4, tzinfo=UTC)
+    for status, shown in [("processing", True), ("polling", True), ("success", False)]:
+        job = _job() | {"status": status, "estimated_ready_at": ready}
+        public = JobPublic.from_doc(job).model_dump(by_alias=True, mode="json")
+        assert public["estimatedReadyAt"] == ("2026-11-26T12:00:04.000Z" if shown else None)
+    assert JobPublic.from_doc(_job()).estimated_ready_at is None

@@ -57,6 +57,7 @@ def test_the_body_is_the_jobs_public_shape_with_an_event_type() -> None:
         "maxPolls": 8,
         "error": None,
         "cached": False,
+        "estimatedReadyAt": None,
         "createdAt": "2026-11-26T12:00:05.123Z",
         "startedAt": "2026-11-26T12:00:05.123Z",
         "completedAt": "2026-11-26T12:00:05.123Z",

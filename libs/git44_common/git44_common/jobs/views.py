@@ -30,6 +30,9 @@ class JobPublic(ApiModel):
     error: str | None
     # completed from the result cache, with no upstream task of its own
     cached: bool = False
+    # while at the upstream: when the worker expects the clean video (what it has learnt
+    # of processing times); null before it knows, and once the job has ended
+    estimated_ready_at: IsoTime | None = None
     created_at: IsoTime
     started_at: IsoTime | None
     completed_at: IsoTime | None
@@ -91,6 +94,9 @@ def job_fields(doc: Mapping[str, Any]) -> dict[str, Any]:
         "max_polls": int(doc.get("max_polls", DEFAULT_MAX_POLLS)),
         "error": doc.get("error"),
         "cached": bool(doc.get("cached")),
+        "estimated_ready_at": (
+            doc.get("estimated_ready_at") if doc["status"] in ("processing", "polling") else None
+        ),
         "created_at": doc["created_at"],
         "started_at": doc.get("started_at"),
         "completed_at": doc.get("completed_at"),

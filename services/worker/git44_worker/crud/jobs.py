@@ -121,10 +121,21 @@ async def give_up_job_lease(db: Database, job_id: str, *, worker_id: str, now: d
 
 
 async def store_task(
-    db: Database, job: Document, *, worker_id: str, task_id: str, now: datetime
+    db: Database,
+    job: Document,
+    *,
+    worker_id: str,
+    task_id: str,
+    now: datetime,
+    estimated_ready_at: datetime | None = None,
 ) -> Document | None:
     """Record the created upstream task (before any poll), still `processing`."""
-    fields: Document = {"task_id": task_id, "task_created_at": now, "poll_count": 0}
+    fields: Document = {
+        "task_id": task_id,
+        "task_created_at": now,
+        "poll_count": 0,
+        "estimated_ready_at": estimated_ready_at,
+    }
     if job.get("started_at") is None:
         fields["started_at"] = now
     return await _find_and_set(
@@ -135,34 +146,53 @@ async def store_task(
 
 
 async def record_poll(
-    db: Database, job: Document, *, worker_id: str, now: datetime
+    db: Database,
+    job: Document,
+    *,
+    worker_id: str,
+    now: datetime,
+    estimated_ready_at: datetime | None = None,
 ) -> Document | None:
-    """One poll done: `polling`, poll_count + 1."""
+    """One poll done: `polling`, poll_count + 1 (and the new estimate of readiness)."""
+    fields: Document = {"estimated_ready_at": estimated_ready_at} if estimated_ready_at else {}
     return await _find_and_set(
         db,
         {**owned(job["_id"], worker_id, RECORD_POLL), "task_id": job["task_id"]},
         {
-            "$set": {"status": str(RECORD_POLL.target), "updated_at": now},
+            "$set": {"status": str(RECORD_POLL.target), "updated_at": now, **fields},
             "$inc": {"poll_count": 1, "version": 1},
         },
     )
 
 
 async def complete_success(
-    db: Database, job: Document, *, worker_id: str, output_link: str, event_id: str, now: datetime
+    db: Database,
+    job: Document,
+    *,
+    worker_id: str,
+    output_link: str,
+    event_id: str,
+    now: datetime,
+    polls: int = 0,
 ) -> Document | None:
-    """→ success with the download link; a webhook is pending if the job has a callback."""
-    return await _find_and_set(
-        db,
-        owned(job["_id"], worker_id, SUCCEED),
-        _success_update(job, output_link=output_link, event_id=event_id, now=now),
-    )
+    """→ success with the download link, counting `polls` more polls (the one that found
+    the task done is recorded here, not on its own); a webhook is pending if the job
+    has a callback."""
+    update = _success_update(job, output_link=output_link, event_id=event_id, now=now, polls=polls)
+    return await _find_and_set(db, owned(job["_id"], worker_id, SUCCEED), update)
 
 
 def _success_update(
-    job: Document, *, output_link: str, event_id: str, now: datetime, cached: bool = False
+    job: Document,
+    *,
+    output_link: str,
+    event_id: str,
+    now: datetime,
+    cached: bool = False,
+    polls: int = 0,
 ) -> Document:
     """→ success with `output_link`; its webhook pending if the job has a callback."""
+    job = {**job, "poll_count": int(job.get("poll_count") or 0) + polls}
     fields: Document = {"cached": True, "next_attempt_at": None} if cached else {}
     if cached and job.get("started_at") is None:
         fields["started_at"] = now
@@ -176,11 +206,12 @@ def _success_update(
             "updated_at": now,
             "webhook_pending": bool(job.get("callback_url")),
             "webhook_event_id": event_id,
+            "estimated_ready_at": None,
             **fields,
             **released_job_lease(),
         },
         "$push": {"attempts": attempt_record(job, outcome=outcome, error=None, now=now)},
-        "$inc": {"version": 1},
+        "$inc": {"version": 1, "poll_count": polls},
     }
 
 

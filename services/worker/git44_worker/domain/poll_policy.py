@@ -28,6 +28,11 @@ class PollPolicy(Protocol):
         """A task was seen processing at `last_processing_at` and done at `success_at`."""
         ...
 
+    def estimated_ready_after(self, elapsed: float) -> float | None:
+        """Seconds after creation a task still processing `elapsed` s after creation
+        should be ready; None when unknown."""
+        ...
+
 
 class FixedPollPolicy:
     """A jittered interval between `min_seconds` and `max_seconds` for every poll."""
@@ -42,6 +47,9 @@ class FixedPollPolicy:
 
     def observe(self, *, last_processing_at: float, success_at: float) -> None:
         return None
+
+    def estimated_ready_after(self, elapsed: float) -> float | None:
+        return None  # learns nothing
 
 
 def quantile(sorted_values: list[float], q: float) -> float:
@@ -90,6 +98,13 @@ class AdaptivePollPolicy:
     def observe(self, *, last_processing_at: float, success_at: float) -> None:
         low = max(0.0, min(last_processing_at, success_at))
         self._samples.append((low + success_at) / 2)
+
+    def estimated_ready_after(self, elapsed: float) -> float | None:
+        """The median of the tasks seen still processing at `elapsed`, if any."""
+        later = sorted(t for t in self._samples if t > elapsed)
+        if len(self._samples) < self._min_samples or not later:
+            return None
+        return quantile(later, 0.5)
 
 
 def build_poll_policy(
