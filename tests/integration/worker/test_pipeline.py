@@ -164,3 +164,25 @@ async def test_a_job_in_a_terminal_state_is_left_alone(
 
     assert (await jobs.get(cancelled["_id"]))["status"] == "cancelled"
     assert len(await sim.tasks()) == 1
+
+
+async def test_a_job_at_the_upstream_shows_when_it_should_be_ready_once_the_policy_learnt(
+    start_worker: StartWorker, jobs: Jobs, keys: FakeKeyManager, sim: SimControl
+) -> None:
+    await sim.update_config(processing_seconds=(0.6, 0.6))
+    await start_worker(poll_policy="adaptive", adaptive_min_samples=3)
+    for _ in range(4):  # enough tasks to learn from
+        learnt = await jobs.submit()
+        assert (await jobs.wait_for(learnt["_id"], {"success", "failed"}))["status"] == "success"
+        assert (await jobs.get(learnt["_id"]))["estimated_ready_at"] is None  # ended
+    await sim.update_config(processing_seconds=(3.0, 3.0))
+    submitted = await jobs.submit()
+
+    async def estimated() -> bool:
+        doc = await jobs.get(submitted["_id"])
+        return doc["status"] in {"processing", "polling"} and doc.get("estimated_ready_at")
+
+    await eventually(estimated, within=10, every=0.05)
+    doc = await jobs.get(submitted["_id"])
+    ahead = (doc["estimated_ready_at"] - doc["task_created_at"]).total_seconds()
+    assert 0 < ahead < 3.0  # what it learnt: tasks take about 0.6 s
