@@ -1,9 +1,10 @@
 """Pipeline: jobs/s against the keys' bound, 429s, upstream calls per job, ready→success delay.
 
 One stack (simulator, auth, key-manager, jobs-api); per poll policy (`fixed` 3–5 s, the
-seed's, then `adaptive`) a fresh worker process, the simulator's counters reset, N jobs
-submitted at once by one user, and the figures read back from the jobs and the
-simulator's control plane.
+seed's, then `adaptive`, then `frontier`) a fresh worker process, the simulator's
+counters reset, N jobs submitted at once by one user, and the figures read back from the
+jobs and the simulator's control plane: upstream calls per successful job (1 create +
+polls), ready→success p50/p99, jobs/s.
 
 The simulator has K keys with concurrency C each (key-manager is told the same C);
 the worker runs K·C jobs at a time, so at most K·C tasks are being processed and the
@@ -12,7 +13,8 @@ so with fast calls the keys themselves are far from saturated; the simulator's p
 in-flight calls per key (`max_concurrent_by_key`) shows how close.
 
 Sizes: BENCH_PIPELINE_JOBS (60), BENCH_PIPELINE_KEYS (3), BENCH_PIPELINE_KEY_CONCURRENCY
-(2), BENCH_PIPELINE_PROCESSING ("2-4" s), BENCH_PIPELINE_POLICIES ("fixed,adaptive").
+(2), BENCH_PIPELINE_PROCESSING ("2-4" s), BENCH_PIPELINE_POLICIES
+("fixed,adaptive,frontier").
 """
 
 from __future__ import annotations
@@ -42,7 +44,7 @@ JOBS = env_int("BENCH_PIPELINE_JOBS", 60)
 KEYS = env_int("BENCH_PIPELINE_KEYS", 3)
 KEY_CONCURRENCY = env_int("BENCH_PIPELINE_KEY_CONCURRENCY", 2)
 PROCESSING = os.environ.get("BENCH_PIPELINE_PROCESSING", "2-4")
-POLICIES = os.environ.get("BENCH_PIPELINE_POLICIES", "fixed,adaptive").split(",")
+POLICIES = os.environ.get("BENCH_PIPELINE_POLICIES", "fixed,adaptive,frontier").split(",")
 GENEROUS = str(10**6)
 
 
@@ -87,6 +89,7 @@ async def run() -> dict[str, Any]:
         for policy in POLICIES:
             _, token = await register_user(auth, prefix="bench")
             results[policy] = await run_policy(stack, jobs, token, policy)
+    print_comparison(results)
     return {
         "jobs": JOBS,
         "keys": KEYS,
@@ -116,6 +119,17 @@ async def run_policy(
     figures = summarise(done, stats.model_dump(), tasks)
     print(f"{policy}: {figures['summary']}", flush=True)
     return figures
+
+
+def print_comparison(results: dict[str, dict[str, Any]]) -> None:
+    print("policy     calls/job  ready→success p50    p99  jobs/s", flush=True)
+    for policy, f in results.items():
+        delay = f["ready_to_success_ms"]
+        print(
+            f"{policy:10} {f['upstream_calls_per_success']!s:>9}  {delay.get('p50')!s:>13} ms"
+            f"  {delay.get('p99')!s:>6}  {f['steady_jobs_per_s']}",
+            flush=True,
+        )
 
 
 def summarise(

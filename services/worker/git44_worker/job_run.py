@@ -159,17 +159,18 @@ class JobRun:
             await asyncio.sleep(
                 self.ctx.policy.next_delay(poll_number=number, elapsed=self._elapsed())
             )
+            # both ends of the ready time's interval are taken when the poll is sent:
+            # that is the time the policy schedules
+            sent_at = self._elapsed()
             outcome = await self._poll_once()
             if isinstance(outcome, TaskSucceeded):
                 if number == 1 or last_processing > 0:  # else the lower bound is unknown
-                    self.ctx.policy.observe(
-                        last_processing_at=last_processing, success_at=self._elapsed()
-                    )
+                    self.ctx.policy.observe(last_processing_at=last_processing, success_at=sent_at)
                 return outcome.download_url
             if isinstance(outcome, TaskFailed):
                 raise AttemptFailed(outcome.error)
             if isinstance(outcome, TaskProcessing):
-                last_processing = self._elapsed()
+                last_processing = sent_at
             # An UpstreamError spends a poll but not the attempt: the task lives on.
         raise AttemptFailed(f"the task did not finish within {max_polls} polls")
 

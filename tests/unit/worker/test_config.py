@@ -30,6 +30,13 @@ def test_the_seed_defaults() -> None:
     assert settings.scraperapi_timeout_seconds == 70.0
 
 
+def test_the_frontier_poll_policy_is_the_default_and_the_seeds_is_kept() -> None:
+    assert WorkerSettings().poll_policy == "frontier"
+    assert WorkerSettings(poll_policy="fixed").poll_policy == "fixed"
+    with pytest.raises(ValidationError):
+        WorkerSettings(poll_policy="sometimes")
+
+
 def test_a_poll_interval_range_must_be_ordered() -> None:
     with pytest.raises(ValidationError):
         WorkerSettings(poll_min_seconds=5, poll_max_seconds=3)

@@ -1,21 +1,44 @@
 """When to poll a RemoveSora task (pure: no I/O, the clock is passed in).
 
-Two policies, chosen by `WORKER_POLL_POLICY`:
+Three policies, chosen by `WORKER_POLL_POLICY`:
 
-- `fixed` (the seed's default): every poll after a uniformly jittered 3–5 s.
-- `adaptive`: learns how long tasks take. The first poll waits until the observed
-  median processing time has passed, later polls aim at ever higher quantiles
-  (p75, p87.5, ...), so a typical task is seen finished on its first or second poll
-  instead of after several fixed intervals. Each success narrows the true ready time
-  to the interval between the last "processing" answer and the "success" answer; its
-  midpoint is the observation. Until enough tasks were seen it behaves like `fixed`.
+- `fixed` (the seed's): every poll after a uniformly jittered 3–5 s.
+- `adaptive`: the first poll at the median of the observed ready times, later polls
+  at ever higher quantiles (p75, p87.5, ...). A success only narrows its ready time to
+  the interval between the last "processing" answer and the "success" answer; the
+  midpoint stands for it, which biases the estimate low (a success at the first poll
+  only says "ready before now"), so it polls more often than it needs to.
+- `frontier` (the default): as few polls as the ready→success latency allows, at the
+  frontier of what two polls can do. It keeps the intervals themselves, for the last
+  `window` successes, and estimates the distribution of ready times from them with
+  Turnbull's self-consistent NPMLE (`estimate_ready_times`): the most likely
+  distribution given only that each ready time lies in its interval. The first poll
+  goes at its `first_quantile` q (0.85), the second just after the observed maximum,
+  so a task needs 1 + (1 − q) polls on average; a task ready at its first poll waits
+  at most the distance between its ready time and that poll, a later one at most the
+  distance to the maximum. Each first poll is moved by up to ±5 % at random: the
+  exploration that keeps the estimate honest around the quantile and lets it follow
+  tasks getting faster (first polls keep succeeding and the quantile comes down) or
+  slower (a task still processing after the maximum raises it). A task slower than
+  any in the window gets one quick look, then the fixed schedule. Two polls suit
+  tasks whose times are bunched, like RemoveSora's: the latency grows with the spread
+  of the ready times (a task ready at 1 s and polled at 17 s waits 16 s), so for
+  widely spread times `fixed` or `adaptive` answer sooner, at more calls.
+
+Both ends of an interval are measured when a poll is sent, the time that scheduling
+controls. `adaptive` and `frontier` behave like `fixed` until they have seen
+`min_samples` successes. No policy decides how many polls a job gets: the job's
+`max_polls` does.
 """
 
 from __future__ import annotations
 
+import bisect
+import itertools
 import random
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from typing import Protocol
 
 
@@ -30,7 +53,7 @@ class PollPolicy(Protocol):
 
     def estimated_ready_after(self, elapsed: float) -> float | None:
         """Seconds after creation a task still processing `elapsed` s after creation
-        should be ready; None when unknown."""
+        should be ready (the median of what was learnt); None when unknown."""
         ...
 
 
@@ -49,7 +72,7 @@ class FixedPollPolicy:
         return None
 
     def estimated_ready_after(self, elapsed: float) -> float | None:
-        return None  # learns nothing
+        return None
 
 
 def quantile(sorted_values: list[float], q: float) -> float:
@@ -100,11 +123,169 @@ class AdaptivePollPolicy:
         self._samples.append((low + success_at) / 2)
 
     def estimated_ready_after(self, elapsed: float) -> float | None:
-        """The median of the tasks seen still processing at `elapsed`, if any."""
-        later = sorted(t for t in self._samples if t > elapsed)
-        if len(self._samples) < self._min_samples or not later:
+        if len(self._samples) < self._min_samples:
             return None
-        return quantile(later, 0.5)
+        return max(elapsed, quantile(sorted(self._samples), 0.5))
+
+
+@dataclass(frozen=True)
+class ReadyTimes:
+    """An estimated ready-time distribution: `masses[i]` on the cell (`lows[i]`,
+    `highs[i]`], cells sorted and disjoint, masses summing to 1. A cell's mass is spread
+    evenly over it, except the first cell's, which sits at its end: nothing was seen
+    before the earliest success, so no earlier time is claimed (often that cell is
+    (0, earliest success])."""
+
+    lows: tuple[float, ...]
+    highs: tuple[float, ...]
+    masses: tuple[float, ...]
+
+    @property
+    def upper(self) -> float:
+        """The end of the support: the earliest success seen after the latest time a
+        task was still processing."""
+        return self.highs[-1]
+
+    def _cells(self) -> Iterator[tuple[float, float, float]]:
+        yield self.highs[0], self.highs[0], self.masses[0]
+        yield from zip(self.lows[1:], self.highs[1:], self.masses[1:], strict=True)
+
+    def cdf(self, t: float) -> float:
+        total = 0.0
+        for low, high, mass in self._cells():
+            if t >= high:
+                total += mass
+            elif t > low:
+                total += mass * (t - low) / (high - low)
+        return min(total, 1.0)
+
+    def quantile(self, q: float) -> float:
+        total = 0.0
+        for low, high, mass in self._cells():
+            if mass > 0 and total + mass >= q:
+                return low + (high - low) * max(q - total, 0.0) / mass
+            total += mass
+        return self.upper
+
+
+def estimate_ready_times(
+    intervals: Sequence[tuple[float, float]], *, iterations: int = 100, tolerance: float = 1e-6
+) -> ReadyTimes:
+    """Turnbull's NPMLE of the distribution of ready times known to lie in `intervals`
+    ((low, high], non-empty list): the mass sits on the innermost intervals ("cells")
+    and is found by the self-consistency (EM) iteration."""
+    ends = sorted([(low, 1) for low, _ in intervals] + [(high, 0) for _, high in intervals])
+    # a cell: a left end followed at once by a right end ((a, b] and (b, c] are disjoint,
+    # so at equal values a right end sorts first)
+    cells = [(a[0], b[0]) for a, b in itertools.pairwise(ends) if a[1] == 1 and b[1] == 0]
+    lows, highs = [c[0] for c in cells], [c[1] for c in cells]
+    # the cells inside each interval are a run [first, stop) of the sorted cells
+    runs = [
+        (bisect.bisect_left(lows, low), bisect.bisect_right(highs, high)) for low, high in intervals
+    ]
+    masses = [1.0 / len(cells)] * len(cells)
+    share = 1.0 / len(intervals)
+    for _ in range(iterations):
+        prefix = [0.0]
+        for mass in masses:
+            prefix.append(prefix[-1] + mass)
+        weight = [0.0] * (len(cells) + 1)
+        for first, stop in runs:
+            inside = share / (prefix[stop] - prefix[first])
+            weight[first] += inside
+            weight[stop] -= inside
+        running, updated = 0.0, []
+        for mass, step in zip(masses, weight, strict=False):
+            running += step
+            updated.append(mass * running)
+        change = max(abs(a - b) for a, b in zip(masses, updated, strict=True))
+        masses = updated
+        if change < tolerance:
+            break
+    return ReadyTimes(tuple(lows), tuple(highs), tuple(masses))
+
+
+# The first poll moves by up to ±JITTER of its time (exploration; free on average), the
+# second waits MARGIN past the observed maximum (the NPMLE's maximum runs a little low).
+JITTER = 0.05
+MARGIN = 0.05
+
+
+class FrontierPollPolicy:
+    """The first poll at a high quantile of the estimated ready times, the second just
+    after the observed maximum (see the module docstring)."""
+
+    def __init__(
+        self,
+        *,
+        fallback: FixedPollPolicy,
+        rng: random.Random,
+        min_samples: int = 5,
+        first_quantile: float = 0.85,
+        window: int = 100,
+        intervals: Iterable[tuple[float, float]] = (),
+    ) -> None:
+        self._fallback = fallback
+        self._rng = rng
+        self._min_samples = min_samples
+        self._first_quantile = first_quantile
+        self._intervals: deque[tuple[float, float]] = deque(intervals, maxlen=window)
+        self._estimate: ReadyTimes | None = None
+        # Never two polls closer than a tenth of the fixed minimum (0.3 s by default).
+        self._floor = fallback.min_seconds / 10
+
+    @property
+    def sample_count(self) -> int:
+        return len(self._intervals)
+
+    def ready_times(self) -> ReadyTimes | None:
+        """The current estimate; None until `min_samples` tasks were seen to finish."""
+        if len(self._intervals) < self._min_samples:
+            return None
+        if self._estimate is None:
+            self._estimate = estimate_ready_times(list(self._intervals))
+        return self._estimate
+
+    def next_delay(self, *, poll_number: int, elapsed: float) -> float:
+        estimate = self.ready_times()
+        if estimate is None:
+            return self._fallback.next_delay(poll_number=poll_number, elapsed=elapsed)
+        target = self._first_poll_at(estimate) if poll_number == 1 else 0.0
+        if target <= elapsed:
+            target = estimate.upper * (1 + MARGIN)
+        if target <= elapsed:
+            return self._beyond_support(estimate, elapsed=elapsed)
+        return min(max(target - elapsed, self._floor), self._fallback.max_seconds * 3)
+
+    def _first_poll_at(self, estimate: ReadyTimes) -> float:
+        return estimate.quantile(self._first_quantile) * (1 + self._rng.uniform(-JITTER, JITTER))
+
+    def _beyond_support(self, estimate: ReadyTimes, *, elapsed: float) -> float:
+        """Slower than any task in the window: one quick look (a task just past the
+        maximum), then the fixed schedule (`max_polls` polls still cover about as long
+        as the seed's)."""
+        quick = max(self._floor, estimate.upper / 10)
+        if elapsed < estimate.upper * (1 + MARGIN) + quick:
+            return quick
+        return self._fallback.next_delay(poll_number=0, elapsed=elapsed)
+
+    def observe(self, *, last_processing_at: float, success_at: float) -> None:
+        low = max(0.0, min(last_processing_at, success_at))
+        if success_at > low:
+            self._intervals.append((low, success_at))
+            self._estimate = None
+
+    def estimated_ready_after(self, elapsed: float) -> float | None:
+        """The median ready time of tasks still processing at `elapsed`; None while
+        learning, or past the observed maximum (slower than any task seen)."""
+        estimate = self.ready_times()
+        if estimate is None or elapsed >= estimate.upper:
+            return None
+        done = estimate.cdf(elapsed)
+        return max(elapsed, estimate.quantile(done + (1 - done) / 2))
+
+
+POLICIES = ("fixed", "adaptive", "frontier")
 
 
 def build_poll_policy(
@@ -115,10 +296,11 @@ def build_poll_policy(
     min_samples: int,
     rng: random.Random | None = None,
 ) -> PollPolicy:
-    """The policy named `kind` ("fixed" or "adaptive")."""
-    fixed = FixedPollPolicy(
-        min_seconds=min_seconds, max_seconds=max_seconds, rng=rng or random.Random()
-    )
+    """The policy named `kind`, one of `POLICIES`."""
+    rng = rng or random.Random()
+    fixed = FixedPollPolicy(min_seconds=min_seconds, max_seconds=max_seconds, rng=rng)
     if kind == "adaptive":
         return AdaptivePollPolicy(fallback=fixed, min_samples=min_samples)
+    if kind == "frontier":
+        return FrontierPollPolicy(fallback=fixed, rng=rng, min_samples=min_samples)
     return fixed
