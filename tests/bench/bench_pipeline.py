@@ -1,10 +1,11 @@
 """Pipeline: jobs/s against the keys' bound, 429s, upstream calls per job, ready→success delay.
 
-One stack (simulator, auth, key-manager, jobs-api); per poll policy (`fixed` 3–5 s, the
-seed's, then `adaptive`, then `frontier`) a fresh worker process, the simulator's
-counters reset, N jobs submitted at once by one user, and the figures read back from the
-jobs and the simulator's control plane: upstream calls per successful job (1 create +
-polls), ready→success p50/p99, jobs/s.
+One stack (simulator, auth, two key-manager replicas, jobs-api); per poll policy
+(`fixed` 3–5 s, the seed's, then `adaptive`, then `frontier`) a fresh worker process,
+the simulator's counters reset, N jobs submitted at once by one user, and the figures
+read back from the jobs and the simulator's control plane: upstream calls per
+successful job (1 create + polls), ready→success p50/p99, jobs/s, and per successful
+job the MongoDB writes and broker messages of every process (tests/bench/_cost.py).
 
 The simulator has K keys with concurrency C each (key-manager is told the same C);
 the worker runs K·C jobs at a time, so at most K·C tasks are being processed and the
@@ -14,7 +15,7 @@ in-flight calls per key (`max_concurrent_by_key`) shows how close.
 
 Sizes: BENCH_PIPELINE_JOBS (60), BENCH_PIPELINE_KEYS (3), BENCH_PIPELINE_KEY_CONCURRENCY
 (2), BENCH_PIPELINE_PROCESSING ("2-4" s), BENCH_PIPELINE_POLICIES
-("fixed,adaptive,frontier").
+("fixed,adaptive,frontier"), BENCH_PIPELINE_KEY_MANAGERS (2).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ import httpx
 from localstack import LocalStack
 
 from git44_sim.client import SimControl
+from tests.bench._cost import CostMeter
 from tests.bench._support import (
     SPECS,
     bench_stack,
@@ -45,6 +47,8 @@ KEYS = env_int("BENCH_PIPELINE_KEYS", 3)
 KEY_CONCURRENCY = env_int("BENCH_PIPELINE_KEY_CONCURRENCY", 2)
 PROCESSING = os.environ.get("BENCH_PIPELINE_PROCESSING", "2-4")
 POLICIES = os.environ.get("BENCH_PIPELINE_POLICIES", "fixed,adaptive,frontier").split(",")
+# key-manager replicas sharing the keys (docs/operations.md promises two work)
+KEY_MANAGERS = env_int("BENCH_PIPELINE_KEY_MANAGERS", 2)
 GENEROUS = str(10**6)
 
 
@@ -85,6 +89,8 @@ async def run() -> dict[str, Any]:
         client(stack.url("auth")) as auth,
         client(stack.url("jobs-api")) as jobs,
     ):
+        for n in range(2, KEY_MANAGERS + 1):
+            await start_ready(stack, SPECS["key-manager"], name=f"key-manager-{n}")
         results = {}
         for policy in POLICIES:
             _, token = await register_user(auth, prefix="bench")
@@ -95,6 +101,7 @@ async def run() -> dict[str, Any]:
         "keys": KEYS,
         "key_concurrency": KEY_CONCURRENCY,
         "worker_concurrency": KEYS * KEY_CONCURRENCY,
+        "key_manager_replicas": KEY_MANAGERS,
         "processing_seconds": PROCESSING,
         "bound_jobs_per_s": round(KEYS * KEY_CONCURRENCY / mean_processing(), 3),
         "policies": results,
@@ -109,25 +116,38 @@ async def run_policy(
         stack.extra_env["WORKER_POLL_POLICY"] = policy
         name = f"worker-{policy}"
         await start_ready(stack, SPECS["worker"], name=name)
+        key_managers = ["key-manager", *(f"key-manager-{n}" for n in range(2, KEY_MANAGERS + 1))]
+        meter = CostMeter(stack, ("auth", "jobs-api", *key_managers, name))
         try:
+            await meter.start()
             await submit_many(jobs, token, JOBS)
             done = await wait_terminal(jobs, token, JOBS, within=60 + 10 * JOBS)
+            await meter.stop()
         finally:
             stack.processes[name].stop()
         stats = await sim.stats()
         tasks = {t.task_id: t for t in await sim.tasks()}
     figures = summarise(done, stats.model_dump(), tasks)
+    figures.update(meter.per_job(figures["successes"]))
+    figures["summary"] += (
+        f", writes/job {figures['db_writes_per_job']}, "
+        f"broker messages/job {figures['broker_messages_per_job']}"
+    )
     print(f"{policy}: {figures['summary']}", flush=True)
     return figures
 
 
 def print_comparison(results: dict[str, dict[str, Any]]) -> None:
-    print("policy     calls/job  ready→success p50    p99  jobs/s", flush=True)
+    print(
+        "policy     calls/job  ready→success p50    p99  jobs/s  writes/job  messages/job",
+        flush=True,
+    )
     for policy, f in results.items():
         delay = f["ready_to_success_ms"]
         print(
             f"{policy:10} {f['upstream_calls_per_success']!s:>9}  {delay.get('p50')!s:>13} ms"
-            f"  {delay.get('p99')!s:>6}  {f['steady_jobs_per_s']}",
+            f"  {delay.get('p99')!s:>6}  {f['steady_jobs_per_s']!s:>6}"
+            f"  {f['db_writes_per_job']!s:>10}  {f['broker_messages_per_job']!s:>12}",
             flush=True,
         )
 
