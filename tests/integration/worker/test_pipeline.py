@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from datetime import UTC, datetime, timedelta
 from collections.abc import AsyncIterator
 
 import pytest
@@ -186,3 +187,18 @@ async def test_a_job_at_the_upstream_shows_when_it_should_be_ready_once_the_poli
     doc = await jobs.get(submitted["_id"])
     ahead = (doc["estimated_ready_at"] - doc["task_created_at"]).total_seconds()
     assert 0 < ahead < 3.0  # what it learnt: tasks take about 0.6 s
+
+
+async def test_a_job_due_within_the_tolerance_is_claimed_not_dropped(
+    start_worker: StartWorker, jobs: Jobs, keys: FakeKeyManager
+) -> None:
+    """A delayed message may come back a few ms before `next_attempt_at`: `is_due` takes
+    it as due, so the claim must too (it used to refuse it and the message was acked: a
+    lost job, seen by the keys chaos scenario)."""
+    await start_worker()
+    almost = datetime.now(UTC) + timedelta(milliseconds=40)
+    submitted = await jobs.submit(next_attempt_at=almost)
+
+    done = await jobs.wait_for(submitted["_id"], {"success", "failed"}, within=20)
+
+    assert done["status"] == "success"

@@ -20,19 +20,20 @@ The handler returns only after the state is saved, so the message is acked then.
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 from aio_pika.abc import AbstractIncomingMessage
 
 from git44_common.amqp import Publisher, QueueFamily
 from git44_common.clock import utc_now
 from git44_common.contracts import JobStatus, RemovalRequested, new_event_id
-from git44_common.jobs import ACTIVE, TERMINAL
+from git44_common.jobs import TERMINAL
 from git44_common.mongo import Document
 from git44_worker import metrics, setbacks
 from git44_worker.context import WorkerContext
 from git44_worker.crud import jobs as crud
 from git44_worker.crud import results
-from git44_worker.domain.retry import is_due, seconds_until
+from git44_worker.domain.retry import DUE_TOLERANCE_SECONDS, is_due, seconds_until
 from git44_worker.job_run import run_job
 
 log = logging.getLogger(__name__)
@@ -104,13 +105,18 @@ class RemovalConsumer:
             worker_id=self.settings.worker_id,
             now=now,
             lease_seconds=self.settings.lease_seconds,
+            due_by=now + timedelta(seconds=DUE_TOLERANCE_SECONDS),  # as `is_due` above
         )
         if claimed is not None:
             await self.ctx.notifier.job_changed(claimed, previous=JobStatus.QUEUED)
             return claimed
-        # Another worker claimed it between our read and our write.
+        # Another worker claimed it between our read and our write, or it went back to
+        # waiting meanwhile (a cancel ends it): never drop a queued job's message.
         current = await crud.get_job(self.db, request.job_id)
-        if current is None or JobStatus(current["status"]) not in ACTIVE:
+        if current is None or JobStatus(current["status"]) in TERMINAL:
+            return None
+        if JobStatus(current["status"]) is JobStatus.QUEUED:
+            await self._redelay(request, seconds_until(current.get("next_attempt_at"), utc_now()))
             return None
         return await self._take_over(request, current)
 

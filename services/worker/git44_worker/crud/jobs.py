@@ -63,10 +63,18 @@ async def _find_and_set(db: Database, filter_: Document, update: Document) -> Do
 
 
 async def claim_queued_job(
-    db: Database, job_id: str, *, worker_id: str, now: datetime, lease_seconds: float
+    db: Database,
+    job_id: str,
+    *,
+    worker_id: str,
+    now: datetime,
+    lease_seconds: float,
+    due_by: datetime | None = None,
 ) -> Document | None:
-    """queued (and due) → processing, leased to `worker_id`; None if not claimable."""
-    due = {"$or": [{"next_attempt_at": None}, {"next_attempt_at": {"$lte": now}}]}
+    """queued (and due by `due_by`, default `now`) → processing, leased to `worker_id`;
+    None if not claimable."""
+    due_by = due_by or now
+    due = {"$or": [{"next_attempt_at": None}, {"next_attempt_at": {"$lte": due_by}}]}
     lease = {"lease_owner": worker_id, "lease_expires_at": now + timedelta(seconds=lease_seconds)}
     return await _find_and_set(
         db,
