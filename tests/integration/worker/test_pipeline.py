@@ -190,7 +190,7 @@ async def test_a_job_at_the_upstream_shows_when_it_should_be_ready_once_the_poli
 
 
 async def test_a_job_due_within_the_tolerance_is_claimed_not_dropped(
-    start_worker: StartWorker, jobs: Jobs, keys: FakeKeyManager
+    start_worker: StartWorker, jobs: Jobs, keys: FakeKeyManager, sim: SimControl
 ) -> None:
     """A delayed message may come back a few ms before `next_attempt_at`: `is_due` takes
     it as due, so the claim must too (it used to refuse it and the message was acked: a
