@@ -30,6 +30,9 @@ REMOVAL_FLIGHTS: Final = "removal_flights"
 # key-manager
 SCRAPER_KEYS: Final = "scraper_api_keys"
 KEY_EVENTS: Final = "key_events"
+# one document per key-manager replica: heartbeat, claims and leases in flight (ADR 0010)
+KEY_REPLICAS: Final = "key_manager_replicas"
+# before ADR 0010: one document per lease; no longer written (an operator may drop it)
 KEY_LEASES: Final = "key_leases"
 # every service's admin actions
 AUDIT_LOG: Final = "audit_log"

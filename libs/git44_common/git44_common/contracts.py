@@ -103,13 +103,19 @@ class KeyAcquireRequest(Contract):
 
 
 class KeyLease(Contract):
-    """A leased ScraperAPI key; the lease expires by itself at `lease_expires_at`."""
+    """A leased ScraperAPI key; the lease expires by itself at `lease_expires_at`.
+
+    `replica_id` names the key-manager replica that granted it: the lease lives in
+    that replica's memory, so its release goes to that replica's own queue
+    (`keys_release_routing_key`); None (an older key-manager) means the shared queue.
+    """
 
     key_id: str
     # SecretStr keeps the key out of reprs and logs; it is revealed only in JSON.
     api_key: SecretStr
     lease_id: str
     lease_expires_at: UtcDatetime
+    replica_id: str | None = None
 
     @field_serializer("api_key", when_used="json")
     def _reveal_api_key(self, value: SecretStr) -> str:
@@ -152,7 +158,8 @@ class KeyAcquireResult(Contract):
 
 
 class KeyRelease(Contract):
-    """worker → key-manager (`keys.release`): the lease is done, with this outcome."""
+    """worker → key-manager (`keys.release.<replica>`, else `keys.release`): the lease
+    is done, with this outcome."""
 
     lease_id: str
     key_id: str

@@ -13,6 +13,7 @@ from git44_keys.crypto import KeyCipher
 from git44_keys.lifecycle import KeyLifecycle
 from git44_keys.pool import KeyPool
 from git44_keys.registry import KeyRegistry
+from git44_keys.replicas import new_replica_id
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -31,13 +32,16 @@ class KeysContext:
         cipher = KeyCipher(settings.encryption_key.get_secret_value())
         lifecycle = KeyLifecycle(db, publisher, cooldown_seconds=settings.cooldown_seconds)
         jwks = JWKSClient(settings.jwks_url)
+        pool = KeyPool(
+            db, cipher=cipher, lifecycle=lifecycle, settings=settings, replica_id=new_replica_id()
+        )
         return cls(
             settings=settings,
             db=db,
             cipher=cipher,
             lifecycle=lifecycle,
-            pool=KeyPool(db, cipher=cipher, lifecycle=lifecycle, settings=settings),
-            registry=KeyRegistry(db, cipher=cipher, lifecycle=lifecycle),
+            pool=pool,
+            registry=KeyRegistry(db, cipher=cipher, lifecycle=lifecycle, pool=pool),
             authenticator=build_authenticator(
                 settings, db, jwks, status_cache_seconds=settings.admin_status_cache_seconds
             ),

@@ -1,7 +1,7 @@
-"""The periodic housekeeping every replica runs: expired leases give their slots back,
-slots no lease holds are recounted, expired cooldowns end, an exhausted pool enters
-cooldown, the state gauge is refreshed. Every step is atomic per document, so replicas
-running it at once do no harm."""
+"""The periodic work every replica runs besides its heartbeat: its own expired leases
+end, expired cooldowns end, an exhausted pool enters cooldown, the state gauge is
+refreshed. Every state change is atomic per document, so replicas running it at once do
+no harm."""
 
 from __future__ import annotations
 
@@ -15,10 +15,12 @@ log = logging.getLogger(__name__)
 
 
 async def run_maintenance_once(pool: KeyPool, lifecycle: KeyLifecycle) -> None:
-    await pool.sweep_expired_leases()
-    await pool.recount_leaked_slots()
-    await lifecycle.end_expired_cooldowns()
-    await lifecycle.cool_down_if_exhausted()  # also refreshes git44_keys_by_state
+    pool.expire_leases()
+    if await lifecycle.end_expired_cooldowns():
+        await pool.refresh_keys()
+    # also refreshes git44_keys_by_state
+    if await lifecycle.cool_down_if_exhausted() is not None:
+        await pool.refresh_keys()
 
 
 async def run_maintenance(pool: KeyPool, lifecycle: KeyLifecycle, *, interval: float) -> None:

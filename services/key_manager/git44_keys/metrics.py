@@ -22,12 +22,21 @@ KEYS_LEASE_WAIT = Histogram(
 KEYS_TRANSITIONS = Counter("git44_keys_transitions_total", "Key state transitions.", ["from", "to"])
 KEYS_RELEASES = Counter("git44_keys_releases_total", "Lease releases, by outcome.", ["outcome"])
 KEYS_LEASES_EXPIRED = Counter(
-    "git44_keys_leases_expired_total", "Leases whose slot the sweeper gave back after expiry."
+    "git44_keys_leases_expired_total",
+    "Leases of this replica that ended by expiry, never released.",
 )
-
-KEYS_SLOTS_RECOUNTED = Counter(
-    "git44_keys_slots_recounted_total",
-    "Slots given back because no lease held them (a replica died between two steps).",
+KEYS_LEASES_IN_FLIGHT = Gauge(
+    "git44_keys_leases_in_flight", "Leases this replica has granted and not got back."
+)
+KEYS_REPLICA_SLOTS = Gauge(
+    "git44_keys_replica_slots",
+    "Slots (over every key) this replica may lease at once: its share of max_concurrency.",
+)
+KEYS_REPLICAS = Gauge(
+    "git44_keys_replicas", "key-manager replicas sharing the keys, as this replica sees them."
+)
+KEYS_USES_FLUSHED = Counter(
+    "git44_keys_uses_flushed_total", "Key uses written to the keys' usage counters."
 )
 
 

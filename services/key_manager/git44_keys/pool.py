@@ -1,12 +1,13 @@
-"""The key pool: leasing keys to workers, taking them back, and expiring stale leases."""
+"""The key pool: leasing keys to workers and taking them back, in this replica's memory
+within its share of each key (ADR 0010); the keys' state stays in MongoDB."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 import time
-import uuid
-from datetime import datetime, timedelta
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 from git44_common.clock import utc_now
 from git44_common.contracts import (
@@ -19,25 +20,55 @@ from git44_common.contracts import (
 )
 from git44_common.mongo import Database, Document
 from git44_keys.core.config import KeysSettings
-from git44_keys.crud import keys, leases
+from git44_keys.crud import keys
 from git44_keys.crypto import KeyCipher
+from git44_keys.leases import LeaseBook
 from git44_keys.lifecycle import KeyLifecycle
 from git44_keys.metrics import (
     KEYS_ACQUIRE,
     KEYS_LEASE_WAIT,
     KEYS_LEASES_EXPIRED,
+    KEYS_LEASES_IN_FLIGHT,
     KEYS_RELEASES,
-    KEYS_SLOTS_RECOUNTED,
+    KEYS_REPLICA_SLOTS,
+    KEYS_REPLICAS,
+    KEYS_USES_FLUSHED,
 )
+from git44_keys.replicas import ReplicaShares
 from git44_keys.state_machine import Refusal, refusal_reason, transition_on_release
 
 log = logging.getLogger(__name__)
 
 _POLL_SECONDS = 0.1
+_NEVER = datetime.min.replace(tzinfo=UTC)
+
+
+@dataclass
+class PoolKey:
+    """A key as this replica leases it (refreshed from MongoDB every heartbeat)."""
+
+    key_id: str
+    status: KeyStatus
+    max_concurrency: int
+    token: str  # the stored ciphertext, decrypted per lease
+    last_used: datetime  # here: the last lease this replica granted on it
+
+    @classmethod
+    def from_doc(cls, doc: Document, *, seen: PoolKey | None) -> PoolKey:
+        stored = doc.get("last_used") or _NEVER
+        stored = stored.replace(tzinfo=UTC) if stored.tzinfo is None else stored
+        return cls(
+            key_id=doc["_id"],
+            status=KeyStatus(doc["status"]),
+            max_concurrency=int(doc["max_concurrency"]),
+            token=doc["api_key_encrypted"],
+            last_used=max(stored, seen.last_used) if seen else stored,
+        )
 
 
 class KeyPool:
-    """`acquire` / `release` / `sweep_expired_leases`, safe to run in several replicas."""
+    """`acquire` / `release` without database writes; `heartbeat` keeps this replica's
+    share and its view of the keys; `flush_usage` writes the usage counters."""
 
     def __init__(
         self,
@@ -46,140 +77,193 @@ class KeyPool:
         cipher: KeyCipher,
         lifecycle: KeyLifecycle,
         settings: KeysSettings,
+        replica_id: str,
     ) -> None:
         self._db = db
         self._cipher = cipher
         self._lifecycle = lifecycle
         self._settings = settings
-        # Set when this replica frees a slot, so local waiters need not poll for it.
+        self._book = LeaseBook(lease_seconds=settings.lease_seconds)
+        self._shares = ReplicaShares(
+            db,
+            self._book,
+            replica_id=replica_id,
+            ttl_seconds=settings.replica_ttl_seconds,
+            lease_seconds=settings.lease_seconds,
+        )
+        self._keys: dict[str, PoolKey] = {}
+        # Set when a slot may have come free here, so local waiters need not poll for it.
         self._slot_freed = asyncio.Event()
-        # Keys whose slots outnumbered their leases at the last recount:
-        # key id → (in_flight, updated_at, leases).
-        self._suspects: dict[str, tuple[int, datetime, int]] = {}
+
+    @property
+    def replica_id(self) -> str:
+        return self._shares.replica_id
+
+    async def join(self) -> None:
+        """Register and take this replica's share; wait a few heartbeats for replicas
+        that must first give part of theirs up (they do at their next heartbeat)."""
+        await self.refresh_keys()
+        await self._shares.read()
+        give_up_at = time.monotonic() + 3 * self._settings.replica_heartbeat_seconds
+        await self.heartbeat()
+        while self._shares.short_of_targets() and time.monotonic() < give_up_at:
+            await asyncio.sleep(self._settings.replica_heartbeat_seconds / 2)
+            await self.heartbeat()
+
+    async def heartbeat(self) -> None:
+        """Re-read the keys, renew the registration and this replica's share."""
+        await self.refresh_keys()
+        limits = {key.key_id: key.max_concurrency for key in self._keys.values()}
+        if await self._shares.renew(limits):
+            self._slot_freed.set()
+        KEYS_REPLICAS.set(self.replicas)
+        KEYS_REPLICA_SLOTS.set(self.slots)
+
+    async def refresh_keys(self) -> None:
+        """This replica's view of the keys (state, limit, ciphertext) from MongoDB."""
+        docs = await keys.pool_keys(self._db)
+        self._keys = {
+            doc["_id"]: PoolKey.from_doc(doc, seen=self._keys.get(doc["_id"])) for doc in docs
+        }
 
     async def acquire(self, request: KeyAcquireRequest) -> KeyAcquireResult:
-        """A lease on the least-loaded, least recently used key, waiting briefly if all
-        are busy; else the cooldown end, or no keys."""
+        """A lease on the key with the most free slots here, then the least recently
+        used, waiting briefly if all are busy; else the cooldown end, or no keys."""
         started = time.monotonic()
         deadline = started + self._settings.acquire_wait_seconds
         while True:
-            lease = await self._try_lease(request)
+            lease = self._try_lease(request)
             if lease is not None:
                 return self._answer(KeyAcquireResult.granted(lease), "granted", started)
             refusal = await self._refusal()
             if isinstance(refusal, KeyAcquireResult):
                 return self._answer(refusal, refusal.outcome, started)
             remaining = deadline - time.monotonic()
-            if remaining <= 0:
+            # Holding no slot of any active key, waiting here is pointless: the caller
+            # asks again and another replica may answer.
+            if remaining <= 0 or not self._holds_active_slots():
                 until = utc_now() + timedelta(seconds=self._settings.busy_retry_seconds)
                 return self._answer(KeyAcquireResult.cooling_down(until), "busy", started)
             await self._wait_for_slot(min(remaining, _POLL_SECONDS))
 
     async def release(self, release: KeyRelease) -> None:
-        """Give the lease's slot back (exactly once) and apply its outcome to the key."""
+        """Give the lease's slot back (exactly once) and apply its outcome to the key.
+
+        A lease another replica granted (a release that fell back to the shared queue)
+        is not here: only its outcome is applied; its slot comes back when it expires.
+        """
         KEYS_RELEASES.labels(release.outcome.value).inc()
-        now = utc_now()
-        lease = await leases.take_lease(self._db, release.lease_id)
+        lease = self._book.take(release.lease_id)
         if lease is not None:
-            await keys.finish_use(self._db, lease["key_id"], now=now)
+            self._book.count_use(lease.key_id, at=utc_now())
+            KEYS_LEASES_IN_FLIGHT.set(len(self._book))
             self._slot_freed.set()
         else:
-            log.info("lease %s was already returned or expired", release.lease_id)
+            log.info("lease %s was already returned, expired or is not ours", release.lease_id)
         if release.outcome is ReleaseOutcome.LIMITED:
             await self._apply_limited(release)
 
-    async def sweep_expired_leases(self) -> int:
-        """Give back the slots of expired leases; each one exactly once, across replicas."""
-        now = utc_now()
-        returned = 0
-        for lease_id in await leases.expired_lease_ids(self._db, now):
-            lease = await leases.take_expired_lease(self._db, lease_id, now)
-            if lease is None:
-                continue  # released, or swept by another replica, meanwhile
-            await keys.return_slot(self._db, lease["key_id"], now=now)
-            returned += 1
-        if returned:
-            KEYS_LEASES_EXPIRED.inc(returned)
+    def expire_leases(self) -> int:
+        """End the leases never released within the lease period."""
+        expired = self._book.expire()
+        if expired:
+            KEYS_LEASES_EXPIRED.inc(expired)
+            KEYS_LEASES_IN_FLIGHT.set(len(self._book))
             self._slot_freed.set()
-            log.info("gave back %d slot(s) of expired key leases", returned)
-        return returned
+            log.info("%d key lease(s) expired unreleased", expired)
+        return expired
 
-    async def recount_leaked_slots(self) -> int:
-        """Give back slots no lease holds: a replica died between taking a slot and
-        recording its lease, or between deleting a lease and giving its slot back.
-
-        A key is recounted from its leases when it has not changed for a lease period
-        and showed the same counter, change time and lease count at the previous call
-        too — then no step on it is still on its way (a release between its two
-        updates would have changed the count or the time). The update is a
-        compare-and-set on both, so a slot taken meanwhile keeps the key as it is.
-        """
-        now = utc_now()
-        unchanged_since = now - timedelta(seconds=self._settings.lease_seconds)
-        suspects: dict[str, tuple[int, datetime, int]] = {}
-        given_back = 0
-        for key in await keys.idle_keys_holding_slots(self._db, unchanged_since=unchanged_since):
-            held = await leases.count_key_leases(self._db, key["_id"])
-            if held >= key["in_flight"]:
-                continue
-            seen = (key["in_flight"], key["updated_at"], held)
-            suspects[key["_id"]] = seen
-            if self._suspects.get(key["_id"]) != seen:
-                continue  # first sighting: look again next round
-            recounted = await keys.compare_and_set(
-                self._db,
-                key["_id"],
-                expected={"in_flight": key["in_flight"], "updated_at": key["updated_at"]},
-                update={"$set": {"in_flight": held, "updated_at": now}},
-            )
-            if recounted is not None:
-                given_back += key["in_flight"] - held
-                del suspects[key["_id"]]
-                log.warning(
-                    "key %s held %d slot(s) with %d lease(s): recounted",
-                    key["_id"],
-                    key["in_flight"],
-                    held,
-                )
-        self._suspects = suspects
-        if given_back:
-            KEYS_SLOTS_RECOUNTED.inc(given_back)
-            self._slot_freed.set()
-        return given_back
-
-    async def _try_lease(self, request: KeyAcquireRequest) -> KeyLease | None:
-        now = utc_now()
-        key = await keys.claim_slot(self._db, now)
-        if key is None:
-            return None
-        lease_id = uuid.uuid4().hex
-        expires_at = now + timedelta(seconds=self._settings.lease_seconds)
+    async def flush_usage(self) -> int:
+        """Write the uses counted since the last flush: one $inc per key used."""
+        uses = self._book.take_uses()
         try:
-            api_key = self._cipher.decrypt(key["api_key_encrypted"])
-            await leases.insert_lease(
-                self._db,
-                lease_id=lease_id,
-                key_id=key["_id"],
-                worker_id=request.worker_id,
-                job_id=request.job_id,
-                now=now,
-                expires_at=expires_at,
+            await keys.add_usage(
+                self._db, {key_id: (use.count, use.last_used) for key_id, use in uses.items()}
             )
         except BaseException:
-            await keys.return_slot(self._db, key["_id"], now=now)
+            self._book.return_uses(uses)
             raise
+        counted = sum(use.count for use in uses.values())
+        KEYS_USES_FLUSHED.inc(counted)
+        return counted
+
+    @property
+    def replicas(self) -> int:
+        """The replicas sharing the keys, as this one last read them."""
+        return self._shares.replicas
+
+    @property
+    def slots(self) -> int:
+        """The leases this replica may have in flight at once (over every key)."""
+        return self._shares.total_allowance()
+
+    def holds(self, lease_id: str) -> bool:
+        """True while the lease is in flight here."""
+        return lease_id in self._book
+
+    def leases_here(self) -> dict[str, int]:
+        """This replica's leases in flight per key (no I/O)."""
+        return self._book.in_flight_by_key()
+
+    async def in_flight_by_key(self) -> dict[str, int]:
+        """Leases that may be in use per key, over every replica."""
+        return await self._shares.in_flight_by_key()
+
+    async def leave(self, *, drain_seconds: float) -> None:
+        """Stop leasing, wait briefly for the leases in flight, deregister, flush uses."""
+        await self._shares.leave(drain_seconds=drain_seconds)
+        await self.flush_usage()
+
+    def _try_lease(self, request: KeyAcquireRequest) -> KeyLease | None:
+        # No await from the check to the grant: concurrent acquires cannot both take
+        # this replica's last slot of a key.
+        key = self._pick_key()
+        if key is None:
+            return None
+        api_key = self._cipher.decrypt(key.token)
+        lease_id, lease = self._book.grant(
+            key.key_id, worker_id=request.worker_id, job_id=request.job_id
+        )
+        key.last_used = utc_now()
+        KEYS_LEASES_IN_FLIGHT.set(len(self._book))
         return KeyLease(
-            key_id=key["_id"], api_key=api_key, lease_id=lease_id, lease_expires_at=expires_at
+            key_id=key.key_id,
+            api_key=api_key,
+            lease_id=lease_id,
+            lease_expires_at=lease.expires_at,
+            replica_id=self.replica_id,
+        )
+
+    def _pick_key(self) -> PoolKey | None:
+        """The active key with the most slots free here, then least recently used."""
+        free = {
+            key.key_id: self._shares.allowance(key.key_id) - self._book.in_flight(key.key_id)
+            for key in self._keys.values()
+            if key.status is KeyStatus.ACTIVE
+        }
+        usable = [self._keys[key_id] for key_id, n in free.items() if n > 0]
+        return min(usable, key=lambda k: (-free[k.key_id], k.last_used, k.key_id), default=None)
+
+    def _holds_active_slots(self) -> bool:
+        return any(
+            self._shares.allowance(key.key_id) > 0
+            for key in self._keys.values()
+            if key.status is KeyStatus.ACTIVE
         )
 
     async def _refusal(self) -> KeyAcquireResult | None:
         """The answer when no slot was free, or None to wait (busy) and try again."""
+        if any(key.status is KeyStatus.ACTIVE for key in self._keys.values()):
+            return None  # busy: slots come back here, or with the next heartbeat
+        # No active key as this replica last read them: ask the database.
         counts = await keys.count_by_status(self._db)
         reason = refusal_reason(counts)
         if reason is Refusal.BUSY:
+            await self.refresh_keys()  # keys came back meanwhile: try them
             return None
         if await self._lifecycle.end_expired_cooldowns():
-            return None  # keys just came back: try them
+            await self.refresh_keys()
+            return None
         if reason is Refusal.EXHAUSTED:
             await self._lifecycle.cool_down_if_exhausted()
         until = await keys.earliest_cooldown_end(self._db)
@@ -206,6 +290,7 @@ class KeyPool:
             await self._lifecycle.limit_key(
                 release.key_id, reason=f"upstream answered {release.status_code or 'limited'}"
             )
+        await self.refresh_keys()  # this replica leases the key no more, from now on
 
     @staticmethod
     def _answer(result: KeyAcquireResult, label: str, started: float) -> KeyAcquireResult:

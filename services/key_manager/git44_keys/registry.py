@@ -17,16 +17,17 @@ from git44_common.clock import utc_now
 from git44_common.contracts import KeyStatus
 from git44_common.logs import register_secret
 from git44_common.mongo import Database, Document, is_duplicate_key_error
-from git44_keys.crud import keys, leases
+from git44_keys.crud import keys
 from git44_keys.crypto import KeyCipher, mask_key
 from git44_keys.exceptions import ScraperKeyExists, ScraperKeyNotFound
 from git44_keys.lifecycle import KeyLifecycle
+from git44_keys.pool import KeyPool
 from git44_keys.state_machine import KeyEventName
 
 log = logging.getLogger(__name__)
 
 _ALREADY_THERE = "This ScraperAPI key is already in the pool."
-_SNAPSHOT_FIELDS = ("label", "key_hint", "status", "usage_count", "in_flight", "max_concurrency")
+_SNAPSHOT_FIELDS = ("label", "key_hint", "status", "usage_count", "max_concurrency")
 
 
 def snapshot(key: Document | None) -> dict[str, Any] | None:
@@ -42,10 +43,16 @@ class KeysSummary:
 
 
 class KeyRegistry:
-    def __init__(self, db: Database, *, cipher: KeyCipher, lifecycle: KeyLifecycle) -> None:
+    """The admin's view of the pool: keys are stored in MongoDB; `in_flight` is summed
+    over the replicas (their leases live in memory, ADR 0010)."""
+
+    def __init__(
+        self, db: Database, *, cipher: KeyCipher, lifecycle: KeyLifecycle, pool: KeyPool
+    ) -> None:
         self._db = db
         self._cipher = cipher
         self._lifecycle = lifecycle
+        self._pool = pool
 
     def new_key_document(
         self, api_key: str, *, label: str | None, max_concurrency: int
@@ -61,7 +68,6 @@ class KeyRegistry:
             "key_fingerprint": self._cipher.fingerprint(api_key),
             "status": KeyStatus.ACTIVE.value,
             "usage_count": 0,
-            "in_flight": 0,
             "max_concurrency": max_concurrency,
             "last_used": None,
             "limited_at": None,
@@ -78,7 +84,8 @@ class KeyRegistry:
             api_key, label=label, max_concurrency=max_concurrency, reason=f"added by {actor}"
         )
         await self._audit(document["_id"], "scraper_key.add", actor, None, document)
-        return document
+        await self._pool.heartbeat()  # this replica leases it at once, the others soon
+        return {**document, "in_flight": 0}
 
     async def seed_keys(self, api_keys: list[str], *, max_concurrency: int) -> int:
         """Add the keys not in the pool yet (idempotent; safe with concurrent replicas)."""
@@ -118,14 +125,20 @@ class KeyRegistry:
     async def list_keys(
         self, *, cursor: str | None, limit: int
     ) -> tuple[list[Document], str | None]:
-        """A page of the pool's keys, oldest first, and the next page's cursor."""
-        return await keys.list_keys(self._db, cursor=cursor, limit=limit)
+        """A page of the pool's keys, oldest first, with their leases in flight, and the
+        next page's cursor."""
+        page, next_cursor = await keys.list_keys(self._db, cursor=cursor, limit=limit)
+        in_flight = await self._pool.in_flight_by_key()
+        return [{**key, "in_flight": in_flight.get(key["_id"], 0)} for key in page], next_cursor
 
     async def summarize(self) -> KeysSummary:
         """Counts by state, leases in flight and, while the pool cools down, when it ends."""
+        in_flight = await self._pool.in_flight_by_key()
+        by_state = await keys.count_by_status(self._db)
+        known = set(await keys.key_ids(self._db, {}))
         return KeysSummary(
-            by_state=await keys.count_by_status(self._db),
-            in_flight=await keys.total_in_flight(self._db),
+            by_state=by_state,
+            in_flight=sum(n for key_id, n in in_flight.items() if key_id in known),
             cooldown_until=await keys.earliest_cooldown_end(self._db),
         )
 
@@ -133,7 +146,7 @@ class KeyRegistry:
         before = await keys.delete_key(self._db, key_id)
         if before is None:
             raise ScraperKeyNotFound()
-        await leases.delete_key_leases(self._db, key_id)
+        await self._pool.refresh_keys()  # leased no more here; its leases in flight end
         await self._audit(key_id, "scraper_key.delete", actor, before, None)
         await self._lifecycle.report(
             key_id, KeyEventName.DELETED, source=KeyStatus(before["status"]), target=None,
@@ -141,14 +154,12 @@ class KeyRegistry:
         )  # fmt: skip
 
     async def reset_key(self, key_id: str, *, actor: str) -> Document:
-        """→ active with counters cleared; `in_flight` recounted from the live leases."""
+        """→ active with its usage count cleared (its leases in flight stay counted)."""
         now = utc_now()
-        live = await leases.count_live_leases(self._db, key_id, now)
         update = {
             "$set": {
                 "status": KeyStatus.ACTIVE.value,
                 "usage_count": 0,
-                "in_flight": live,
                 "limited_at": None,
                 "cooldown_until": None,
                 "updated_at": now,
@@ -163,7 +174,9 @@ class KeyRegistry:
             key_id, KeyEventName.RESET, source=KeyStatus(before["status"]),
             target=KeyStatus.ACTIVE, at=now, reason=f"reset by {actor}",
         )  # fmt: skip
-        return after
+        await self._pool.refresh_keys()  # leased again here at once, the others soon
+        in_flight = await self._pool.in_flight_by_key()
+        return {**after, "in_flight": in_flight.get(key_id, 0)}
 
     async def _audit(
         self, key_id: str, action: str, actor: str, before: Document | None, after: Document | None

@@ -1,9 +1,10 @@
 """Key leases: ScraperAPI keys for upstream calls, leased from key-manager and released
 with the outcome of the call.
 
-`acquire` is key-manager's RPC; `release` is a message on `git44.keys`. Every upstream
-call runs under its own key lease (`call_with_key`): a 403/429 is the key's fault, so
-the key lease is released as `limited` and the same call is made again with another key.
+`acquire` is key-manager's RPC; `release` is a message on `git44.keys` to the replica
+that granted the lease (it holds its leases in memory, ADR 0010). Every upstream call
+runs under its own key lease (`call_with_key`): a 403/429 is the key's fault, so the key
+lease is released as `limited` and the same call is made again with another key.
 """
 
 from __future__ import annotations
@@ -16,7 +17,14 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import TypeVar
 
-from git44_common.amqp import KEYS_RELEASE, Publisher, RpcClient, RpcError
+from git44_common.amqp import (
+    KEYS_RELEASE,
+    Publisher,
+    PublishUnroutable,
+    RpcClient,
+    RpcError,
+    keys_release_routing_key,
+)
 from git44_common.clock import utc_now
 from git44_common.contracts import (
     KeyAcquireRequest,
@@ -123,10 +131,15 @@ class KeyLeaser:
             status_code=status_code,
             job_id=job_id,
         )
+        exchange = self._publisher.topology.keys_exchange
         try:
-            await self._publisher.publish(
-                self._publisher.topology.keys_exchange, KEYS_RELEASE, message
-            )
+            try:
+                routing_key = keys_release_routing_key(key_lease.replica_id)
+                await self._publisher.publish(exchange, routing_key, message)
+            except PublishUnroutable:
+                # The replica that granted it is gone, and its leases with it; any
+                # replica still applies a `limited` outcome from the shared queue.
+                await self._publisher.publish(exchange, KEYS_RELEASE, message)
         except Exception:
             log.warning("could not release key lease %s", key_lease.lease_id, exc_info=True)
 

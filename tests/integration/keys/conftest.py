@@ -15,7 +15,14 @@ from aio_pika.abc import AbstractRobustConnection
 from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
 
-from git44_common.amqp import KEYS_RELEASE, Publisher, RpcClient, Topology
+from git44_common.amqp import (
+    KEYS_RELEASE,
+    Publisher,
+    PublishUnroutable,
+    RpcClient,
+    Topology,
+    keys_release_routing_key,
+)
 from git44_common.contracts import (
     KeyAcquireRequest,
     KeyAcquireResult,
@@ -46,7 +53,8 @@ async def eventually(
 
 
 class KeyManagerClient:
-    """What a worker does: acquire over RPC, release over the keys exchange."""
+    """What a worker does: acquire over RPC, release over the keys exchange to the
+    replica that granted the lease (the shared queue when that one is gone)."""
 
     def __init__(self, rpc: RpcClient, publisher: Publisher, topology: Topology) -> None:
         self.rpc = rpc
@@ -69,7 +77,13 @@ class KeyManagerClient:
         message = KeyRelease(
             lease_id=lease.lease_id, key_id=lease.key_id, outcome=outcome, status_code=status
         )
-        await self.publisher.publish(self.topology.keys_exchange, KEYS_RELEASE, message)
+        exchange = self.topology.keys_exchange
+        try:
+            await self.publisher.publish(
+                exchange, keys_release_routing_key(lease.replica_id), message
+            )
+        except PublishUnroutable:
+            await self.publisher.publish(exchange, KEYS_RELEASE, message)
 
 
 def make_settings(
@@ -84,6 +98,10 @@ def make_settings(
         "encryption_key": "integration-test-encryption-secret",
         "seed_keys": ",".join(SEED),
         "maintenance_interval_seconds": 0.2,
+        "replica_heartbeat_seconds": 0.2,
+        "replica_ttl_seconds": 1.0,
+        "usage_flush_seconds": 0.2,
+        "shutdown_drain_seconds": 0.2,
         "acquire_wait_seconds": 0.5,
         "log_json": False,
         **overrides,
@@ -97,7 +115,32 @@ async def running(app: FastAPI) -> AsyncIterator[KeysContext]:
         yield app.state.context
 
 
-StartKeyManager = Callable[..., Awaitable[KeysContext]]
+class KeyManagers:
+    """Starts key-manager replicas in-process (call it again for another one); `stop`
+    ends one the way a shutdown does (it leaves), the others stop at teardown."""
+
+    def __init__(self, settings: Callable[..., KeysSettings]) -> None:
+        self._settings = settings
+        self._running: dict[int, AsyncExitStack] = {}
+        self.apps: list[FastAPI] = []
+
+    async def __call__(self, **overrides: Any) -> KeysContext:
+        app = create_app(self._settings(**overrides))
+        self.apps.append(app)
+        stack = AsyncExitStack()
+        context = await stack.enter_async_context(running(app))
+        self._running[id(context)] = stack
+        return context
+
+    async def stop(self, context: KeysContext) -> None:
+        await self._running.pop(id(context)).aclose()
+
+    async def close(self) -> None:
+        while self._running:
+            await self._running.popitem()[1].aclose()
+
+
+StartKeyManager = KeyManagers
 
 
 @pytest.fixture
@@ -108,26 +151,24 @@ async def start_key_manager(
     amqp_url: str,
     topology: Topology,
     token_issuer: TokenIssuer,
-) -> AsyncIterator[StartKeyManager]:
+) -> AsyncIterator[KeyManagers]:
     """Start a key-manager replica (call again for a second one); stopped at teardown."""
-    async with AsyncExitStack() as stack:
-        apps: list[FastAPI] = []
 
-        async def start(**overrides: Any) -> KeysContext:
-            overrides.setdefault("jwks_url", token_issuer.jwks_url)
-            settings = make_settings(
-                mongo_url=mongo_url,
-                db_name=db_name,
-                amqp_url=amqp_url,
-                namespace=topology.namespace,
-                **overrides,
-            )
-            app = create_app(settings)
-            apps.append(app)
-            return await stack.enter_async_context(running(app))
+    def settings(**overrides: Any) -> KeysSettings:
+        overrides.setdefault("jwks_url", token_issuer.jwks_url)
+        return make_settings(
+            mongo_url=mongo_url,
+            db_name=db_name,
+            amqp_url=amqp_url,
+            namespace=topology.namespace,
+            **overrides,
+        )
 
-        start.apps = apps  # type: ignore[attr-defined]
-        yield start
+    replicas = KeyManagers(settings)
+    try:
+        yield replicas
+    finally:
+        await replicas.close()
 
 
 @pytest.fixture

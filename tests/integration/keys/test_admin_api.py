@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import logging
+from collections import Counter
 from collections.abc import AsyncIterator
 
 import httpx
@@ -40,7 +41,7 @@ async def http(
             {"_id": "user-1", "role": "user", "disabled": False},
         ]
     )
-    async with http_client(start_key_manager.apps[-1]) as client:  # type: ignore[attr-defined]
+    async with http_client(start_key_manager.apps[-1]) as client:
         yield client
 
 
@@ -256,3 +257,34 @@ async def _any_cooldown(
 ) -> bool:
     summary = (await http.get(f"{BASE}/summary", headers=admin)).json()
     return bool(summary["byState"]["cooldown"])
+
+
+async def test_in_flight_is_summed_over_the_replicas(
+    http: httpx.AsyncClient,
+    admin: dict[str, str],
+    start_key_manager: StartKeyManager,
+    client: KeyManagerClient,
+) -> None:
+    """Leases live in each replica's memory; the list and the summary of either replica
+    count them all (the other's as its last heartbeat reported them)."""
+    await start_key_manager()
+    leases = []
+    while len({lease.replica_id for lease in leases}) < 2:
+        assert len(leases) < 10, "one replica answered every acquire"
+        leases.append(await client.lease())
+    expected = Counter(lease.key_id for lease in leases)
+
+    async def counted() -> bool:
+        listing = (await http.get(BASE, headers=admin)).json()["data"]
+        summary = (await http.get(f"{BASE}/summary", headers=admin)).json()
+        by_key = {key["id"]: key["inFlight"] for key in listing if key["inFlight"]}
+        return by_key == dict(expected) and summary["inFlight"] == len(leases)
+
+    await eventually(counted)
+    for lease in leases:
+        await client.release(lease)
+
+    async def idle() -> bool:
+        return (await http.get(f"{BASE}/summary", headers=admin)).json()["inFlight"] == 0
+
+    await eventually(idle)

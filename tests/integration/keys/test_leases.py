@@ -1,20 +1,19 @@
-"""The acquire RPC and release messages against real RabbitMQ and MongoDB."""
+"""The acquire RPC and release messages against real RabbitMQ and MongoDB: leases live
+in the replica's memory (ADR 0010), only the usage counters reach the database."""
 
 from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from datetime import timedelta
 
 import pytest
 
 from git44_common.amqp import RpcError
-from git44_common.clock import utc_now
-from git44_common.collections import KEY_LEASES, SCRAPER_KEYS
+from git44_common.collections import KEY_LEASES, KEY_REPLICAS, SCRAPER_KEYS
 from git44_common.contracts import KeyLease, KeyStatus, ReleaseOutcome
 from git44_common.mongo import Database
 from git44_keys.context import KeysContext
-from git44_keys.metrics import KEYS_ACQUIRE, KEYS_SLOTS_RECOUNTED
+from git44_keys.metrics import KEYS_ACQUIRE, KEYS_LEASES_EXPIRED
 from tests.integration.keys.conftest import (
     SEED,
     KeyManagerClient,
@@ -25,8 +24,14 @@ from tests.integration.keys.conftest import (
 pytestmark = pytest.mark.integration
 
 
-async def in_flight(db: Database) -> dict[str, int]:
-    return {key["_id"]: key["in_flight"] async for key in db[SCRAPER_KEYS].find()}
+async def in_flight(context: KeysContext) -> dict[str, int]:
+    """Leases in flight per key (0 for idle keys), as the admin API sums them."""
+    counts = await context.pool.in_flight_by_key()
+    return {key["_id"]: counts.get(key["_id"], 0) async for key in context.db[SCRAPER_KEYS].find()}
+
+
+async def uses(db: Database) -> dict[str, int]:
+    return {key["_id"]: key.get("usage_count", 0) async for key in db[SCRAPER_KEYS].find()}
 
 
 async def test_seeded_keys_are_stored_encrypted_once(
@@ -40,32 +45,33 @@ async def test_seeded_keys_are_stored_encrypted_once(
         assert not any(plain in str(document) for plain in SEED)
 
 
-async def test_acquire_grants_a_seeded_key_with_a_lease(
+async def test_acquire_grants_a_seeded_key_with_a_lease_held_in_memory(
     key_manager: KeysContext, client: KeyManagerClient, db: Database
 ) -> None:
     lease = await client.lease(worker_id="w1", job_id="job-1")
     assert lease.api_key.get_secret_value() in SEED
-    record = await db[KEY_LEASES].find_one({"_id": lease.lease_id})
-    assert record is not None
-    assert (record["key_id"], record["worker_id"], record["job_id"]) == (
-        lease.key_id,
-        "w1",
-        "job-1",
-    )
-    assert (await in_flight(db))[lease.key_id] == 1
+    assert lease.replica_id == key_manager.pool.replica_id
+    assert (await in_flight(key_manager))[lease.key_id] == 1
+    assert await db[KEY_LEASES].count_documents({"_id": lease.lease_id}) == 0  # not stored
+
+    async def reported() -> bool:  # the replica's heartbeat tells the others
+        doc = await db[KEY_REPLICAS].find_one({"_id": key_manager.pool.replica_id})
+        return doc is not None and doc["in_flight"] == {lease.key_id: 1}
+
+    await eventually(reported)
 
 
 async def test_acquire_prefers_the_least_loaded_then_least_recently_used_key(
-    key_manager: KeysContext, client: KeyManagerClient, db: Database
+    key_manager: KeysContext, client: KeyManagerClient
 ) -> None:
     first = await client.lease()
     second = await client.lease()
     assert second.key_id != first.key_id  # fewest in flight
-    await release_and_settle(client, db, first)
-    await release_and_settle(client, db, second)
+    await release_and_settle(client, key_manager, first)
+    await release_and_settle(client, key_manager, second)
     third = await client.lease()
     assert third.key_id not in {first.key_id, second.key_id}  # never used
-    await release_and_settle(client, db, third)
+    await release_and_settle(client, key_manager, third)
     assert (await client.lease()).key_id == first.key_id  # least recently used
 
 
@@ -73,16 +79,21 @@ async def test_release_ok_frees_the_slot_and_counts_the_use(
     key_manager: KeysContext, client: KeyManagerClient, db: Database
 ) -> None:
     lease = await client.lease()
-    await release_and_settle(client, db, lease)
-    assert await _released(db, lease.lease_id)
+    await release_and_settle(client, key_manager, lease)
+
+    async def counted() -> bool:  # the next usage flush writes it
+        return (await uses(db))[lease.key_id] == 1
+
+    await eventually(counted)
     key = await db[SCRAPER_KEYS].find_one({"_id": lease.key_id})
     assert key is not None
-    assert (key["in_flight"], key["usage_count"], key["status"]) == (0, 1, "active")
+    assert key["status"] == "active"
     assert key["last_used"] is not None
+    assert (await in_flight(key_manager))[lease.key_id] == 0
 
 
 async def test_a_duplicate_release_gives_the_slot_back_only_once(
-    key_manager: KeysContext, client: KeyManagerClient, db: Database
+    key_manager: KeysContext, client: KeyManagerClient
 ) -> None:
     held = await client.lease()
     other = await client.lease()
@@ -90,10 +101,10 @@ async def test_a_duplicate_release_gives_the_slot_back_only_once(
     third = await client.lease()
     again = await client.lease()
     assert again.key_id in {held.key_id, other.key_id, third.key_id}
-    await release_and_settle(client, db, again)
+    await release_and_settle(client, key_manager, again)
     await client.release(again)  # delivered twice
     await asyncio.sleep(0.3)
-    loads = await in_flight(db)
+    loads = await in_flight(key_manager)
     assert loads[again.key_id] == 1
     assert sum(loads.values()) == 3
 
@@ -112,7 +123,7 @@ async def test_a_limited_release_marks_the_key_limited(
     key = await db[SCRAPER_KEYS].find_one({"_id": lease.key_id})
     assert key is not None
     assert key["limited_at"] is not None
-    assert key["in_flight"] == 0
+    assert (await in_flight(key_manager))[lease.key_id] == 0
     for _ in range(4):  # the other keys keep serving
         assert (await client.lease()).key_id != lease.key_id
 
@@ -128,7 +139,7 @@ async def test_fifty_concurrent_acquires_never_exceed_max_concurrency(
     assert KEYS_ACQUIRE.labels("busy")._value.get() - busy_before == 44
     assert set(Counter(lease.key_id for lease in granted).values()) == {2}
     assert all(r.outcome == "cooldown" for r in results if r.lease is None)  # busy: retry soon
-    assert set((await in_flight(context.db)).values()) == {2}
+    assert set((await in_flight(context)).values()) == {2}
 
 
 async def test_concurrent_workers_holding_and_releasing_stay_within_limits(
@@ -159,7 +170,7 @@ async def test_concurrent_workers_holding_and_releasing_stay_within_limits(
     await asyncio.gather(*(work(i) for i in range(50)))
     assert peak
     assert max(peak.values()) <= 2
-    await eventually(lambda: _all_idle(context.db))
+    await eventually(lambda: _all_idle(context))
 
 
 async def test_expired_leases_give_their_slot_back(
@@ -168,69 +179,56 @@ async def test_expired_leases_give_their_slot_back(
     context = await start_key_manager(
         default_max_concurrency=1, lease_seconds=0.5, acquire_wait_seconds=0
     )
+    expired = KEYS_LEASES_EXPIRED._value.get()
     leases = [await client.lease() for _ in range(3)]
     assert (await client.acquire()).outcome == "cooldown"  # all busy
-    await eventually(lambda: _all_idle(context.db), within=5)
-    assert await context.db[KEY_LEASES].count_documents({}) == 0
+    await eventually(lambda: _all_idle(context), within=5)
+    assert KEYS_LEASES_EXPIRED._value.get() - expired == 3
     fresh = await client.lease()
     await client.release(leases[0])  # a late release of an expired lease
     await asyncio.sleep(0.3)
-    assert (await in_flight(context.db))[fresh.key_id] == 1
+    assert (await in_flight(context))[fresh.key_id] == 1
 
 
-async def test_slots_no_lease_holds_are_given_back_once_the_key_is_idle(
-    start_key_manager: StartKeyManager, client: KeyManagerClient
+async def test_a_burst_of_leases_writes_nothing_per_lease(
+    start_key_manager: StartKeyManager, client: KeyManagerClient, mongo_db: Database
 ) -> None:
-    """A replica that died between taking a slot and recording its lease (or between
-    deleting a lease and returning its slot) leaves `in_flight` too high: maintenance
-    recounts idle keys from their leases, and leaves busy keys and live leases alone."""
-    context = await start_key_manager(lease_seconds=30)
-    db = context.db
-    lease = await client.lease()
-    leased, leaked, busy = [lease.key_id, *sorted(set(await in_flight(db)) - {lease.key_id})]
-    long_ago = utc_now() - timedelta(minutes=5)
-    slots = {leased: 3, leaked: 2, busy: 1}
-    for key_id, count in slots.items():
-        changed = utc_now() if key_id == busy else long_ago
-        await db[SCRAPER_KEYS].update_one(
-            {"_id": key_id}, {"$set": {"in_flight": count, "updated_at": changed}}
-        )
-    recounted = KEYS_SLOTS_RECOUNTED._value.get()
-
-    async def recounted_from_leases() -> bool:
-        counts = await in_flight(db)
-        # The counter moves after the round's last update: a reader can see the update first.
-        given_back = KEYS_SLOTS_RECOUNTED._value.get() - recounted
-        return (counts[leased], counts[leaked], given_back) == (1, 0, 4)  # (3 - 1) + (2 - 0)
-
-    await eventually(recounted_from_leases)
-    await asyncio.sleep(0.6)  # a few more rounds: the recently changed key is left alone
-    assert (await in_flight(db))[busy] == 1
-    await release_and_settle(client, db, lease)
-    assert (await in_flight(db))[leased] == 0
+    """100 acquires and releases cost no write of their own: the heartbeat and the usage
+    flush write on their clocks (here 5 s), whatever the number of leases."""
+    context = await start_key_manager(
+        replica_heartbeat_seconds=5, replica_ttl_seconds=20, usage_flush_seconds=5
+    )
+    before = await writes(mongo_db)
+    for _ in range(50):
+        a, b = await client.lease(), await client.lease()
+        await client.release(a)
+        await client.release(b)
+    await eventually(lambda: _all_idle(context))
+    # at most a heartbeat and a usage flush (one $inc per key) fell inside the burst
+    assert await writes(mongo_db) - before <= 1 + len(SEED)
+    await context.pool.flush_usage()
+    assert sum((await uses(context.db)).values()) == 100
 
 
-async def _released(db: Database, lease_id: str) -> bool:
-    return await db[KEY_LEASES].count_documents({"_id": lease_id}) == 0
+async def writes(db: Database) -> int:
+    counters = (await db.client.admin.command("serverStatus"))["opcounters"]
+    return int(counters["insert"] + counters["update"] + counters["delete"])
 
 
-async def _uses(db: Database) -> int:
-    return sum([key["usage_count"] async for key in db[SCRAPER_KEYS].find()])
-
-
-async def release_and_settle(client: KeyManagerClient, db: Database, lease: KeyLease) -> None:
-    """Release and wait until key-manager has counted it (slot and use are one update)."""
-    before = await _uses(db)
+async def release_and_settle(
+    client: KeyManagerClient, context: KeysContext, lease: KeyLease
+) -> None:
+    """Release and wait until the replica has taken the lease back."""
     await client.release(lease)
 
-    async def counted() -> bool:
-        return await _uses(db) == before + 1
+    async def returned() -> bool:
+        return not context.pool.holds(lease.lease_id)
 
-    await eventually(counted)
+    await eventually(returned)
 
 
-async def _all_idle(db: Database) -> bool:
-    return set((await in_flight(db)).values()) == {0}
+async def _all_idle(context: KeysContext) -> bool:
+    return set((await in_flight(context)).values()) == {0}
 
 
 async def test_an_empty_pool_answers_no_keys(

@@ -49,3 +49,9 @@ def test_a_malformed_key_list_is_refused_without_showing_it() -> None:
     with pytest.raises(ValidationError, match="empty entry") as raised:
         KeysSettings(environment="test", encryption_key="new-s3cret-passphrase,")
     assert "s3cret" not in str(raised.value)
+
+
+def test_a_replica_ttl_shorter_than_two_heartbeats_is_refused() -> None:
+    """One late heartbeat must not stop a replica leasing."""
+    with pytest.raises(ValidationError, match="KEYS_REPLICA_TTL_SECONDS"):
+        KeysSettings(environment="test", replica_heartbeat_seconds=2, replica_ttl_seconds=3)

@@ -50,6 +50,7 @@ from git44_common.amqp.topology import (
     delete_topology,
     job_event_key,
     key_event_key,
+    keys_release_routing_key,
     pick_delay_tier,
 )
 
@@ -94,6 +95,7 @@ __all__ = [
     "is_connection_open",
     "job_event_key",
     "key_event_key",
+    "keys_release_routing_key",
     "message_context",
     "pick_delay_tier",
     "start_consumer",

@@ -11,6 +11,8 @@
                         ├─account.deleted.dead► git44.accounts.dead
                         └─keys.release.dead──► git44.keys.release.dead
     git44.keys (direct) ──keys.release───────► git44.keys.release (quorum, delivery limit)
+                        └─keys.release.<replica>► git44.keys.release.<replica> (declared by
+                                                 that key-manager replica: exclusive)
     default exchange    ──git44.keys.rpc─────► git44.keys.rpc (classic; acquire RPC requests)
     default exchange    ──<delay queue name>─► git44.<family>.delay.<n>s (quorum, TTL n s)
                                                  └─ dead-letters back to git44.jobs
@@ -56,6 +58,13 @@ WEBHOOK_DELAY_TIERS: tuple[int, ...] = (1, 5, 30, 300, 1800, 7200)
 # auth's mail retries follow AUTH_MAIL_RETRY_DELAYS_SECONDS; a delay between two tiers
 # comes back early on the lower one and is re-delayed for the rest
 MAIL_DELAY_TIERS: tuple[int, ...] = (1, 10, 60, 300, 1800)
+
+
+def keys_release_routing_key(replica_id: str | None) -> str:
+    """Routing key of a key release on `git44.keys`: the queue of the key-manager
+    replica that granted the lease (it holds the lease in memory), or the shared
+    `keys.release` queue for a lease that names no replica."""
+    return f"{KEYS_RELEASE}.{replica_id}" if replica_id else KEYS_RELEASE
 
 
 def job_event_key(status: str) -> str:
@@ -173,6 +182,11 @@ class Topology:
     @property
     def keys_release_queue(self) -> str:
         return self._name("git44.keys.release")
+
+    def keys_replica_release_queue(self, replica_id: str) -> str:
+        """The release queue of one key-manager replica (exclusive to its connection, so
+        it goes away with the replica; a release then falls back to the shared queue)."""
+        return self._name(f"git44.keys.release.{replica_id}")
 
     @property
     def keys_release_dead_queue(self) -> str:

@@ -26,7 +26,32 @@ class KeysSettings(ServiceSettings):
     default_max_concurrency: int = Field(default=5, ge=1, le=1000)
     cooldown_seconds: float = Field(default=3600.0, gt=0)
     lease_seconds: float = Field(
-        default=90.0, gt=0, description="a lease frees its slot by itself after this long"
+        default=90.0,
+        gt=0,
+        description="a lease frees its slot by itself after this long (longer than a "
+        "worker's upstream call may last)",
+    )
+    replica_heartbeat_seconds: float = Field(
+        default=2.0,
+        gt=0,
+        description="how often a replica renews its registration and recomputes its share "
+        "of every key's max_concurrency (one database write)",
+    )
+    replica_ttl_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        description="a replica that has not renewed its registration for this long stops "
+        "leasing; the others take its share once its leases expired too (plus "
+        "lease_seconds)",
+    )
+    usage_flush_seconds: float = Field(
+        default=5.0, gt=0, description="how often the keys' usage counters are written"
+    )
+    shutdown_drain_seconds: float = Field(
+        default=5.0,
+        ge=0,
+        description="at shutdown, how long a replica waits for its leases to come back "
+        "before it leaves (the others take its share at once when none is left)",
     )
     acquire_wait_seconds: float = Field(
         default=2.0, ge=0, description="how long acquire waits for a slot when every key is busy"
@@ -42,6 +67,14 @@ class KeysSettings(ServiceSettings):
     @property
     def seed_key_list(self) -> list[str]:
         return [key.strip() for key in self.seed_keys.split(",") if key.strip()]
+
+    @model_validator(mode="after")
+    def _heartbeats_well_within_the_ttl(self) -> Self:
+        if self.replica_ttl_seconds < 2 * self.replica_heartbeat_seconds:
+            raise ValueError(
+                "KEYS_REPLICA_TTL_SECONDS must be at least twice KEYS_REPLICA_HEARTBEAT_SECONDS"
+            )
+        return self
 
     @model_validator(mode="after")
     def _seed_keys_only_in_development(self) -> Self:

@@ -2,7 +2,7 @@
 
 from pymongo import ASCENDING, DESCENDING
 
-from git44_common.collections import KEY_EVENTS, KEY_LEASES, SCRAPER_KEYS
+from git44_common.collections import KEY_EVENTS, KEY_REPLICAS, SCRAPER_KEYS
 from git44_common.mongo import IndexSpec, ttl_index
 
 INDEXES = (
@@ -22,10 +22,8 @@ INDEXES = (
         collection=KEY_EVENTS, keys=[("key_id", ASCENDING), ("at", DESCENDING)], name="key_at"
     ),
     IndexSpec(collection=KEY_EVENTS, keys=[("at", DESCENDING)], name="at"),
-    # The sweeper finds expired leases by `expires_at` and gives their slots back.
-    IndexSpec(collection=KEY_LEASES, keys=[("expires_at", ASCENDING)], name="expires_at"),
-    IndexSpec(collection=KEY_LEASES, keys=[("key_id", ASCENDING)], name="key_id"),
-    # Backstop only, a day after expiry: a lease MongoDB deletes by TTL would not give
-    # its slot back, so the sweeper (every few seconds) must get there first.
-    ttl_index(KEY_LEASES, "purge_at"),
+    # `key_manager_replicas` holds one registration per replica (ADR 0010), read whole
+    # by every heartbeat: no index but this backstop, a day after a registration was
+    # forgotten (replicas delete the ones they forget).
+    ttl_index(KEY_REPLICAS, "purge_at"),
 )

@@ -1,20 +1,18 @@
-"""Queries on `scraper_api_keys`. Every state change is one atomic update."""
+"""Queries on `scraper_api_keys`. Every state change is one atomic update; leases are
+not written here (they live in each replica's memory, ADR 0010), only the usage counts."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from pymongo import ASCENDING, ReturnDocument
+from pymongo import ASCENDING, ReturnDocument, UpdateOne
 
 from git44_common.collections import SCRAPER_KEYS
 from git44_common.contracts import KeyStatus
 from git44_common.mongo import Database, Document
 from git44_common.pagination import after_cursor, keyset_sort, split_page
-
-# A key may take another lease while it has fewer than its own max_concurrency.
-_HAS_FREE_SLOT = {"$expr": {"$lt": ["$in_flight", "$max_concurrency"]}}
-_LEAST_LOADED_THEN_LRU = [("in_flight", ASCENDING), ("last_used", ASCENDING), ("_id", ASCENDING)]
 
 
 async def insert_key(db: Database, document: Document) -> None:
@@ -66,48 +64,27 @@ async def delete_key(db: Database, key_id: str) -> Document | None:
     return await db[SCRAPER_KEYS].find_one_and_delete({"_id": key_id})
 
 
-async def claim_slot(db: Database, now: datetime) -> Document | None:
-    """Take one slot of the least-loaded, then least recently used, active key."""
-    return await db[SCRAPER_KEYS].find_one_and_update(
-        {"status": KeyStatus.ACTIVE.value, **_HAS_FREE_SLOT},
-        {"$inc": {"in_flight": 1}, "$set": {"last_used": now, "updated_at": now}},
-        sort=_LEAST_LOADED_THEN_LRU,
-        return_document=ReturnDocument.AFTER,
-    )
+async def pool_keys(db: Database) -> list[Document]:
+    """What a replica leases from: every key's id, state, limit and ciphertext."""
+    projection = {
+        "status": 1,
+        "max_concurrency": 1,
+        "api_key_encrypted": 1,
+        "last_used": 1,
+    }
+    return await db[SCRAPER_KEYS].find({}, projection=projection).sort("_id").to_list()
 
 
-async def return_slot(db: Database, key_id: str, *, now: datetime) -> None:
-    """Give back one slot of an unused (expired) lease, never below zero."""
-    await db[SCRAPER_KEYS].update_one(
-        {"_id": key_id, "in_flight": {"$gt": 0}},
-        {"$inc": {"in_flight": -1}, "$set": {"updated_at": now}},
-    )
-
-
-async def finish_use(db: Database, key_id: str, *, now: datetime) -> None:
-    """A call with this key finished: its slot back and the use counted, in one update."""
-    await db[SCRAPER_KEYS].update_one(
-        {"_id": key_id},
-        [
-            {
-                "$set": {
-                    "in_flight": {"$max": [0, {"$subtract": ["$in_flight", 1]}]},
-                    "usage_count": {"$add": [{"$ifNull": ["$usage_count", 0]}, 1]},
-                    "last_used": now,
-                    "updated_at": now,
-                }
-            }
-        ],
-    )
-
-
-async def idle_keys_holding_slots(db: Database, *, unchanged_since: datetime) -> list[Document]:
-    """Keys with slots taken whose counters have not changed since `unchanged_since`."""
-    cursor = db[SCRAPER_KEYS].find(
-        {"in_flight": {"$gt": 0}, "updated_at": {"$lte": unchanged_since}},
-        projection={"in_flight": 1, "updated_at": 1},
-    )
-    return await cursor.to_list()
+async def add_usage(db: Database, uses: Mapping[str, tuple[int, datetime]]) -> None:
+    """Count uses (key id → (how many, the last one's time)): one update per key, sent
+    together. A key deleted meanwhile is simply not found."""
+    if not uses:
+        return
+    updates = [
+        UpdateOne({"_id": key_id}, {"$inc": {"usage_count": count}, "$max": {"last_used": last}})
+        for key_id, (count, last) in uses.items()
+    ]
+    await db[SCRAPER_KEYS].bulk_write(updates, ordered=False)
 
 
 async def count_by_status(db: Database) -> dict[KeyStatus, int]:
@@ -141,9 +118,3 @@ async def compare_and_set(
     return await db[SCRAPER_KEYS].find_one_and_update(
         {"_id": key_id, **expected}, update, return_document=ReturnDocument.BEFORE
     )
-
-
-async def total_in_flight(db: Database) -> int:
-    pipeline = [{"$group": {"_id": None, "n": {"$sum": "$in_flight"}}}]
-    rows = await (await db[SCRAPER_KEYS].aggregate(pipeline)).to_list()
-    return int(rows[0]["n"]) if rows else 0
