@@ -134,6 +134,7 @@ def test_rendering_refuses_a_missing_value() -> None:
         ("GET", "/api/v1/removals", "jobs-api"),
         ("GET", "/api/admin/jobs?status=failed", "jobs-api"),
         ("GET", "/api/admin/stats", "jobs-api"),
+        ("DELETE", "/api/admin/result-cache?link=x", "jobs-api"),
     ],
 )
 def test_routes_reach_their_service_with_the_path_unchanged(

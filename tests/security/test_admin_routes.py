@@ -21,6 +21,7 @@ ADMIN_ROUTES = [
     ("jobs-api", "POST", "/api/admin/jobs/000000000000000000000000/retry", None),
     ("jobs-api", "PATCH", "/api/admin/users/{user}/quota", {"addCredits": 1000}),
     ("jobs-api", "GET", "/api/admin/stats", None),
+    ("jobs-api", "DELETE", "/api/admin/result-cache?link=https://sora.chatgpt.com/p/s_x", None),
     ("key-manager", "GET", "/api/admin/scraper-keys", None),
     ("key-manager", "POST", "/api/admin/scraper-keys", {"apiKey": "sk-sec-admin-route-test"}),
     ("key-manager", "GET", "/api/admin/scraper-keys/summary", None),
