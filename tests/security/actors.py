@@ -20,7 +20,6 @@ from localstack import LocalStack
 from tests.utils.requests import bearer, sora_link
 
 PASSWORD = "s3cur1ty-Suite-planted-pw"
-SORA_LINK = sora_link("0123456789abcdef")
 
 
 @dataclass(frozen=True)
@@ -60,10 +59,12 @@ def register(
     )
 
 
-def submit(stack: LocalStack, account: Account, link: str = SORA_LINK) -> dict[str, Any]:
+def submit(stack: LocalStack, account: Account, link: str | None = None) -> dict[str, Any]:
+    """A job of `account`'s, for `link` or a new one (a link submitted before is answered
+    from the result cache at once)."""
     response = httpx.post(
         f"{stack.url('jobs-api')}/api/removal",
-        json={"inputLink": link},
+        json={"inputLink": link or sora_link()},
         headers=account.headers,
         timeout=30,
     )
