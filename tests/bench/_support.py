@@ -44,6 +44,37 @@ def env_float(name: str, default: float) -> float:
     return float(os.environ.get(name, str(default)))
 
 
+GENEROUS = str(10**6)
+
+
+def keyed_upstream(
+    prefix: str, *, keys: int, concurrency: int, processing: str
+) -> tuple[list[str], dict[str, str]]:
+    """The simulator's arguments and the services' settings for `keys` ScraperAPI keys
+    named `<prefix>-key-<n>` with `concurrency` calls each (key-manager told the same),
+    tasks taking `processing` s, a worker running keys × concurrency jobs with the seed's
+    3–5 s polling bounds (the test stacks' fast polling would run out of polls), and
+    quotas no run exhausts."""
+    names = ",".join(f"{prefix}-key-{i}" for i in range(1, keys + 1))
+    sim_args = [
+        "--keys", names,
+        "--concurrency", str(concurrency),
+        "--credits", GENEROUS,
+        "--processing-seconds", processing,
+        "--log-level", "warning",
+    ]  # fmt: skip
+    env = {
+        "JOBS_DEFAULT_TOTAL_QUOTA": GENEROUS,
+        "JOBS_DEFAULT_DAILY_LIMIT": GENEROUS,
+        "KEYS_DEFAULT_MAX_CONCURRENCY": str(concurrency),
+        "KEYS_SEED_KEYS": names,
+        "WORKER_CONCURRENCY": str(keys * concurrency),
+        "WORKER_POLL_MIN_SECONDS": "3",
+        "WORKER_POLL_MAX_SECONDS": "5",
+    }
+    return sim_args, env
+
+
 @asynccontextmanager
 async def bench_stack(
     *,

@@ -32,7 +32,14 @@ from localstack import LocalStack
 
 from git44_sim.client import SimControl
 from tests.bench._cost import CostMeter
-from tests.bench._support import bench_stack, client, env_float, env_int, wait_terminal
+from tests.bench._support import (
+    bench_stack,
+    client,
+    env_float,
+    env_int,
+    keyed_upstream,
+    wait_terminal,
+)
 from tests.utils.accounts import register_user
 
 JOBS = env_int("BENCH_COST_JOBS", 60)
@@ -41,12 +48,7 @@ REPEAT = env_float("BENCH_COST_REPEAT", 0.3)
 SEED = env_int("BENCH_COST_SEED", 7)
 KEYS, KEY_CONCURRENCY = 3, 2
 PROCESSING = os.environ.get("BENCH_COST_PROCESSING", "2-4")
-GENEROUS = str(10**6)
 PROCESSES = ("auth", "jobs-api", "key-manager", "worker")
-
-
-def key_names() -> list[str]:
-    return [f"cost-key-{i}" for i in range(1, KEYS + 1)]
 
 
 def links(count: int, *, repeat: float, rng: random.Random) -> list[str]:
@@ -63,23 +65,9 @@ def links(count: int, *, repeat: float, rng: random.Random) -> list[str]:
 
 
 async def run() -> dict[str, Any]:
-    sim_args = [
-        "--keys", ",".join(key_names()),
-        "--concurrency", str(KEY_CONCURRENCY),
-        "--credits", GENEROUS,
-        "--processing-seconds", PROCESSING,
-        "--log-level", "warning",
-    ]  # fmt: skip
-    env = {
-        "JOBS_DEFAULT_TOTAL_QUOTA": GENEROUS,
-        "JOBS_DEFAULT_DAILY_LIMIT": GENEROUS,
-        "KEYS_DEFAULT_MAX_CONCURRENCY": str(KEY_CONCURRENCY),
-        "KEYS_SEED_KEYS": ",".join(key_names()),
-        "WORKER_CONCURRENCY": str(KEYS * KEY_CONCURRENCY),
-        # the seed's polling (the test stacks' fast polling would run out of polls)
-        "WORKER_POLL_MIN_SECONDS": "3",
-        "WORKER_POLL_MAX_SECONDS": "5",
-    }
+    sim_args, env = keyed_upstream(
+        "cost", keys=KEYS, concurrency=KEY_CONCURRENCY, processing=PROCESSING
+    )
     rng = random.Random(SEED)
     async with (
         bench_stack(tag="cost", extra_env=env, sim_args=sim_args) as stack,

@@ -33,6 +33,7 @@ from tests.bench._support import (
     bench_stack,
     client,
     env_int,
+    keyed_upstream,
     parse_time,
     percentiles,
     start_ready,
@@ -49,7 +50,6 @@ PROCESSING = os.environ.get("BENCH_PIPELINE_PROCESSING", "2-4")
 POLICIES = os.environ.get("BENCH_PIPELINE_POLICIES", "fixed,adaptive,frontier").split(",")
 # key-manager replicas sharing the keys (docs/operations.md promises two work)
 KEY_MANAGERS = env_int("BENCH_PIPELINE_KEY_MANAGERS", 2)
-GENEROUS = str(10**6)
 
 
 def mean_processing() -> float:
@@ -57,35 +57,13 @@ def mean_processing() -> float:
     return (float(low) + float(high or low)) / 2
 
 
-def stack_env() -> dict[str, str]:
-    return {
-        "JOBS_DEFAULT_TOTAL_QUOTA": GENEROUS,
-        "JOBS_DEFAULT_DAILY_LIMIT": GENEROUS,
-        "KEYS_DEFAULT_MAX_CONCURRENCY": str(KEY_CONCURRENCY),
-        "KEYS_SEED_KEYS": ",".join(key_names()),
-        "WORKER_CONCURRENCY": str(KEYS * KEY_CONCURRENCY),
-        "WORKER_POLL_MIN_SECONDS": "3",
-        "WORKER_POLL_MAX_SECONDS": "5",
-    }
-
-
-def key_names() -> list[str]:
-    return [f"bench-key-{i}" for i in range(1, KEYS + 1)]
-
-
 async def run() -> dict[str, Any]:
-    sim_args = [
-        "--keys", ",".join(key_names()),
-        "--concurrency", str(KEY_CONCURRENCY),
-        "--credits", GENEROUS,
-        "--processing-seconds", PROCESSING,
-        "--log-level", "warning",
-    ]  # fmt: skip
+    sim_args, env = keyed_upstream(
+        "bench", keys=KEYS, concurrency=KEY_CONCURRENCY, processing=PROCESSING
+    )
     services = ("auth", "key-manager", "jobs-api")
     async with (
-        bench_stack(
-            tag="pipe", services=services, extra_env=stack_env(), sim_args=sim_args
-        ) as stack,
+        bench_stack(tag="pipe", services=services, extra_env=env, sim_args=sim_args) as stack,
         client(stack.url("auth")) as auth,
         client(stack.url("jobs-api")) as jobs,
     ):
