@@ -6,11 +6,12 @@ from __future__ import annotations
 import logging
 import random
 from dataclasses import asdict
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
+from pydantic import BaseModel
 
-from git44_common.amqp import Consumer, RpcClient, start_consumer
+from git44_common.amqp import Consumer, MessageHandler, RpcClient, start_consumer
 from git44_common.contracts import AccountDeleted, RemovalRequested, WebhookDeliveryRequested
 from git44_common.runtime import ServiceRuntime
 from git44_worker.adapters.removesora import RemoveSoraClient
@@ -26,6 +27,7 @@ from git44_worker.events import JobNotifier
 from git44_worker.key_lease import KeyLeaser
 from git44_worker.webhooks import WebhookSender
 
+M = TypeVar("M", bound=BaseModel)
 SERVICE = "worker"
 log = logging.getLogger(__name__)
 
@@ -111,37 +113,36 @@ class WorkerService:
     async def _start_consumers(self, ctx: WorkerContext) -> None:
         runtime, topology = self.runtime, self.runtime.topology
         removal = RemovalConsumer(ctx)
-        self._consumers.append(
-            await start_consumer(
-                await runtime.amqp.channel(),
-                topology.removal_queue,
-                removal.handle,
-                model=RemovalRequested,
-                prefetch=self.settings.concurrency,
-            )
+        await self._consume(
+            topology.removal_queue,
+            removal.handle,
+            model=RemovalRequested,
+            prefetch=self.settings.concurrency,
         )
         webhooks = WebhookConsumer(
             settings=self.settings, db=runtime.db, publisher=runtime.publisher, sender=self.sender
         )
-        self._consumers.append(
-            await start_consumer(
-                await runtime.amqp.channel(),
-                topology.webhooks_queue,
-                webhooks.handle,
-                model=WebhookDeliveryRequested,
-                prefetch=WEBHOOK_PREFETCH,
-            )
+        await self._consume(
+            topology.webhooks_queue,
+            webhooks.handle,
+            model=WebhookDeliveryRequested,
+            prefetch=WEBHOOK_PREFETCH,
         )
         accounts = AccountDeletedConsumer(runtime.db)
-        self._consumers.append(
-            await start_consumer(
-                await runtime.amqp.channel(),
-                topology.worker_accounts_queue,
-                accounts.handle,
-                model=AccountDeleted,
-                prefetch=ACCOUNTS_PREFETCH,
-            )
+        await self._consume(
+            topology.worker_accounts_queue,
+            accounts.handle,
+            model=AccountDeleted,
+            prefetch=ACCOUNTS_PREFETCH,
         )
+
+    async def _consume(
+        self, queue: str, handler: MessageHandler[M], *, model: type[M], prefetch: int
+    ) -> None:
+        """Consume `queue` on a channel of its own until `stop`."""
+        channel = await self.runtime.amqp.channel()
+        consumer = await start_consumer(channel, queue, handler, model=model, prefetch=prefetch)
+        self._consumers.append(consumer)
 
     async def stop(self, *, grace: float = 10.0) -> None:
         """Stop consuming; jobs still running after `grace` s are handed back at once
