@@ -63,6 +63,8 @@ class JobRun:
         cache = ctx.settings.result_cache
         # the link's flight (and result cache) key; None: no cache, no flights
         self.flight_key = cache.key(doc["input_link"], doc["user_id"]) if cache.enabled else None
+        # where the task's ready time lies (s after its creation), once a poll found it done
+        self._ready_window: tuple[float, float] | None = None
 
     async def execute(self) -> None:
         s = self.ctx.settings
@@ -159,13 +161,11 @@ class JobRun:
             await asyncio.sleep(
                 self.ctx.policy.next_delay(poll_number=number, elapsed=self._elapsed())
             )
-            # both ends of the ready time's interval are taken when the poll is sent:
-            # that is the time the policy schedules
-            sent_at = self._elapsed()
-            outcome = await self._poll_once()
+            outcome, sent_at = await self._poll_once()
             if isinstance(outcome, TaskSucceeded):
                 if number == 1 or last_processing > 0:  # else the lower bound is unknown
                     self.ctx.policy.observe(last_processing_at=last_processing, success_at=sent_at)
+                    self._ready_window = (last_processing, sent_at)
                 return outcome.download_url
             if isinstance(outcome, TaskFailed):
                 raise AttemptFailed(outcome.error)
@@ -174,15 +174,21 @@ class JobRun:
             # An UpstreamError spends a poll but not the attempt: the task lives on.
         raise AttemptFailed(f"the task did not finish within {max_polls} polls")
 
-    async def _poll_once(self) -> object:
+    async def _poll_once(self) -> tuple[object, float]:
+        """The poll's outcome and when it was sent (seconds after the task's creation:
+        taken once a key is leased, as the request leaves — the time the policy
+        schedules, without the wait for a key)."""
         task_id = str(self.doc["task_id"])
-        outcome = await self.ctx.leaser.call_with_key(
-            job_id=self.job_id,
-            op="poll",
-            call=lambda key: self.ctx.upstream.get_task(api_key=key, task_id=task_id),
-        )
+        sent_at = 0.0
+
+        async def poll(key: str) -> object:
+            nonlocal sent_at
+            sent_at = self._elapsed()
+            return await self.ctx.upstream.get_task(api_key=key, task_id=task_id)
+
+        outcome = await self.ctx.leaser.call_with_key(job_id=self.job_id, op="poll", call=poll)
         if isinstance(outcome, TaskSucceeded):
-            return outcome  # counted by the success's own write: one write less per job
+            return outcome, sent_at  # counted by the success's own write: one write less
         previous, now = JobStatus(self.doc["status"]), utc_now()
         saved = await crud.record_poll(
             self.ctx.db,
@@ -192,7 +198,7 @@ class JobRun:
             estimated_ready_at=self._estimated_ready_at(now),
         )
         await self.ctx.notifier.job_changed(self._saved(saved), previous=previous)
-        return outcome
+        return outcome, sent_at
 
     def _estimated_ready_at(self, now: datetime) -> datetime | None:
         """When the poll policy expects this job's task ready (None: it cannot say)."""
@@ -223,6 +229,7 @@ class JobRun:
             event_id=event_id,
             now=now,
             polls=1,  # the poll that found it done, not recorded on its own
+            ready_window=self._ready_window,
         )
         doc = self._saved(saved)
         setbacks.observe_terminal(doc, outcome="success")

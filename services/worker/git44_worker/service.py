@@ -21,8 +21,9 @@ from git44_worker.consumers.webhooks import WebhookConsumer
 from git44_worker.context import WorkerContext
 from git44_worker.core.config import WorkerSettings
 from git44_worker.core.db import INDEXES
+from git44_worker.crud import jobs as jobs_crud
 from git44_worker.crud import webhooks as webhook_deliveries
-from git44_worker.domain.poll_policy import build_poll_policy
+from git44_worker.domain.poll_policy import LEARNING_WINDOW, build_poll_policy
 from git44_worker.events import JobNotifier
 from git44_worker.key_lease import KeyLeaser
 from git44_worker.webhooks import WebhookSender
@@ -97,8 +98,13 @@ class WorkerService:
             min_seconds=s.poll_min_seconds,
             max_seconds=s.poll_max_seconds,
             min_samples=s.adaptive_min_samples,
+            first_quantile=s.poll_first_quantile,
             rng=random.Random(),
         )
+        # start from what the workers before this one learnt, not from the fixed schedule
+        learnt = await jobs_crud.recent_ready_windows(runtime.db, limit=LEARNING_WINDOW)
+        policy.learn(learnt)
+        log.info("poll policy %s starts from %d earlier successes", s.poll_policy, len(learnt))
         return WorkerContext(
             settings=s,
             mongo=runtime.mongo,

@@ -7,6 +7,7 @@ import asyncio
 import json
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from aio_pika.abc import AbstractQueue, AbstractRobustConnection
@@ -177,7 +178,12 @@ async def test_a_job_at_the_upstream_shows_when_it_should_be_ready_once_the_poli
         assert (await jobs.wait_for(learnt["_id"], {"success", "failed"}))["status"] == "success"
         assert (await jobs.get(learnt["_id"]))["estimated_ready_at"] is None  # ended
     await sim.update_config(processing_seconds=(3.0, 3.0))
-    submitted = await jobs.submit()
+    ahead = await estimated_ready_in(jobs, await jobs.submit())
+    assert 0 < ahead < 3.0  # what it learnt: tasks take about 0.6 s
+
+
+async def estimated_ready_in(jobs: Jobs, submitted: dict[str, Any]) -> float:
+    """Seconds from the job's task creation to its `estimated_ready_at`, once shown."""
 
     async def estimated() -> bool:
         doc = await jobs.get(submitted["_id"])
@@ -185,8 +191,29 @@ async def test_a_job_at_the_upstream_shows_when_it_should_be_ready_once_the_poli
 
     await eventually(estimated, within=10, every=0.05)
     doc = await jobs.get(submitted["_id"])
-    ahead = (doc["estimated_ready_at"] - doc["task_created_at"]).total_seconds()
-    assert 0 < ahead < 3.0  # what it learnt: tasks take about 0.6 s
+    return (doc["estimated_ready_at"] - doc["task_created_at"]).total_seconds()
+
+
+async def test_a_starting_worker_polls_with_what_the_workers_before_it_learnt(
+    start_worker: StartWorker, jobs: Jobs, keys: FakeKeyManager, sim: SimControl
+) -> None:
+    """Each success keeps where its task's ready time lay (`ready_window`); a worker
+    started later reads them and needs no learning of its own."""
+    await sim.update_config(processing_seconds=(0.6, 0.6))
+    first = await start_worker(poll_policy="frontier", adaptive_min_samples=3)
+    for _ in range(3):
+        learnt = await jobs.submit()
+        done = await jobs.wait_for(learnt["_id"], {"success", "failed"})
+        assert done["status"] == "success"
+        low, high = done["ready_window"]
+        assert 0 <= low < high
+        assert 0.5 < high < 5  # the task took 0.6 s
+    await first.stop(grace=1)
+
+    await start_worker(poll_policy="frontier", adaptive_min_samples=3)
+    # before this worker saw any task finish, it already says when this one should be
+    ahead = await estimated_ready_in(jobs, await jobs.submit())
+    assert 0 < ahead < 3.0
 
 
 async def test_a_job_due_within_the_tolerance_is_claimed_not_dropped(

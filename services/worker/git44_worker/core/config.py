@@ -41,11 +41,21 @@ class WorkerSettings(WebhookSecretsSettings, ResultCacheSettings):
     poll_policy: Literal["fixed", "adaptive", "frontier"] = Field(
         default="frontier",
         description=(
-            "frontier (default; ~2.2 upstream calls per job and ready→success p50 < 0.8 s"
-            " on the pipeline bench, docs/benchmarks.md): first poll at the learnt p85,"
+            "frontier (default; ~2.15 upstream calls per job and ready→success p50 < 0.8 s"
+            " on the pipeline bench, docs/benchmarks.md): first poll at the learnt"
+            " poll_first_quantile,"
             " second just after the learnt maximum; fixed: every poll after poll_min..max"
             " seconds (the seed's); adaptive: polls at quantiles of midpoints (more calls)."
             " frontier and adaptive follow fixed until they have learnt"
+        ),
+    )
+    poll_first_quantile: float = Field(
+        default=0.88,
+        gt=0.5,
+        lt=1.0,
+        description=(
+            "frontier: the quantile of the learnt ready times its first poll aims at; higher"
+            " means fewer second polls (upstream calls) and a later first look (latency)"
         ),
     )
     poll_min_seconds: float = Field(default=3.0, ge=0)

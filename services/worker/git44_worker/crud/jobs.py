@@ -182,11 +182,16 @@ async def complete_success(
     event_id: str,
     now: datetime,
     polls: int = 0,
+    ready_window: tuple[float, float] | None = None,
 ) -> Document | None:
     """→ success with the download link, counting `polls` more polls (the one that found
     the task done is recorded here, not on its own); a webhook is pending if the job
-    has a callback."""
+    has a callback. `ready_window` (low, high]: where the task's ready time lay, in
+    seconds after its creation — what the poll policy learnt from this job, kept so
+    that a worker starting later learns it too (`recent_ready_windows`)."""
     update = _success_update(job, output_link=output_link, event_id=event_id, now=now, polls=polls)
+    if ready_window is not None:
+        update["$set"]["ready_window"] = [round(ready_window[0], 3), round(ready_window[1], 3)]
     return await _find_and_set(db, owned(job["_id"], worker_id, SUCCEED), update)
 
 
@@ -306,3 +311,24 @@ async def wake_flight_followers(db: Database, key: str, *, now: datetime) -> lis
 
 async def mark_webhook_requested(db: Database, job_id: str) -> None:
     await db[REMOVAL_JOBS].update_one({"_id": job_id}, {"$set": {"webhook_pending": False}})
+
+
+async def recent_ready_windows(db: Database, *, limit: int) -> list[tuple[float, float]]:
+    """The `ready_window`s of the latest `limit` successes that have one, oldest first:
+    what the workers before this one learnt about when tasks are ready. Read once at
+    start-up, newest first through the `status_created` index."""
+    cursor = (
+        db[REMOVAL_JOBS]
+        .find(
+            {"status": str(JobStatus.SUCCESS), "ready_window": {"$type": "array"}},
+            {"ready_window": 1},
+        )
+        .sort([("status", 1), ("created_at", -1)])
+        .limit(limit)
+    )
+    windows = [
+        (float(doc["ready_window"][0]), float(doc["ready_window"][1]))
+        async for doc in cursor
+        if len(doc["ready_window"]) == 2
+    ]
+    return windows[::-1]

@@ -13,22 +13,25 @@ Three policies, chosen by `WORKER_POLL_POLICY`:
   `window` successes, and estimates the distribution of ready times from them with
   Turnbull's self-consistent NPMLE (`estimate_ready_times`): the most likely
   distribution given only that each ready time lies in its interval. The first poll
-  goes at its `first_quantile` q (0.85), the second just after the observed maximum,
-  so a task needs 1 + (1 − q) polls on average; a task ready at its first poll waits
-  at most the distance between its ready time and that poll, a later one at most the
-  distance to the maximum. Each first poll is moved by up to ±5 % at random: the
-  exploration that keeps the estimate honest around the quantile and lets it follow
-  tasks getting faster (first polls keep succeeding and the quantile comes down) or
-  slower (a task still processing after the maximum raises it). A task slower than
-  any in the window gets one quick look, then the fixed schedule. Two polls suit
-  tasks whose times are bunched, like RemoveSora's: the latency grows with the spread
-  of the ready times (a task ready at 1 s and polled at 17 s waits 16 s), so for
-  widely spread times `fixed` or `adaptive` answer sooner, at more calls.
+  goes at its `first_quantile` q (0.88, `WORKER_POLL_FIRST_QUANTILE`), the second just
+  after the observed maximum, so a task needs 1 + (1 − q) polls on average; a task
+  ready at its first poll waits at most the distance between its ready time and that
+  poll, a later one at most the distance to the maximum. Each first poll is moved by
+  up to ±5 % at random: the exploration that keeps the estimate honest around the
+  quantile and lets it follow tasks getting faster (first polls keep succeeding and
+  the quantile comes down) or slower (a task still processing after the maximum
+  raises it). A task slower than any in the window gets one quick look, then the
+  fixed schedule. Two polls suit tasks whose times are bunched, like RemoveSora's:
+  the latency grows with the spread of the ready times (a task ready at 1 s and
+  polled at 17 s waits 16 s), so for widely spread times `fixed` or `adaptive`
+  answer sooner, at more calls.
 
 Both ends of an interval are measured when a poll is sent, the time that scheduling
 controls. `adaptive` and `frontier` behave like `fixed` until they have seen
-`min_samples` successes. No policy decides how many polls a job gets: the job's
-`max_polls` does.
+`min_samples` successes; a starting worker gives them the last `LEARNING_WINDOW`
+intervals its predecessors stored with their successes (`ready_window`), so a restart
+or a new replica does not learn again. No policy decides how many polls a job gets:
+the job's `max_polls` does.
 """
 
 from __future__ import annotations
@@ -51,6 +54,10 @@ class PollPolicy(Protocol):
         """A task was seen processing at `last_processing_at` and done at `success_at`."""
         ...
 
+    def learn(self, intervals: Iterable[tuple[float, float]]) -> None:
+        """(last processing, success) pairs of earlier workers' tasks: what they learnt."""
+        ...
+
     def estimated_ready_after(self, elapsed: float) -> float | None:
         """Seconds after creation a task still processing `elapsed` s after creation
         should be ready (the median of what was learnt); None when unknown."""
@@ -69,6 +76,9 @@ class FixedPollPolicy:
         return self._rng.uniform(self.min_seconds, self.max_seconds)
 
     def observe(self, *, last_processing_at: float, success_at: float) -> None:
+        return None
+
+    def learn(self, intervals: Iterable[tuple[float, float]]) -> None:
         return None
 
     def estimated_ready_after(self, elapsed: float) -> float | None:
@@ -121,6 +131,10 @@ class AdaptivePollPolicy:
     def observe(self, *, last_processing_at: float, success_at: float) -> None:
         low = max(0.0, min(last_processing_at, success_at))
         self._samples.append((low + success_at) / 2)
+
+    def learn(self, intervals: Iterable[tuple[float, float]]) -> None:
+        for last_processing_at, success_at in intervals:
+            self.observe(last_processing_at=last_processing_at, success_at=success_at)
 
     def estimated_ready_after(self, elapsed: float) -> float | None:
         if len(self._samples) < self._min_samples:
@@ -205,10 +219,15 @@ def estimate_ready_times(
     return ReadyTimes(tuple(lows), tuple(highs), tuple(masses))
 
 
+# How many of the latest successes the learning policies keep (a starting worker reads
+# as many from the database).
+LEARNING_WINDOW = 100
 # The first poll moves by up to ±JITTER of its time (exploration; free on average), the
 # second waits MARGIN past the observed maximum (the NPMLE's maximum runs a little low).
 JITTER = 0.05
 MARGIN = 0.05
+# Each success moves the first poll's time by up to STEP of itself (see `_track`).
+STEP = 0.02
 
 
 class FrontierPollPolicy:
@@ -221,8 +240,8 @@ class FrontierPollPolicy:
         fallback: FixedPollPolicy,
         rng: random.Random,
         min_samples: int = 5,
-        first_quantile: float = 0.85,
-        window: int = 100,
+        first_quantile: float = 0.88,
+        window: int = LEARNING_WINDOW,
         intervals: Iterable[tuple[float, float]] = (),
     ) -> None:
         self._fallback = fallback
@@ -231,6 +250,8 @@ class FrontierPollPolicy:
         self._first_quantile = first_quantile
         self._intervals: deque[tuple[float, float]] = deque(intervals, maxlen=window)
         self._estimate: ReadyTimes | None = None
+        # when first polls go (before jitter): the estimate's quantile, then tracked
+        self._first_at: float | None = None
         # Never two polls closer than a tenth of the fixed minimum (0.3 s by default).
         self._floor = fallback.min_seconds / 10
 
@@ -258,7 +279,24 @@ class FrontierPollPolicy:
         return min(max(target - elapsed, self._floor), self._fallback.max_seconds * 3)
 
     def _first_poll_at(self, estimate: ReadyTimes) -> float:
-        return estimate.quantile(self._first_quantile) * (1 + self._rng.uniform(-JITTER, JITTER))
+        if self._first_at is None:
+            self._first_at = estimate.quantile(self._first_quantile)
+        # within the estimate's band: a change of speed the tracking would follow slowly
+        # moves the estimate, and with it the band
+        low = estimate.quantile(max(self._first_quantile - 0.25, 0.5))
+        self._first_at = min(max(self._first_at, low), estimate.upper)
+        return self._first_at * (1 + self._rng.uniform(-JITTER, JITTER))
+
+    def _track(self, *, missed: bool) -> None:
+        """Robbins–Monro: a first poll that found the task still processing moves the
+        next ones later by q·STEP, one that found it done earlier by (1 − q)·STEP. They
+        settle where a share 1 − q of first polls miss — the upstream calls the quantile
+        promises — whatever the estimate's bias (ready times known only as "before" or
+        "after" polls bunched near one time are a thin basis for a quantile)."""
+        if self._first_at is None:
+            return  # the fixed schedule's polls: nothing to correct yet
+        q = self._first_quantile
+        self._first_at *= 1 + (STEP * q if missed else -STEP * (1 - q))
 
     def _beyond_support(self, estimate: ReadyTimes, *, elapsed: float) -> float:
         """Slower than any task in the window: one quick look (a task just past the
@@ -270,10 +308,15 @@ class FrontierPollPolicy:
         return self._fallback.next_delay(poll_number=0, elapsed=elapsed)
 
     def observe(self, *, last_processing_at: float, success_at: float) -> None:
-        low = max(0.0, min(last_processing_at, success_at))
-        if success_at > low:
-            self._intervals.append((low, success_at))
-            self._estimate = None
+        self.learn([(last_processing_at, success_at)])
+        self._track(missed=last_processing_at > 0)
+
+    def learn(self, intervals: Iterable[tuple[float, float]]) -> None:
+        for last_processing_at, success_at in intervals:
+            low = max(0.0, min(last_processing_at, success_at))
+            if success_at > low:
+                self._intervals.append((low, success_at))
+                self._estimate = None
 
     def estimated_ready_after(self, elapsed: float) -> float | None:
         """The median ready time of tasks still processing at `elapsed`; None while
@@ -294,6 +337,7 @@ def build_poll_policy(
     min_seconds: float,
     max_seconds: float,
     min_samples: int,
+    first_quantile: float = 0.88,
     rng: random.Random | None = None,
 ) -> PollPolicy:
     """The policy named `kind`, one of `POLICIES`."""
@@ -302,5 +346,7 @@ def build_poll_policy(
     if kind == "adaptive":
         return AdaptivePollPolicy(fallback=fixed, min_samples=min_samples)
     if kind == "frontier":
-        return FrontierPollPolicy(fallback=fixed, rng=rng, min_samples=min_samples)
+        return FrontierPollPolicy(
+            fallback=fixed, rng=rng, min_samples=min_samples, first_quantile=first_quantile
+        )
     return fixed
