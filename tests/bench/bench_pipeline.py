@@ -1,11 +1,14 @@
 """Pipeline: jobs/s against the keys' bound, 429s, upstream calls per job, ready→success delay.
 
 One stack (simulator, auth, two key-manager replicas, jobs-api); per poll policy
-(`fixed` 3–5 s, the seed's, then `adaptive`, then `frontier`) a fresh worker process,
-the simulator's counters reset, N jobs submitted at once by one user, and the figures
+(`fixed` 3–5 s, the seed's, then `adaptive`, then `frontier`) a fresh worker process
+that learns from scratch (what earlier runs stored is forgotten), the simulator's
+counters reset, N jobs submitted at once by one user, and the figures
 read back from the jobs and the simulator's control plane: upstream calls per
 successful job (1 create + polls), ready→success p50/p99, jobs/s, and per successful
 job the MongoDB writes and broker messages of every process (tests/bench/_cost.py).
+`frontier-restarted` is `frontier` in a worker started after the `frontier` run: it
+starts from what that run learnt, as a restarted or added worker does.
 
 The simulator has K keys with concurrency C each (key-manager is told the same C);
 the worker runs K·C jobs at a time, so at most K·C tasks are being processed and the
@@ -15,7 +18,7 @@ in-flight calls per key (`max_concurrent_by_key`) shows how close.
 
 Sizes: BENCH_PIPELINE_JOBS (60), BENCH_PIPELINE_KEYS (3), BENCH_PIPELINE_KEY_CONCURRENCY
 (2), BENCH_PIPELINE_PROCESSING ("2-4" s), BENCH_PIPELINE_POLICIES
-("fixed,adaptive,frontier"), BENCH_PIPELINE_KEY_MANAGERS (2).
+("fixed,adaptive,frontier,frontier-restarted"), BENCH_PIPELINE_KEY_MANAGERS (2).
 """
 
 from __future__ import annotations
@@ -26,6 +29,8 @@ from typing import Any
 import httpx
 from localstack import LocalStack
 
+from git44_common.collections import REMOVAL_JOBS
+from git44_common.mongo import create_mongo_client
 from git44_sim.client import SimControl
 from tests.bench._cost import CostMeter
 from tests.bench._support import (
@@ -47,7 +52,10 @@ JOBS = env_int("BENCH_PIPELINE_JOBS", 60)
 KEYS = env_int("BENCH_PIPELINE_KEYS", 3)
 KEY_CONCURRENCY = env_int("BENCH_PIPELINE_KEY_CONCURRENCY", 2)
 PROCESSING = os.environ.get("BENCH_PIPELINE_PROCESSING", "2-4")
-POLICIES = os.environ.get("BENCH_PIPELINE_POLICIES", "fixed,adaptive,frontier").split(",")
+POLICIES = os.environ.get(
+    "BENCH_PIPELINE_POLICIES", "fixed,adaptive,frontier,frontier-restarted"
+).split(",")
+RESTARTED = "-restarted"  # a policy run that keeps what the runs before it learnt
 # key-manager replicas sharing the keys (docs/operations.md promises two work)
 KEY_MANAGERS = env_int("BENCH_PIPELINE_KEY_MANAGERS", 2)
 
@@ -86,12 +94,25 @@ async def run() -> dict[str, Any]:
     }
 
 
+async def forget_learning(stack: LocalStack) -> None:
+    """Drop what earlier workers learnt (`ready_window`), so a worker learns afresh."""
+    assert stack.mongodb_url is not None
+    mongo = create_mongo_client(stack.mongodb_url, app_name="bench-pipeline")
+    try:
+        jobs = mongo[stack.mongodb_db][REMOVAL_JOBS]
+        await jobs.update_many({}, {"$unset": {"ready_window": ""}})
+    finally:
+        await mongo.close()
+
+
 async def run_policy(
     stack: LocalStack, jobs: httpx.AsyncClient, token: str, policy: str
 ) -> dict[str, Any]:
+    if not policy.endswith(RESTARTED):
+        await forget_learning(stack)
     async with SimControl(stack.url("sim")) as sim:
         await sim.reset(keep_config=True)
-        stack.extra_env["WORKER_POLL_POLICY"] = policy
+        stack.extra_env["WORKER_POLL_POLICY"] = policy.removesuffix(RESTARTED)
         name = f"worker-{policy}"
         await start_ready(stack, SPECS["worker"], name=name)
         key_managers = ["key-manager", *(f"key-manager-{n}" for n in range(2, KEY_MANAGERS + 1))]
@@ -117,13 +138,13 @@ async def run_policy(
 
 def print_comparison(results: dict[str, dict[str, Any]]) -> None:
     print(
-        "policy     calls/job  ready→success p50    p99  jobs/s  writes/job  messages/job",
+        "policy             calls/job  ready→success p50    p99  jobs/s  writes/job  messages/job",
         flush=True,
     )
     for policy, f in results.items():
         delay = f["ready_to_success_ms"]
         print(
-            f"{policy:10} {f['upstream_calls_per_success']!s:>9}  {delay.get('p50')!s:>13} ms"
+            f"{policy:18} {f['upstream_calls_per_success']!s:>9}  {delay.get('p50')!s:>13} ms"
             f"  {delay.get('p99')!s:>6}  {f['steady_jobs_per_s']!s:>6}"
             f"  {f['db_writes_per_job']!s:>10}  {f['broker_messages_per_job']!s:>12}",
             flush=True,
