@@ -15,10 +15,10 @@ from git44_worker.domain.poll_policy import (
     FrontierPollPolicy,
     PollPolicy,
     build_poll_policy,
-    estimate_ready_times,
     quantile,
     target_quantile,
 )
+from git44_worker.domain.ready_times import estimate_ready_times
 
 
 def fixed(seed: int = 1) -> FixedPollPolicy:
