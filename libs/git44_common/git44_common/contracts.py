@@ -81,11 +81,14 @@ class RemovalRequested(Contract):
 
 
 class JobEvent(Contract):
-    """A job changed status (`job.<status>` on `git44.events`)."""
+    """A job changed status (`job.<status>` on `git44.events`). `version` is the job
+    document's after the change (None from a publisher that predates it): events of one
+    job may arrive in any order, and the version says which state is newer."""
 
     job_id: str
     user_id: str
     status: JobStatus
+    version: int | None = None
     previous_status: JobStatus | None = None
     retry_count: Count = 0
     poll_count: Count = 0

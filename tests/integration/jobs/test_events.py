@@ -7,9 +7,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from aio_pika.abc import AbstractRobustConnection
+from pymongo import ReturnDocument
 
 from git44_common.amqp import Publisher, job_event_key
-from git44_common.contracts import JobEvent, JobStatus
+from git44_common.jobs import job_event
 from git44_common.mongo import Database
 from tests.integration.jobs.support import Jobs, SseClient, Users
 from tests.utils.requests import sora_link
@@ -22,19 +23,13 @@ async def _advance(
     db: Database, publisher: Publisher, job: dict[str, Any], status: str, **fields: Any
 ) -> None:
     """What the worker does on a transition: CAS the job, then publish its event."""
-    before = await db.removal_jobs.find_one_and_update(
+    after = await db.removal_jobs.find_one_and_update(
         {"_id": job["id"]},
         {"$set": {"status": status, "updated_at": datetime.now(UTC), **fields},
          "$inc": {"version": 1}},
+        return_document=ReturnDocument.AFTER,
     )  # fmt: skip
-    event = JobEvent(
-        job_id=job["id"],
-        user_id=before["user_id"],
-        status=JobStatus(status),
-        previous_status=JobStatus(before["status"]),
-        output_link=fields.get("output_link"),
-    )
-    await publisher.publish_event(job_event_key(status), event)
+    await publisher.publish_event(job_event_key(status), job_event(after))
 
 
 async def test_a_subscriber_gets_each_transition_of_its_own_jobs_only(
@@ -124,3 +119,70 @@ async def test_a_reconnect_with_last_event_id_replays_what_changed_meanwhile(
 async def test_the_stream_needs_a_token(served_jobs: Jobs) -> None:
     response = await served_jobs.client.get(EVENTS)
     assert response.status_code == 401
+
+
+async def test_no_stream_ever_shows_a_job_going_back(
+    served_jobs: Jobs,
+    users: Users,
+    mongo_db: Database,
+    amqp_connection: AbstractRobustConnection,
+) -> None:
+    """Many jobs move through their states at once, each transition written then
+    published as the worker does; the hub handles the events concurrently. Every stream
+    shows each job's states in version order, each message's id names the version of
+    the state it carries, and every job ends at `success`."""
+    alice = await users.create()
+    client, headers = served_jobs.client, users.bearer(alice)
+    streams = [SseClient(client, EVENTS, headers) for _ in range(3)]
+    try:
+        assert await eventually(lambda: _ready(*streams))
+        submitted = [
+            (await client.post("/api/removal", json={"inputLink": sora_link()}, headers=headers))
+            for _ in range(20)
+        ]
+        job_ids = [response.json()["id"] for response in submitted]
+        states: dict[tuple[str, int], str] = {(job_id, 1): "queued" for job_id in job_ids}
+        publisher = await Publisher.open(amqp_connection, served_jobs.context.topology)
+
+        async def run(job_id: str) -> None:
+            steps = [("processing", {"task_id": f"t-{job_id}"})]
+            steps += [("polling", {"poll_count": n}) for n in (1, 2, 3)]
+            steps += [("success", {"output_link": f"https://cdn.example.com/{job_id}.mp4"})]
+            for status, fields in steps:
+                before = await mongo_db.removal_jobs.find_one({"_id": job_id})
+                after = await mongo_db.removal_jobs.find_one_and_update(
+                    {"_id": job_id},
+                    {"$set": {"status": status, "updated_at": datetime.now(UTC), **fields},
+                     "$inc": {"version": 1}},
+                    return_document=ReturnDocument.AFTER,
+                )  # fmt: skip
+                states[(job_id, after["version"])] = status
+                event = job_event(after, previous=before["status"])
+                await publisher.publish_event(job_event_key(status), event)
+
+        await asyncio.gather(*(run(job_id) for job_id in job_ids))
+        await publisher.close()
+
+        def finished(stream: SseClient) -> bool:
+            done = {data["id"] for _, _, data in stream.of("job") if data["status"] == "success"}
+            return done == set(job_ids)
+
+        assert await eventually(lambda: _all(finished(s) for s in streams), within=20)
+        for stream in streams:
+            seen: dict[str, int] = {}
+            for _, event_id, data in stream.of("job"):
+                assert event_id is not None
+                job_id, _, version_text = event_id.rpartition(":")
+                version = int(version_text)
+                assert job_id == data["id"]
+                assert data["status"] == states[(job_id, version)]  # the id's own state
+                assert version > seen.get(job_id, 0), f"{job_id} went back to {version}"
+                seen[job_id] = version
+            assert all(seen[job_id] == 6 for job_id in job_ids)  # each ended at success
+    finally:
+        for stream in streams:
+            await stream.close()
+
+
+async def _all(flags: Any) -> bool:
+    return all(flags)

@@ -115,6 +115,7 @@ def job_event(
         job_id=str(doc["_id"]),
         user_id=str(doc["user_id"]),
         status=JobStatus(doc["status"]),
+        version=int(doc.get("version") or 1),
         previous_status=JobStatus(previous) if previous else None,
         retry_count=int(doc.get("retry_count") or 0),
         poll_count=int(doc.get("poll_count") or 0),

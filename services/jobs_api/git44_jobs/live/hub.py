@@ -2,8 +2,10 @@
 
 Each instance binds its own exclusive, auto-deleted queue to `git44.events` (`job.*`);
 the worker and jobs-api publish a `JobEvent` on every transition. An event is delivered
-only to the streams of the job's owner (`user_id`), as the job in the SPA shape with
-the event's transition applied, and the SSE id `<job id>:<version>`.
+only to the streams of the job's owner (`user_id`), as the job in the SPA shape and the
+SSE id `<job id>:<version>` of that very state (`update_for_event`). Events are handled
+concurrently and may arrive out of order; each stream sends a job's states in version
+order and drops any not newer than what it already sent (`VersionGate`).
 
 A stream that cannot keep up (its buffer is full) is closed; the client reconnects
 with `Last-Event-ID` and is replayed from the job store (`replay.py`). A stream whose
@@ -15,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -24,6 +27,7 @@ from pydantic import ValidationError
 from git44_common.amqp import JOB_EVENTS, Topology
 from git44_common.contracts import JobEvent, SessionsEnded
 from git44_common.jobs import JobPublic
+from git44_common.jobs.states import TERMINAL
 from git44_common.mongo import Database, Document
 from git44_jobs import metrics
 from git44_jobs.removals import crud as jobs_crud
@@ -61,20 +65,55 @@ class Subscriber:
         return None if self.overflowed else update
 
 
-def update_from_doc(doc: Document, event: JobEvent | None = None) -> JobUpdate:
-    """The SSE message for a job; `event` (a transition) overrides what it changed."""
+def update_from_doc(doc: Document) -> JobUpdate:
+    """The SSE message for the job as stored."""
+    return JobUpdate(id=f"{doc['_id']}:{doc.get('version', 1)}", job=JobPublic.from_doc(doc))
+
+
+def update_for_event(doc: Document, event: JobEvent) -> JobUpdate:
+    """The SSE message for `event`, its job read back as `doc`: the state the event
+    describes, under the event's version, so each transition is shown and its id names
+    the state it carries. The job's other fields come from `doc`, except those a later
+    state may have changed. An event without a version (a publisher that predates it)
+    is shown as the stored state."""
+    if event.version is None or int(doc.get("version") or 1) == event.version:
+        return update_from_doc(doc)
     job = JobPublic.from_doc(doc)
-    if event is not None:
-        job = job.model_copy(
-            update={
-                "status": event.status,
-                "retry_count": event.retry_count,
-                "poll_count": event.poll_count,
-                "output_link": event.output_link or job.output_link,
-                "error": event.error,
-            }
-        )
-    return JobUpdate(id=f"{doc['_id']}:{doc.get('version', 1)}", job=job)
+    same_status = str(doc.get("status")) == str(event.status)
+    job = job.model_copy(
+        update={
+            "status": event.status,
+            "retry_count": event.retry_count,
+            "poll_count": event.poll_count,
+            "output_link": event.output_link,
+            "error": event.error,
+            "updated_at": event.occurred_at,
+            "completed_at": job.completed_at if event.status in TERMINAL else None,
+            "estimated_ready_at": job.estimated_ready_at if same_status else None,
+        }
+    )
+    return JobUpdate(id=f"{doc['_id']}:{event.version}", job=job)
+
+
+class VersionGate:
+    """What one stream has sent: a job's update passes only if newer than the last one
+    sent for that job. Remembers the latest `capacity` jobs (older ones pass again:
+    a job untouched that long gets at most one repeat of its current state)."""
+
+    def __init__(self, capacity: int = 10_000) -> None:
+        self._sent: OrderedDict[str, int] = OrderedDict()
+        self._capacity = capacity
+
+    def admit(self, update: JobUpdate) -> bool:
+        job_id, _, version_text = update.id.rpartition(":")
+        version = int(version_text)
+        if version <= self._sent.get(job_id, 0):
+            return False
+        self._sent[job_id] = version
+        self._sent.move_to_end(job_id)
+        if len(self._sent) > self._capacity:
+            self._sent.popitem(last=False)
+        return True
 
 
 @dataclass(eq=False)
@@ -145,6 +184,6 @@ class EventHub:
             return
         if doc is None:
             return
-        update = update_from_doc(doc, event)
+        update = update_for_event(doc, event)
         for subscriber in list(subscribers):
             subscriber.offer(update)

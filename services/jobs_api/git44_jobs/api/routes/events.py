@@ -13,8 +13,8 @@ from git44_common.security import Authenticator, Principal
 from git44_jobs.api.deps import Ctx, CurrentUser
 from git44_jobs.api.responses import RATE_LIMITED
 from git44_jobs.context import JobsContext
-from git44_jobs.live.hub import EventHub, JobUpdate
-from git44_jobs.live.replay import parse_last_event_id, replay_since
+from git44_jobs.live.hub import EventHub, JobUpdate, VersionGate
+from git44_jobs.live.replay import replay_since
 from git44_jobs.live.streams import StreamSlot, seconds_to_next_check, token_expired
 
 router = APIRouter(prefix="/api/removal", tags=["removal"], responses=RATE_LIMITED)
@@ -38,23 +38,23 @@ async def _stream(
     authenticator: Authenticator,
 ) -> AsyncIterator[ServerSentEvent]:
     # Subscribe before replaying, so nothing that happens during the replay is missed;
-    # a live update the replay already carried (same job, same or older version) is
-    # not sent twice.
+    # the gate sends each job's states in version order, once: a live update the replay
+    # already carried, or one that arrives after a newer state of its job, is dropped.
     user_id = caller.user_id
     subscriber = hub.subscribe(
         user_id, session_id=caller.session_id, issued_at=caller.issued_at or 0
     )
     try:
         yield ServerSentEvent(data="{}", event="ready", retry=RECONNECT_MS)
-        replayed: dict[str, int] = {}
+        gate = VersionGate()
         settings = ctx.settings
         missed = await replay_since(
             ctx.db, user_id, last_event_id, now=ctx.now(),
             window_seconds=settings.sse_replay_window_seconds, limit=settings.sse_replay_limit,
         )  # fmt: skip
         for update in missed:
-            _note(replayed, update)
-            yield _message(update)
+            if gate.admit(update):
+                yield _message(update)
         while True:
             try:
                 wait = seconds_to_next_check(
@@ -71,7 +71,7 @@ async def _stream(
                 if subscriber.session_ended:
                     yield SESSION_ENDED
                 return  # overflowed or shutting down: the client reconnects and replays
-            if not _already_sent(replayed, live):
+            if gate.admit(live):
                 yield _message(live)
     finally:
         hub.unsubscribe(subscriber)
@@ -94,17 +94,6 @@ async def _why_end(
     if not await ctx.streams.renew(slot):
         return ServerSentEvent(data='{"reason":"stream_limit"}', event="closed")
     return None
-
-
-def _note(replayed: dict[str, int], update: JobUpdate) -> None:
-    parsed = parse_last_event_id(update.id)
-    if parsed is not None:
-        replayed[parsed[0]] = max(parsed[1], replayed.get(parsed[0], 0))
-
-
-def _already_sent(replayed: dict[str, int], update: JobUpdate) -> bool:
-    parsed = parse_last_event_id(update.id)
-    return parsed is not None and parsed[1] <= replayed.get(parsed[0], 0)
 
 
 @router.get(
