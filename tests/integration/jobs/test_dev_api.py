@@ -121,3 +121,67 @@ async def test_a_repeated_batch_with_its_key_charges_nothing_more(
         r["job"]["id"] for r in again.json()["data"]
     ]
     assert (await mongo_db.user_quotas.find_one({"_id": user}))["remaining_quota"] == 8
+
+
+async def test_the_dev_api_cancels_and_retries_with_the_spa_routes_rules_and_codes(
+    jobs: Jobs, users: Users, mongo_db: Database
+) -> None:
+    """The same steps through `/api/removal` (bearer) and `/api/v1/removals` (API key):
+    the same answers and problem codes, and `Location` on every 202."""
+
+    async def walk(prefix: str, headers: dict[str, str]) -> list[tuple[int, str | None]]:
+        seen: list[tuple[int, str | None]] = []
+
+        async def post(path: str, **kwargs: Any) -> Any:
+            response = await jobs.client.post(f"{prefix}{path}", headers=headers, **kwargs)
+            is_problem = response.headers["content-type"].startswith("application/problem")
+            seen.append((response.status_code, response.json()["code"] if is_problem else None))
+            return response
+
+        created = await post("", json={"inputLink": sora_link()})
+        job_id = created.json()["id"]
+        assert created.headers["Location"] == f"{prefix}/{job_id}"
+        cancelled = await post(f"/{job_id}/cancel")
+        assert cancelled.json()["status"] == "cancelled"
+        await post(f"/{job_id}/cancel")  # no longer queued
+        await post(f"/{job_id}/retry")  # not failed
+        await post("/no-such-job/cancel")
+        await post("/no-such-job/retry")
+        # what the worker does when retries are exhausted: failed, credit refunded
+        await mongo_db.removal_jobs.update_one(
+            {"_id": job_id},
+            {"$set": {"status": "failed", "charge": "refunded", "error": "upstream failed"},
+             "$inc": {"version": 1}},
+        )  # fmt: skip
+        retried = await post(f"/{job_id}/retry")
+        assert retried.headers["Location"] == f"{prefix}/{job_id}"
+        assert retried.json()["status"] == "queued"
+        await post(f"/{job_id}/retry")  # queued again: not failed
+        return seen
+
+    spa_user, dev_user = await users.create(), await users.create()
+    spa = await walk("/api/removal", users.bearer(spa_user))
+    dev = await walk("/api/v1/removals", {"X-API-Key": await users.api_key(dev_user)})
+    assert spa == dev
+    assert [status for status, _ in dev] == [202, 200, 409, 409, 404, 404, 202, 409]
+    for user in (spa_user, dev_user):  # submitted, refunded by the cancel, charged by the retry
+        quota = await mongo_db.user_quotas.find_one({"_id": user})
+        assert quota["remaining_quota"] == 499
+
+
+async def test_a_dev_retry_without_credits_is_402_as_on_the_spa_route(
+    jobs: Jobs, users: Users, mongo_db: Database
+) -> None:
+    user = await users.create(quota={"total": 1})
+    headers = {"X-API-Key": await users.api_key(user)}
+    created = await jobs.client.post(
+        "/api/v1/removals", json={"inputLink": sora_link()}, headers=headers
+    )
+    job_id = created.json()["id"]
+    await mongo_db.removal_jobs.update_one(
+        {"_id": job_id}, {"$set": {"status": "failed", "charge": "refunded"}}
+    )
+    response = await jobs.client.post(f"/api/v1/removals/{job_id}/retry", headers=headers)
+    assert response.status_code == 402
+    assert response.json()["code"] == "quota_exhausted"
+    assert "Location" not in response.headers

@@ -203,6 +203,25 @@ async def submit_idempotently(
     return outcome
 
 
-def outcome_response(outcome: Outcome) -> JSONResponse:
-    headers = {REPLAY_HEADER: "true"} if outcome.replayed else None
+def outcome_response(outcome: Outcome, *, location: str) -> JSONResponse:
+    """The submission's response (a replay marked); a 202 carries `Location`: the job's
+    URL, `location` followed by its id."""
+    headers = {REPLAY_HEADER: "true"} if outcome.replayed else {}
+    if outcome.status == 202 and isinstance(outcome.body, dict) and "id" in outcome.body:
+        headers["Location"] = f"{location}/{outcome.body['id']}"
     return JSONResponse(outcome.body, status_code=outcome.status, headers=headers)
+
+
+async def retry_own_job(request: Request, ctx: JobsContext, job_id: str, user_id: str) -> Document:
+    """The caller's failed job queued again, one credit charged (a submission: counted
+    and limited like one)."""
+    await count_submissions(request, ctx, user_id)
+    return await retry_failed(ctx, job_id, user_id=user_id, charge=True)
+
+
+async def cancel_own_job(ctx: JobsContext, job_id: str, user_id: str) -> Document:
+    """The caller's queued job cancelled, its credit refunded."""
+    return await removals.cancel_job(
+        mongo=ctx.mongo, db=ctx.db, outbox=ctx.outbox, job_id=job_id[:64],
+        user_id=user_id, now=ctx.now(),
+    )  # fmt: skip

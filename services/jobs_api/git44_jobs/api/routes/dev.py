@@ -15,12 +15,16 @@ from git44_common.security import Principal
 from git44_jobs.api.deps import ApiKeyUser, Ctx, IdempotencyKey
 from git44_jobs.api.etag import NOT_MODIFIED, IfNoneMatch, etag_response
 from git44_jobs.api.responses import (
+    CANCEL_PROBLEMS,
     RATE_LIMITED,
+    RETRY_PROBLEMS,
     SUBMIT_PROBLEMS,
     JobListQuery,
+    cancel_own_job,
     idempotent_request,
     outcome_response,
     require_verified_email,
+    retry_own_job,
     submit_idempotently,
     user_jobs_page,
     user_quota,
@@ -39,6 +43,7 @@ from git44_jobs.webhooks.models import WebhookSecretPublic
 from git44_jobs.webhooks.service import webhook_secret_of
 
 router = APIRouter(prefix="/api/v1", tags=["dev-api"], responses=RATE_LIMITED)
+DEV_JOBS_PATH = "/api/v1/removals"
 
 
 async def _submit_one(
@@ -68,7 +73,7 @@ async def create_removal(
 ) -> JSONResponse:
     """Submit a Sora link; charges one credit. `callbackUrl` (public https) gets webhooks."""
     _, outcome = await _submit_one(request, ctx, user, body, key)
-    return outcome_response(outcome)
+    return outcome_response(outcome, location=DEV_JOBS_PATH)
 
 
 @router.post("/removals/batch", response_model=BatchResult, responses=SUBMIT_PROBLEMS)
@@ -108,6 +113,27 @@ async def read_removal(
     """One of the key owner's jobs (ETag; If-None-Match → 304)."""
     job = DevJobPublic.from_doc(await removals.own_job(ctx.db, user.user_id, job_id))
     return etag_response(job, if_none_match)
+
+
+@router.post(
+    "/removals/{job_id}/retry",
+    status_code=202,
+    response_model=DevJobPublic,
+    responses=RETRY_PROBLEMS,
+)
+async def retry_removal(
+    request: Request, response: Response, job_id: str, user: ApiKeyUser, ctx: Ctx
+) -> DevJobPublic:
+    """Queue a failed job again; charges one credit (409 if the job has not failed)."""
+    job = await retry_own_job(request, ctx, job_id, user.user_id)
+    response.headers["Location"] = f"{DEV_JOBS_PATH}/{job['_id']}"
+    return DevJobPublic.from_doc(job)
+
+
+@router.post("/removals/{job_id}/cancel", response_model=DevJobPublic, responses=CANCEL_PROBLEMS)
+async def cancel_removal(job_id: str, user: ApiKeyUser, ctx: Ctx) -> DevJobPublic:
+    """Cancel a queued job; its credit is refunded (409 once it has started)."""
+    return DevJobPublic.from_doc(await cancel_own_job(ctx, job_id, user.user_id))
 
 
 @router.get("/quota", response_model=QuotaPublic, responses=NOT_MODIFIED)

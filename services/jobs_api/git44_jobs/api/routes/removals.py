@@ -15,11 +15,11 @@ from git44_jobs.api.responses import (
     RETRY_PROBLEMS,
     SUBMIT_PROBLEMS,
     JobListQuery,
-    count_submissions,
+    cancel_own_job,
     export_user_data,
     idempotent_request,
     outcome_response,
-    retry_failed,
+    retry_own_job,
     submit_idempotently,
     user_jobs_page,
     user_quota,
@@ -29,7 +29,8 @@ from git44_jobs.removals import service as removals
 from git44_jobs.removals.models import RemovalCreate
 from git44_jobs.submissions.service import Submission
 
-router = APIRouter(prefix="/api/removal", tags=["removal"], responses=RATE_LIMITED)
+JOBS_PATH = "/api/removal"
+router = APIRouter(prefix=JOBS_PATH, tags=["removal"], responses=RATE_LIMITED)
 
 
 @router.post("", status_code=202, response_model=JobPublic, responses=SUBMIT_PROBLEMS)
@@ -43,7 +44,7 @@ async def create_removal(
     )
     idempotent = idempotent_request(request, user, key, body)
     outcome = await submit_idempotently(request, ctx, submission, idempotent, JobPublic.from_doc)
-    return outcome_response(outcome)
+    return outcome_response(outcome, location=JOBS_PATH)
 
 
 @router.get("/quota", response_model=QuotaPublic, responses=NOT_MODIFIED)
@@ -77,18 +78,16 @@ async def read_removal(
 
 
 @router.post("/{job_id}/retry", status_code=202, response_model=JobPublic, responses=RETRY_PROBLEMS)
-async def retry_removal(request: Request, job_id: str, user: CurrentUser, ctx: Ctx) -> JobPublic:
+async def retry_removal(
+    request: Request, response: Response, job_id: str, user: CurrentUser, ctx: Ctx
+) -> JobPublic:
     """Queue a failed job again; charges one credit (409 if the job has not failed)."""
-    await count_submissions(request, ctx, user.user_id)
-    job = await retry_failed(ctx, job_id, user_id=user.user_id, charge=True)
+    job = await retry_own_job(request, ctx, job_id, user.user_id)
+    response.headers["Location"] = f"{JOBS_PATH}/{job['_id']}"
     return JobPublic.from_doc(job)
 
 
 @router.post("/{job_id}/cancel", response_model=JobPublic, responses=CANCEL_PROBLEMS)
 async def cancel_removal(job_id: str, user: CurrentUser, ctx: Ctx) -> JobPublic:
     """Cancel a queued job; its credit is refunded (409 once it has started)."""
-    job = await removals.cancel_job(
-        mongo=ctx.mongo, db=ctx.db, outbox=ctx.outbox, job_id=job_id[:64],
-        user_id=user.user_id, now=ctx.now(),
-    )  # fmt: skip
-    return JobPublic.from_doc(job)
+    return JobPublic.from_doc(await cancel_own_job(ctx, job_id, user.user_id))
