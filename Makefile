@@ -5,9 +5,11 @@ VENV := .venv
 BIN := $(VENV)/bin
 PACKAGES := libs/git44_common libs/git44_sim services/auth services/jobs_api services/worker services/key_manager
 STAMP := $(VENV)/.installed
+CLIENTS := docs/clients/typescript
+CLIENTS_STAMP := $(CLIENTS)/node_modules/.installed
 PYTEST_ARGS ?=
 
-.PHONY: help venv system-packages run test test-unit lint format bench chaos lock clean
+.PHONY: help venv clients contract system-packages run test test-unit lint format bench chaos lock clean
 
 help:  ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -23,14 +25,23 @@ $(STAMP): requirements.lock $(addsuffix /pyproject.toml,$(PACKAGES))
 
 venv: $(STAMP)  ## create .venv with the hash-pinned dependencies and the six packages
 
-system-packages:  ## Debian's nginx and promtool for the gateway and deployment tests (root)
+$(CLIENTS_STAMP): $(CLIENTS)/package-lock.json
+	cd $(CLIENTS) && npm ci --ignore-scripts --no-audit --no-fund
+	touch $@
+
+clients: $(CLIENTS_STAMP)  ## the pinned TypeScript generator of the public contract (npm ci)
+
+contract: $(STAMP) $(CLIENTS_STAMP)  ## rewrite the public OpenAPI document and its TypeScript types
+	$(BIN)/python -m tools.public_api
+
+system-packages:  ## Debian's nginx, promtool and Node.js for the gateway, deployment and contract tests (root)
 	.ci/install-system-packages.sh
 
 run: $(STAMP)  ## run everything locally: SecantusDB, RabbitMQ check, simulator, four services
 	deploy/local/ensure-rabbitmq.sh
 	$(BIN)/python deploy/local/run.py
 
-test: $(STAMP)  ## the whole suite against real RabbitMQ and a MongoDB-wire server
+test: $(STAMP) $(CLIENTS_STAMP)  ## the whole suite against real RabbitMQ and a MongoDB-wire server
 	deploy/local/ensure-rabbitmq.sh
 	$(BIN)/pytest $(PYTEST_ARGS)
 
@@ -41,7 +52,8 @@ lint: $(STAMP)  ## ruff (lint + format check) and mypy --strict
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy libs/git44_common/git44_common libs/git44_sim/git44_sim services/auth/git44_auth \
-		services/jobs_api/git44_jobs services/worker/git44_worker services/key_manager/git44_keys
+		services/jobs_api/git44_jobs services/worker/git44_worker services/key_manager/git44_keys \
+		tools
 
 format: $(STAMP)  ## apply ruff's fixes and formatting
 	$(BIN)/ruff check --fix .
@@ -63,4 +75,4 @@ lock: $(STAMP)  ## re-resolve requirements.in into the hash-pinned requirements.
 	deploy/lock.sh
 
 clean:  ## remove the venv, local run data and caches
-	rm -rf $(VENV) .run .pytest_cache .mypy_cache .ruff_cache bench-results
+	rm -rf $(VENV) .run .pytest_cache .mypy_cache .ruff_cache bench-results $(CLIENTS)/node_modules

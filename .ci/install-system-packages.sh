@@ -1,15 +1,18 @@
 #!/usr/bin/env bash
 # Debian packages the deployment tests need: promtool (package `prometheus`) to check
-# the Prometheus config, alert rules and /metrics output, and nginx for `nginx -t` and
-# the gateway e2e test. Idempotent: does nothing when both tools are already installed.
+# the Prometheus config, alert rules and /metrics output, nginx for `nginx -t` and
+# the gateway e2e test, and Node.js/npm for the public contract's TypeScript types. Idempotent: does nothing when both tools are already installed.
 # Package daemons are NOT started (only the binaries are used).
 set -euo pipefail
 
 missing=()
 command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
 command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || missing+=(nginx-light)
+# Node.js and npm: the public contract's TypeScript types (docs/clients/typescript)
+command -v node >/dev/null 2>&1 || missing+=(nodejs)
+command -v npm >/dev/null 2>&1 || missing+=(npm)
 if [ ${#missing[@]} -eq 0 ]; then
-    echo "system packages: promtool and nginx already installed"
+    echo "system packages: promtool, nginx and node already installed"
     exit 0
 fi
 

@@ -135,6 +135,9 @@ def test_rendering_refuses_a_missing_value() -> None:
         ("GET", "/api/admin/jobs?status=failed", "jobs-api"),
         ("GET", "/api/admin/stats", "jobs-api"),
         ("DELETE", "/api/admin/result-cache?link=x", "jobs-api"),
+        ("GET", "/api/openapi.json", "jobs-api"),
+        ("GET", "/api/docs", "jobs-api"),
+        ("GET", "/api/docs/swagger-ui-bundle.js", "jobs-api"),
     ],
 )
 def test_routes_reach_their_service_with_the_path_unchanged(
@@ -227,6 +230,16 @@ def test_every_answer_carries_the_security_headers(client: httpx.Client) -> None
         assert response.headers["referrer-policy"] == "no-referrer"
         assert "frame-ancestors 'none'" in response.headers["content-security-policy"]
         assert "strict-transport-security" not in response.headers  # not served over TLS
+
+
+def test_only_the_docs_page_may_run_scripts_and_only_its_own(client: httpx.Client) -> None:
+    api = client.get("/api/removal/x").headers["content-security-policy"]
+    assert api == "default-src 'none'; frame-ancestors 'none'"
+    docs = client.get("/api/docs").headers["content-security-policy"]
+    assert "script-src 'self';" in docs
+    assert "default-src 'none'" in docs
+    assert "frame-ancestors 'none'" in docs
+    assert "http" not in docs  # no other origin
 
 
 def test_hsts_is_sent_when_configured_for_tls(nginx: str, tmp_path: Path) -> None:

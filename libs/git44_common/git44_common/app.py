@@ -22,7 +22,7 @@ from git44_common.middleware import (
     CorrelationIdMiddleware,
     RequestTimeoutMiddleware,
 )
-from git44_common.openapi import document_problems
+from git44_common.openapi import document_problems, operation_id
 from git44_common.problems import install_problem_handlers
 from git44_common.settings import ServiceSettings
 
@@ -41,12 +41,15 @@ def create_service_app(
     description: str = "",
     openapi: bool = True,
     max_body_bytes: int = 64 * 1024,
+    version: str = "0.1.0",
 ) -> FastAPI:
-    """A FastAPI app with Git44's middleware, error handling and health endpoints."""
+    """A FastAPI app with Git44's middleware, error handling and health endpoints;
+    `version` (its package's) is the OpenAPI document's."""
     app = FastAPI(
         title=title or f"Git44 {service}",
         description=description,
-        version="0.1.0",
+        version=version,
+        generate_unique_id_function=operation_id,
         lifespan=lifespan,
         docs_url="/docs" if openapi else None,
         redoc_url=None,

@@ -17,10 +17,11 @@ Contract tests (schemathesis) hold the services to this document, statuses inclu
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Request
+from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 PROBLEM_SCHEMA: dict[str, Any] = {
@@ -68,6 +69,25 @@ async def authorization_header(
     """The raw `Authorization` header (checked by `Authenticator.from_bearer`); depending
     on it declares the bearer scheme for the operation in the OpenAPI document."""
     return request.headers.get("authorization")
+
+
+def operation_id(route: APIRoute) -> str:
+    """A route's `operationId`: its function's name in camelCase (`create_removal` →
+    `createRemoval`); a route names another with `operation_id=`. Ids are stable as
+    long as the functions keep their names, and unique across the public document
+    (tools/public_api.py checks)."""
+    first, *rest = route.name.split("_")
+    return first + "".join(part[:1].upper() + part[1:] for part in rest)
+
+
+def prefixed_operation_ids(prefix: str) -> Callable[[APIRoute], str]:
+    """`operation_id` after `prefix` (`dev`: `devCreateRemoval`), for a router."""
+
+    def generate(route: APIRoute) -> str:
+        name = operation_id(route)
+        return prefix + name[:1].upper() + name[1:]
+
+    return generate
 
 
 def problems(

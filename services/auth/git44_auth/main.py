@@ -2,6 +2,7 @@
 
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
+from importlib.metadata import version
 
 import httpx
 from fastapi import FastAPI
@@ -79,6 +80,7 @@ def create_app(settings: AuthSettings | None = None, *, keys: KeyRing | None = N
             jwks.router,
         ],
         description="Accounts, rotating EdDSA tokens, Dev API keys, admin users, JWKS.",
+        version=version("git44-auth"),
     )
     app.add_middleware(RateLimitHeadersMiddleware)
     return app

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
+from importlib.metadata import version
 from typing import Any
 
 from fastapi import FastAPI
@@ -19,7 +20,7 @@ from git44_common.sessions import watch_sessions
 from git44_common.tasks import stop_task
 from git44_common.tokens import JWKSClient
 from git44_jobs.accounts.consumer import start_account_deletions
-from git44_jobs.api.routes import admin, dev, events, removals
+from git44_jobs.api.routes import admin, contract, dev, events, removals
 from git44_jobs.context import JobsContext
 from git44_jobs.core.config import JobsSettings
 from git44_jobs.core.db import INDEXES
@@ -83,8 +84,9 @@ def create_app(settings: JobsSettings | None = None, *, clock: Clock = utc_now) 
         service=SERVICE,
         settings=settings,
         lifespan=lifespan,
-        routers=[events.router, removals.router, dev.router, admin.router],
+        routers=[contract.router, events.router, removals.router, dev.router, admin.router],
         description="Removal jobs, quotas, live job events, the Dev API and admin job tools.",
+        version=version("git44-jobs"),
     )
     app.add_middleware(RateLimitHeadersMiddleware)
     document_page_size(app, settings)

@@ -8,6 +8,7 @@ periodic maintenance; every replica runs all of them against the same MongoDB.
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
+from importlib.metadata import version
 
 from fastapi import FastAPI
 
@@ -97,5 +98,9 @@ def create_app(settings: KeysSettings | None = None) -> FastAPI:
             yield
 
     return create_service_app(
-        service=SERVICE, settings=settings, lifespan=lifespan, routers=[scraper_keys.router]
+        service=SERVICE,
+        settings=settings,
+        lifespan=lifespan,
+        routers=[scraper_keys.router],
+        version=version("git44-keys"),
     )

@@ -16,9 +16,15 @@ from git44_auth.models import (
     UserUpdate,
 )
 from git44_common.clock import utc_now
+from git44_common.openapi import prefixed_operation_ids
 from git44_common.tokens import Role
 
-router = APIRouter(prefix="/api/admin/users", tags=["admin"], dependencies=[Depends(require_admin)])
+router = APIRouter(
+    prefix="/api/admin/users",
+    tags=["admin"],
+    dependencies=[Depends(require_admin)],
+    generate_unique_id_function=prefixed_operation_ids("admin"),
+)
 
 
 @router.get("", response_model=UsersPublic)
@@ -39,7 +45,7 @@ async def list_users(
 
 
 @router.get("/{user_id}", response_model=UserAdminPublic)
-async def get_user(ctx: Ctx, user_id: str) -> UserAdminPublic:
+async def read_user(ctx: Ctx, user_id: str) -> UserAdminPublic:
     """One user."""
     return UserAdminPublic.from_doc(await admin.get_user(ctx.db, user_id))
 

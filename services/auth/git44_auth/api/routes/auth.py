@@ -89,7 +89,7 @@ async def logout_all(ctx: Ctx, principal: CurrentUser) -> Response:
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-@router.get("/me", response_model=UserPublic)
+@router.get("/me", response_model=UserPublic, operation_id="readMe")
 async def me(ctx: Ctx, principal: CurrentUser) -> UserPublic:
     """The authenticated user."""
     user = await accounts.get_account(ctx.db, principal.user_id)

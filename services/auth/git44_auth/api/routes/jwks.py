@@ -11,7 +11,7 @@ from git44_auth.api.deps import Ctx
 router = APIRouter(tags=["jwks"])
 
 
-@router.get("/.well-known/jwks.json")
+@router.get("/.well-known/jwks.json", operation_id="readJwks")
 async def jwks(ctx: Ctx, response: Response) -> dict[str, Any]:
     """Every public key whose tokens are still valid (the first one signs new tokens)."""
     response.headers["Cache-Control"] = "public, max-age=300"

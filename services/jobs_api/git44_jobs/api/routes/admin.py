@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from git44_common.audit import record_admin_action
 from git44_common.contracts import JobStatus
 from git44_common.jobs import AdminJobPublic, AdminJobsPublic
-from git44_common.openapi import problems
+from git44_common.openapi import prefixed_operation_ids, problems
 from git44_common.quota import view_quota
 from git44_jobs.admin.models import StatsPublic
 from git44_jobs.admin.quotas import change_user_quota
@@ -27,11 +27,12 @@ router = APIRouter(
     tags=["admin"],
     dependencies=[Depends(require_admin)],
     responses=RATE_LIMITED,
+    generate_unique_id_function=prefixed_operation_ids("admin"),
 )
 
 
 @router.get("/jobs", response_model=AdminJobsPublic)
-async def list_jobs(
+async def list_removals(
     ctx: Ctx,
     limit: PageSize,
     status: Annotated[JobStatus | None, Query()] = None,
@@ -63,7 +64,7 @@ async def list_jobs(
     response_model=AdminJobPublic,
     responses=problems(described={409: "conflict: only failed jobs can be retried"}),
 )
-async def retry_any_job(job_id: str, admin: AdminUser, ctx: Ctx) -> AdminJobPublic:
+async def retry_removal(job_id: str, admin: AdminUser, ctx: Ctx) -> AdminJobPublic:
     """Queue a failed job again, free of charge for its owner (audited)."""
     job = await retry_failed(ctx, job_id, user_id=None, charge=False)
     await record_admin_action(
@@ -74,7 +75,7 @@ async def retry_any_job(job_id: str, admin: AdminUser, ctx: Ctx) -> AdminJobPubl
 
 
 @router.patch("/users/{user_id}/quota", response_model=QuotaPublic)
-async def update_quota(
+async def update_user_quota(
     user_id: str, change: QuotaUpdate, admin: AdminUser, ctx: Ctx
 ) -> QuotaPublic:
     """Set a user's totals and limits, or add credits (atomic; audited)."""

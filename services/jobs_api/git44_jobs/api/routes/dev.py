@@ -10,6 +10,7 @@ from starlette.responses import JSONResponse, Response
 
 from git44_common.exceptions import ProblemError, ValidationFailed
 from git44_common.jobs import DevJobPublic, DevJobsPublic
+from git44_common.openapi import prefixed_operation_ids
 from git44_common.problems import problem_document
 from git44_common.security import Principal
 from git44_jobs.api.deps import ApiKeyUser, Ctx, IdempotencyKey
@@ -42,7 +43,12 @@ from git44_jobs.submissions.service import Submission
 from git44_jobs.webhooks.models import WebhookSecretPublic
 from git44_jobs.webhooks.service import webhook_secret_of
 
-router = APIRouter(prefix="/api/v1", tags=["dev-api"], responses=RATE_LIMITED)
+router = APIRouter(
+    prefix="/api/v1",
+    tags=["dev-api"],
+    responses=RATE_LIMITED,
+    generate_unique_id_function=prefixed_operation_ids("dev"),
+)
 DEV_JOBS_PATH = "/api/v1/removals"
 
 
@@ -76,7 +82,12 @@ async def create_removal(
     return outcome_response(outcome, location=DEV_JOBS_PATH)
 
 
-@router.post("/removals/batch", response_model=BatchResult, responses=SUBMIT_PROBLEMS)
+@router.post(
+    "/removals/batch",
+    response_model=BatchResult,
+    responses=SUBMIT_PROBLEMS,
+    operation_id="devCreateRemovalBatch",
+)
 async def create_removals(
     request: Request, body: DevBatchCreate, user: ApiKeyUser, ctx: Ctx, key: IdempotencyKey
 ) -> BatchResult:

@@ -98,6 +98,7 @@ async def _why_end(
 
 @router.get(
     "/events",
+    operation_id="watchRemovals",
     response_class=EventSourceResponse,
     responses={200: {"content": {"text/event-stream": {}}, "description": "SSE stream"}},
 )

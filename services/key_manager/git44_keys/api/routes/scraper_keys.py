@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Response, status
 
-from git44_common.openapi import problems
+from git44_common.openapi import prefixed_operation_ids, problems
 from git44_keys.api.deps import AdminUser, Ctx, Registry, require_admin
 from git44_keys.models import (
     KeysSummaryPublic,
@@ -19,6 +19,7 @@ router = APIRouter(
     prefix="/api/admin/scraper-keys",
     tags=["admin: scraper keys"],
     dependencies=[Depends(require_admin)],
+    generate_unique_id_function=prefixed_operation_ids("admin"),
 )
 
 
