@@ -38,6 +38,11 @@ CLIENTS = ROOT / "docs" / "clients" / "typescript"
 TYPES = CLIENTS / "git44.d.ts"
 INTERNAL_PATHS = {"/healthz", "/readyz", "/metrics"}
 METHODS = {"get", "put", "post", "delete", "patch"}
+# What the gateway itself may answer to any operation (docs/operations.md, "Gateway").
+GATEWAY_PROBLEMS = {
+    "414": "uri_too_long: the gateway refuses a request line over its buffers (8 KiB)",
+    "429": "rate_limited: too many requests from this address (Retry-After)",
+}
 # the services' settings that change their documents (page sizes): left at their defaults
 SETTINGS_PREFIXES = ("AUTH_", "JOBS_", "KEYS_")
 
@@ -123,7 +128,7 @@ def merge(documents: list[dict[str, Any]]) -> dict[str, Any]:
                 continue
             if path in paths and paths[path] != item:
                 raise ValueError(f"{path} is served by two services")
-            paths[path] = item
+            paths[path] = _through_the_gateway(item)
         components = document.get("components", {})
         for into, found in ((schemas, components.get("schemas", {})),
                             (security, components.get("securitySchemes", {}))):  # fmt: skip
@@ -151,6 +156,20 @@ def merge(documents: list[dict[str, Any]]) -> dict[str, Any]:
         "webhooks": _webhooks(),
         "components": {"schemas": _used(paths, schemas), "securitySchemes": security},
     }
+
+
+def _through_the_gateway(item: dict[str, Any]) -> dict[str, Any]:
+    """A path's operations as the gateway's origin answers them: its own problems too."""
+    item = copy.deepcopy(item)
+    for method, operation in item.items():
+        if method not in METHODS:
+            continue
+        responses = operation.setdefault("responses", {})
+        for status, description in GATEWAY_PROBLEMS.items():
+            responses.setdefault(status, {"description": description, "content": {
+                "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}
+            }})  # fmt: skip
+    return item
 
 
 def _webhooks() -> dict[str, Any]:

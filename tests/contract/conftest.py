@@ -9,8 +9,10 @@ from dataclasses import dataclass
 import httpx
 import pytest
 import requests
+from gateway import Gateway, start_gateway
 from localstack import DEV_ADMIN_EMAIL, DEV_ADMIN_PASSWORD, LocalStack
 
+from tests.utils.processes import free_port
 from tests.utils.stack import RAISED_LIMITS, stack_fixture
 
 PASSWORD = "contract-Pass-1234"
@@ -43,6 +45,27 @@ class Credentials:
 
 
 contract_stack = stack_fixture("contract_stack", scope="package", tag="c", extra_env=CONTRACT_ENV)
+
+# The gateway's own per-address limits raised for the same reason.
+GATEWAY_LIMITS = {"GATEWAY_REQUESTS_PER_SECOND": "100000", "GATEWAY_REQUEST_BURST": "100000"}
+
+
+@pytest.fixture(scope="package")
+def contract_gateway(
+    nginx: str, contract_stack: LocalStack, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Gateway]:
+    """Debian's nginx on the rendered gateway config, in front of `contract_stack`: the
+    single origin the public document describes."""
+    gateway = start_gateway(
+        contract_stack.ports,
+        run_dir=tmp_path_factory.mktemp("contract-gateway"),
+        listen_port=free_port(),
+        overrides=GATEWAY_LIMITS,
+    )
+    try:
+        yield gateway
+    finally:
+        gateway.stop()
 
 
 @pytest.fixture(scope="package")

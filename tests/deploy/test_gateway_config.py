@@ -232,6 +232,24 @@ def test_every_answer_carries_the_security_headers(client: httpx.Client) -> None
         assert "strict-transport-security" not in response.headers  # not served over TLS
 
 
+@pytest.mark.parametrize(
+    ("method", "path", "headers", "status"),
+    [
+        ("TRACE", "/api/auth/register", {}, 405),
+        ("GET", "/api/admin/users?cursor=" + "%F0%93%A7%AD" * 1000, {}, 414),
+        ("GET", "/api/removal/x", {"X-Big": "a" * 9000}, 400),
+    ],
+    ids=["trace", "long-uri", "big-header"],
+)
+def test_what_nginx_refuses_itself_is_a_problem_too(
+    client: httpx.Client, method: str, path: str, headers: dict[str, str], status: int
+) -> None:
+    response = client.request(method, path, headers=headers)
+    assert response.status_code == status
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["status"] == status
+
+
 def test_only_the_docs_page_may_run_scripts_and_only_its_own(client: httpx.Client) -> None:
     api = client.get("/api/removal/x").headers["content-security-policy"]
     assert api == "default-src 'none'; frame-ancestors 'none'"
