@@ -34,7 +34,7 @@ clients: $(CLIENTS_STAMP)  ## the pinned TypeScript generator of the public cont
 contract: $(STAMP) $(CLIENTS_STAMP)  ## rewrite the public OpenAPI document and its TypeScript types
 	$(BIN)/python -m tools.public_api
 
-system-packages:  ## Debian's nginx, promtool and Node.js for the gateway, deployment and contract tests (root)
+system-packages:  ## Debian's nginx, promtool, Node.js and Chromium for the gateway, deployment, contract and browser tests (root)
 	.ci/install-system-packages.sh
 
 run: $(STAMP)  ## run everything locally: SecantusDB, RabbitMQ check, simulator, four services

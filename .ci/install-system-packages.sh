@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Debian packages the deployment tests need: promtool (package `prometheus`) to check
 # the Prometheus config, alert rules and /metrics output, nginx for `nginx -t` and
-# the gateway e2e test, and Node.js/npm for the public contract's TypeScript types. Idempotent: does nothing when both tools are already installed.
+# the gateway e2e test, Node.js/npm for the public contract's TypeScript types, and
+# Chromium for the browser test. Idempotent: does nothing when both tools are already installed.
 # Package daemons are NOT started (only the binaries are used).
 set -euo pipefail
 
@@ -11,8 +12,10 @@ command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || missing+=(nginx-li
 # Node.js and npm: the public contract's TypeScript types (docs/clients/typescript)
 command -v node >/dev/null 2>&1 || missing+=(nodejs)
 command -v npm >/dev/null 2>&1 || missing+=(npm)
+# Chromium: the SPA path in a real browser (tests/browser, Playwright drives it)
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 if [ ${#missing[@]} -eq 0 ]; then
-    echo "system packages: promtool, nginx and node already installed"
+    echo "system packages: promtool, nginx, node and chromium already installed"
     exit 0
 fi
 
