@@ -40,8 +40,10 @@ def _print_urls(stack: LocalStack, gateway: Gateway | None) -> None:
     print("\nGit44 is running:")
     if gateway is not None:
         print(f"  {'gateway':<12} {gateway.url}   (the SPA's single origin: /api/...)")
+    public = gateway.url if gateway is not None else stack.url("jobs-api")
+    print(f"  {'public API':<12} {public}/api/docs   (every service: /api/openapi.json)")
     for spec in SERVICES:
-        extra = "metrics and health only" if spec.name == "worker" else "API docs: /docs"
+        extra = "metrics and health only" if spec.name == "worker" else "its own docs: /docs"
         print(f"  {spec.name:<12} {stack.url(spec.name)}   ({extra})")
     if "sim" in stack.processes:
         print(f"  {'simulator':<12} {stack.url('sim')}   (control plane: /_control/stats)")
