@@ -12,10 +12,13 @@ command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || missing+=(nginx-li
 # Node.js and npm: the public contract's TypeScript types (docs/clients/typescript)
 command -v node >/dev/null 2>&1 || missing+=(nodejs)
 command -v npm >/dev/null 2>&1 || missing+=(npm)
+# jq and openssl: the curl examples of docs/api.md (tests/e2e/test_docs_examples.py)
+command -v jq >/dev/null 2>&1 || missing+=(jq)
+command -v openssl >/dev/null 2>&1 || missing+=(openssl)
 # Chromium: the SPA path in a real browser (tests/browser, Playwright drives it)
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 if [ ${#missing[@]} -eq 0 ]; then
-    echo "system packages: promtool, nginx, node and chromium already installed"
+    echo "system packages: promtool, nginx, node, jq, openssl and chromium already installed"
     exit 0
 fi
 
