@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Annotated, Literal, Self
+from typing import Annotated, Any, Literal, Self
 
 from pydantic import (
     AfterValidator,
@@ -82,13 +82,15 @@ class RemovalRequested(Contract):
 
 class JobEvent(Contract):
     """A job changed status (`job.<status>` on `git44.events`). `version` is the job
-    document's after the change (None from a publisher that predates it): events of one
-    job may arrive in any order, and the version says which state is newer."""
+    document's after the change and `job` its public fields then (JobPublic's, snake
+    case); both None from a publisher that predates them. Events of one job may arrive
+    in any order: the version says which state is newer, and `job` is that state."""
 
     job_id: str
     user_id: str
     status: JobStatus
     version: int | None = None
+    job: dict[str, Any] | None = None
     previous_status: JobStatus | None = None
     retry_count: Count = 0
     poll_count: Count = 0

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from git44_common.contracts import JobStatus
-from git44_common.jobs import job_event
+from git44_common.jobs import JobPublic, job_event
 from git44_jobs.live.hub import JobUpdate, VersionGate, update_for_event, update_from_doc
 from git44_jobs.live.replay import parse_last_event_id
 from tests.utils.factories import removal_job
@@ -42,18 +42,29 @@ def test_the_gate_remembers_the_latest_jobs_only() -> None:
 
 
 def test_an_event_is_shown_as_its_own_state_under_its_own_version() -> None:
+    """A `polling` event handled after its job succeeded still shows `polling` — every
+    field as of that version, none of the later success's."""
     now = datetime.now(UTC)
-    polling = removal_job(user_id="u", _id="j", status="polling", poll_count=2, version=4)
-    done = {**polling, "status": "success", "poll_count": 3, "version": 5,
-            "output_link": "https://cdn.example.com/j.mp4", "completed_at": now}  # fmt: skip
-    late = job_event(polling)  # handled after the job had moved on to `done`
-    update = update_for_event(done, late)
+    polling = removal_job(user_id="u", _id="j", status="polling", poll_count=2, version=4,
+                          task_id="t-1", started_at=now, estimated_ready_at=now)  # fmt: skip
+    late = job_event(polling)  # handled once the job had moved on: nothing is read back
+    update = update_for_event(late)
+    assert update is not None
     assert update.id == "j:4"
+    assert update.job == JobPublic.from_doc(polling)
     assert update.job.status == JobStatus.POLLING
-    assert update.job.poll_count == 2
-    assert update.job.output_link is None
     assert update.job.completed_at is None
-    current = update_for_event(done, job_event(done))
-    assert current.id == "j:5"
-    assert current.job.status == JobStatus.SUCCESS
-    assert current.job.completed_at is not None
+    assert update.job.estimated_ready_at is not None
+
+
+def test_an_event_without_its_state_is_left_to_the_stored_job() -> None:
+    event = job_event(removal_job(user_id="u", _id="j")).model_copy(update={"job": None})
+    assert update_for_event(event) is None
+
+
+def test_a_stream_resumed_after_an_id_sends_nothing_older_for_that_job() -> None:
+    gate = VersionGate()
+    gate.note("a", 4)  # Last-Event-ID: a:4
+    assert not gate.admit(_update("a", 3))
+    assert not gate.admit(_update("a", 4))
+    assert gate.admit(_update("a", 5))

@@ -116,6 +116,8 @@ def job_event(
         user_id=str(doc["user_id"]),
         status=JobStatus(doc["status"]),
         version=int(doc.get("version") or 1),
+        # the state itself, for a consumer that must not read a newer one back (SSE)
+        job=job_fields(doc) if "input_link" in doc and "created_at" in doc else None,
         previous_status=JobStatus(previous) if previous else None,
         retry_count=int(doc.get("retry_count") or 0),
         poll_count=int(doc.get("poll_count") or 0),

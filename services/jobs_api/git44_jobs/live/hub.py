@@ -3,7 +3,8 @@
 Each instance binds its own exclusive, auto-deleted queue to `git44.events` (`job.*`);
 the worker and jobs-api publish a `JobEvent` on every transition. An event is delivered
 only to the streams of the job's owner (`user_id`), as the job in the SPA shape and the
-SSE id `<job id>:<version>` of that very state (`update_for_event`). Events are handled
+SSE id `<job id>:<version>` of that very state: the event carries both
+(`update_for_event`), so no job is read back. Events are handled
 concurrently and may arrive out of order; each stream sends a job's states in version
 order and drops any not newer than what it already sent (`VersionGate`).
 
@@ -27,7 +28,6 @@ from pydantic import ValidationError
 from git44_common.amqp import JOB_EVENTS, Topology
 from git44_common.contracts import JobEvent, SessionsEnded
 from git44_common.jobs import JobPublic
-from git44_common.jobs.states import TERMINAL
 from git44_common.mongo import Database, Document
 from git44_jobs import metrics
 from git44_jobs.removals import crud as jobs_crud
@@ -70,29 +70,14 @@ def update_from_doc(doc: Document) -> JobUpdate:
     return JobUpdate(id=f"{doc['_id']}:{doc.get('version', 1)}", job=JobPublic.from_doc(doc))
 
 
-def update_for_event(doc: Document, event: JobEvent) -> JobUpdate:
-    """The SSE message for `event`, its job read back as `doc`: the state the event
-    describes, under the event's version, so each transition is shown and its id names
-    the state it carries. The job's other fields come from `doc`, except those a later
-    state may have changed. An event without a version (a publisher that predates it)
-    is shown as the stored state."""
-    if event.version is None or int(doc.get("version") or 1) == event.version:
-        return update_from_doc(doc)
-    job = JobPublic.from_doc(doc)
-    same_status = str(doc.get("status")) == str(event.status)
-    job = job.model_copy(
-        update={
-            "status": event.status,
-            "retry_count": event.retry_count,
-            "poll_count": event.poll_count,
-            "output_link": event.output_link,
-            "error": event.error,
-            "updated_at": event.occurred_at,
-            "completed_at": job.completed_at if event.status in TERMINAL else None,
-            "estimated_ready_at": job.estimated_ready_at if same_status else None,
-        }
-    )
-    return JobUpdate(id=f"{doc['_id']}:{event.version}", job=job)
+def update_for_event(event: JobEvent) -> JobUpdate | None:
+    """The SSE message for `event`: the state it carries under its own version, so the
+    id names that very state; None for an event of a publisher that predates the state
+    (the caller shows the stored job instead)."""
+    if event.version is None or event.job is None:
+        return None
+    job = JobPublic.model_validate(event.job)
+    return JobUpdate(id=f"{event.job_id}:{event.version}", job=job)
 
 
 class VersionGate:
@@ -103,6 +88,10 @@ class VersionGate:
     def __init__(self, capacity: int = 10_000) -> None:
         self._sent: OrderedDict[str, int] = OrderedDict()
         self._capacity = capacity
+
+    def note(self, job_id: str, version: int) -> None:
+        """What the client already has (its `Last-Event-ID`): nothing older passes."""
+        self._sent[job_id] = max(version, self._sent.get(job_id, 0))
 
     def admit(self, update: JobUpdate) -> bool:
         job_id, _, version_text = update.id.rpartition(":")
@@ -168,6 +157,15 @@ class EventHub:
                 subscriber.session_ended = True
                 subscriber.offer(None)
 
+    async def _stored(self, event: JobEvent) -> JobUpdate | None:
+        """The job as stored, for an event that does not carry its state."""
+        try:
+            doc = await jobs_crud.get_job(self.db, event.job_id, user_id=event.user_id)
+        except Exception:
+            log.warning("job event dropped: the job store did not answer", exc_info=True)
+            return None
+        return None if doc is None else update_from_doc(doc)
+
     async def _on_message(self, message: AbstractIncomingMessage) -> None:
         try:
             event = JobEvent.model_validate_json(message.body)
@@ -177,13 +175,8 @@ class EventHub:
         subscribers = self._subscribers.get(event.user_id)
         if not subscribers:
             return
-        try:
-            doc = await jobs_crud.get_job(self.db, event.job_id, user_id=event.user_id)
-        except Exception:
-            log.warning("job event dropped: the job store did not answer", exc_info=True)
+        update = update_for_event(event) or await self._stored(event)
+        if update is None:
             return
-        if doc is None:
-            return
-        update = update_for_event(doc, event)
         for subscriber in list(subscribers):
             subscriber.offer(update)

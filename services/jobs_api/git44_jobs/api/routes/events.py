@@ -14,7 +14,7 @@ from git44_jobs.api.deps import Ctx, CurrentUser
 from git44_jobs.api.responses import RATE_LIMITED
 from git44_jobs.context import JobsContext
 from git44_jobs.live.hub import EventHub, JobUpdate, VersionGate
-from git44_jobs.live.replay import replay_since
+from git44_jobs.live.replay import parse_last_event_id, replay_since
 from git44_jobs.live.streams import StreamSlot, seconds_to_next_check, token_expired
 
 router = APIRouter(prefix="/api/removal", tags=["removal"], responses=RATE_LIMITED)
@@ -47,6 +47,9 @@ async def _stream(
     try:
         yield ServerSentEvent(data="{}", event="ready", retry=RECONNECT_MS)
         gate = VersionGate()
+        seen = parse_last_event_id(last_event_id)
+        if seen is not None:
+            gate.note(*seen)
         settings = ctx.settings
         missed = await replay_since(
             ctx.db, user_id, last_event_id, now=ctx.now(),
