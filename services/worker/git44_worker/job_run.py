@@ -45,6 +45,9 @@ from git44_worker.job_lease import job_lease_heartbeat
 
 log = logging.getLogger(__name__)
 
+# A first poll sent this much later than planned (a wait for a key) is off schedule.
+LATE_POLL_SECONDS = 0.2
+
 
 async def run_job(ctx: WorkerContext, doc: Document) -> None:
     """Work on `doc`, which this worker has just claimed."""
@@ -65,6 +68,7 @@ class JobRun:
         self.flight_key = cache.key(doc["input_link"], doc["user_id"]) if cache.enabled else None
         # where the task's ready time lies (s after its creation), once a poll found it done
         self._ready_window: tuple[float, float] | None = None
+        self._created_task = False  # this run created the job's task
 
     async def execute(self) -> None:
         s = self.ctx.settings
@@ -147,6 +151,7 @@ class JobRun:
             estimated_ready_at=self._estimated_ready_at(now),
         )
         self._saved(saved)
+        self._created_task = True
         log.info("task created", extra={**self.log_extra, "task_id": outcome.task_id})
 
     def _elapsed(self) -> float:
@@ -155,16 +160,26 @@ class JobRun:
 
     async def _poll_until_done(self) -> str:
         last_processing = 0.0
+        # whether the first poll went out when the policy planned it: a task created in
+        # this run, its poll not held up by a wait for a key (else the policy learns the
+        # interval, but not that its first poll came early or late)
+        on_schedule = self._created_task
         max_polls = int(self.doc.get("max_polls", DEFAULT_MAX_POLLS))
         while int(self.doc.get("poll_count") or 0) < max_polls:
             number = int(self.doc.get("poll_count") or 0) + 1
-            await asyncio.sleep(
-                self.ctx.policy.next_delay(poll_number=number, elapsed=self._elapsed())
-            )
+            elapsed = self._elapsed()
+            delay = self.ctx.policy.next_delay(poll_number=number, elapsed=elapsed)
+            await asyncio.sleep(delay)
             outcome, sent_at = await self._poll_once()
+            if number == 1 and sent_at > elapsed + delay + LATE_POLL_SECONDS:
+                on_schedule = False
             if isinstance(outcome, TaskSucceeded):
                 if number == 1 or last_processing > 0:  # else the lower bound is unknown
-                    self.ctx.policy.observe(last_processing_at=last_processing, success_at=sent_at)
+                    self.ctx.policy.observe(
+                        last_processing_at=last_processing,
+                        success_at=sent_at,
+                        on_schedule=on_schedule,
+                    )
                     self._ready_window = (last_processing, sent_at)
                 return outcome.download_url
             if isinstance(outcome, TaskFailed):

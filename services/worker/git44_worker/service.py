@@ -6,12 +6,14 @@ from __future__ import annotations
 import logging
 import random
 from dataclasses import asdict
+from datetime import timedelta
 from typing import Any, TypeVar
 
 import httpx
 from pydantic import BaseModel
 
 from git44_common.amqp import Consumer, MessageHandler, RpcClient, start_consumer
+from git44_common.clock import utc_now
 from git44_common.contracts import AccountDeleted, RemovalRequested, WebhookDeliveryRequested
 from git44_common.runtime import ServiceRuntime
 from git44_worker.adapters.removesora import RemoveSoraClient
@@ -23,7 +25,7 @@ from git44_worker.core.config import WorkerSettings
 from git44_worker.core.db import INDEXES
 from git44_worker.crud import jobs as jobs_crud
 from git44_worker.crud import webhooks as webhook_deliveries
-from git44_worker.domain.poll_policy import LEARNING_WINDOW, build_poll_policy
+from git44_worker.domain.poll_policy import LEARNING_WINDOW, PollPolicy, build_poll_policy
 from git44_worker.events import JobNotifier
 from git44_worker.key_lease import KeyLeaser
 from git44_worker.webhooks import WebhookSender
@@ -31,6 +33,9 @@ from git44_worker.webhooks import WebhookSender
 M = TypeVar("M", bound=BaseModel)
 SERVICE = "worker"
 log = logging.getLogger(__name__)
+
+# how far back a starting worker looks for what earlier workers learnt
+LEARNING_MAX_AGE = timedelta(days=7)
 
 # Webhook deliveries are short HTTP calls; a few in parallel per worker are plenty.
 WEBHOOK_PREFETCH = 4
@@ -101,10 +106,7 @@ class WorkerService:
             first_quantile=s.poll_first_quantile,
             rng=random.Random(),
         )
-        # start from what the workers before this one learnt, not from the fixed schedule
-        learnt = await jobs_crud.recent_ready_windows(runtime.db, limit=LEARNING_WINDOW)
-        policy.learn(learnt)
-        log.info("poll policy %s starts from %d earlier successes", s.poll_policy, len(learnt))
+        await self._learn_from_earlier_workers(policy)
         return WorkerContext(
             settings=s,
             mongo=runtime.mongo,
@@ -115,6 +117,20 @@ class WorkerService:
             policy=policy,
             notifier=JobNotifier(runtime.publisher, runtime.db),
         )
+
+    async def _learn_from_earlier_workers(self, policy: PollPolicy) -> None:
+        """Start from what the workers of the last week learnt, not from the fixed
+        schedule; an optimisation only: the worker starts anyway if the read fails."""
+        since = utc_now() - LEARNING_MAX_AGE
+        try:
+            learnt = await jobs_crud.recent_ready_windows(
+                self.runtime.db, limit=LEARNING_WINDOW, since=since
+            )
+        except Exception:
+            log.warning("could not read what earlier workers learnt", exc_info=True)
+            return
+        policy.learn(learnt)
+        log.info("poll policy starts from %d earlier successes", len(learnt))
 
     async def _start_consumers(self, ctx: WorkerContext) -> None:
         runtime, topology = self.runtime, self.runtime.topology

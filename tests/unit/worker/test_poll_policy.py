@@ -202,14 +202,15 @@ def test_the_share_of_first_polls_that_miss_is_one_minus_the_quantile(q: float) 
 
 def test_what_earlier_workers_learnt_is_known_without_moving_the_first_poll() -> None:
     """`learn` (a starting worker reading the database) gives the estimate at once;
-    only this worker's own first polls move where its first polls go."""
+    only this worker's own first polls, sent on schedule, move where its first polls go."""
     rng = random.Random(5)
     earlier = []
     for _ in range(100):
         ready, first = rng.uniform(2.0, 4.0), rng.uniform(3.3, 4.0)
         earlier.append((0.0, first) if ready <= first else (first, 4.2))
     learnt, observed = frontier(first_quantile=0.85), frontier(first_quantile=0.85)
-    for policy in (learnt, observed):
+    late = frontier(first_quantile=0.85)
+    for policy in (learnt, observed, late):
         policy.learn(earlier)
         estimate = policy.ready_times()
         assert estimate is not None
@@ -218,9 +219,12 @@ def test_what_earlier_workers_learnt_is_known_without_moving_the_first_poll() ->
         assert first == pytest.approx(estimate.quantile(0.85), rel=0.051)
     learnt.learn([(3.0, 3.5)])  # another worker's first poll missed
     observed.observe(last_processing_at=3.0, success_at=3.5)  # this worker's did
+    # a first poll held up by a wait for a key: learnt from, not tracked
+    late.observe(last_processing_at=3.0, success_at=3.5, on_schedule=False)
     after_learnt = learnt.next_delay(poll_number=1, elapsed=0.0)
     after_observed = observed.next_delay(poll_number=1, elapsed=0.0)  # same jitter
     assert after_observed / after_learnt == pytest.approx(1 + 0.85 * 0.02)
+    assert late.next_delay(poll_number=1, elapsed=0.0) == pytest.approx(after_learnt)
 
 
 def test_the_midpoint_policy_misses_the_calls_target_the_frontier_meets() -> None:

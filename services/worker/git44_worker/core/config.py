@@ -41,7 +41,7 @@ class WorkerSettings(WebhookSecretsSettings, ResultCacheSettings):
     poll_policy: Literal["fixed", "adaptive", "frontier"] = Field(
         default="frontier",
         description=(
-            "frontier (default; ~2.15 upstream calls per job and ready→success p50 < 0.8 s"
+            "frontier (default; ~2.17 upstream calls per job and ready→success p50 < 0.8 s"
             " on the pipeline bench, docs/benchmarks.md): first poll at the learnt"
             " poll_first_quantile,"
             " second just after the learnt maximum; fixed: every poll after poll_min..max"

@@ -313,18 +313,26 @@ async def mark_webhook_requested(db: Database, job_id: str) -> None:
     await db[REMOVAL_JOBS].update_one({"_id": job_id}, {"$set": {"webhook_pending": False}})
 
 
-async def recent_ready_windows(db: Database, *, limit: int) -> list[tuple[float, float]]:
-    """The `ready_window`s of the latest `limit` successes that have one, oldest first:
-    what the workers before this one learnt about when tasks are ready. Read once at
-    start-up, newest first through the `status_created` index."""
+async def recent_ready_windows(
+    db: Database, *, limit: int, since: datetime, max_seconds: float = 2.0
+) -> list[tuple[float, float]]:
+    """The `ready_window`s of the latest `limit` successes created after `since` that
+    have one, oldest first: what the workers before this one learnt about when tasks are
+    ready. Read once at start-up, newest first through the `status_created` index, for
+    at most `max_seconds` (the server stops it after that: an ExecutionTimeout)."""
     cursor = (
         db[REMOVAL_JOBS]
         .find(
-            {"status": str(JobStatus.SUCCESS), "ready_window": {"$type": "array"}},
+            {
+                "status": str(JobStatus.SUCCESS),
+                "created_at": {"$gte": since},
+                "ready_window": {"$type": "array"},
+            },
             {"ready_window": 1},
         )
         .sort([("status", 1), ("created_at", -1)])
         .limit(limit)
+        .max_time_ms(int(max_seconds * 1000))
     )
     windows = [
         (float(doc["ready_window"][0]), float(doc["ready_window"][1]))

@@ -49,8 +49,11 @@ class PollPolicy(Protocol):
         """Seconds to wait before poll `poll_number` (1-based), `elapsed` s after creation."""
         ...
 
-    def observe(self, *, last_processing_at: float, success_at: float) -> None:
-        """A task was seen processing at `last_processing_at` and done at `success_at`."""
+    def observe(
+        self, *, last_processing_at: float, success_at: float, on_schedule: bool = True
+    ) -> None:
+        """A task was seen processing at `last_processing_at` and done at `success_at`;
+        `on_schedule`: its first poll went out when this policy planned it."""
         ...
 
     def learn(self, intervals: Iterable[tuple[float, float]]) -> None:
@@ -74,7 +77,9 @@ class FixedPollPolicy:
     def next_delay(self, *, poll_number: int, elapsed: float) -> float:
         return self._rng.uniform(self.min_seconds, self.max_seconds)
 
-    def observe(self, *, last_processing_at: float, success_at: float) -> None:
+    def observe(
+        self, *, last_processing_at: float, success_at: float, on_schedule: bool = True
+    ) -> None:
         return None
 
     def learn(self, intervals: Iterable[tuple[float, float]]) -> None:
@@ -127,7 +132,9 @@ class AdaptivePollPolicy:
         delay = target - elapsed
         return min(max(delay, self._floor), self._fallback.max_seconds * 3)
 
-    def observe(self, *, last_processing_at: float, success_at: float) -> None:
+    def observe(
+        self, *, last_processing_at: float, success_at: float, on_schedule: bool = True
+    ) -> None:
         low = max(0.0, min(last_processing_at, success_at))
         self._samples.append((low + success_at) / 2)
 
@@ -229,9 +236,12 @@ class FrontierPollPolicy:
             return quick
         return self._fallback.next_delay(poll_number=0, elapsed=elapsed)
 
-    def observe(self, *, last_processing_at: float, success_at: float) -> None:
+    def observe(
+        self, *, last_processing_at: float, success_at: float, on_schedule: bool = True
+    ) -> None:
         self.learn([(last_processing_at, success_at)])
-        self._track(missed=last_processing_at > 0)
+        if on_schedule:  # a poll held up (a wait for a key) says nothing of the schedule
+            self._track(missed=last_processing_at > 0)
 
     def learn(self, intervals: Iterable[tuple[float, float]]) -> None:
         for last_processing_at, success_at in intervals:
