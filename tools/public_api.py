@@ -120,14 +120,16 @@ def merge(documents: list[dict[str, Any]]) -> dict[str, Any]:
     """One document of the public paths of `documents`; the same path or schema name
     twice must mean the same thing."""
     paths: dict[str, Any] = {}
+    served: dict[str, Any] = {}  # each path as its service documents it
     schemas: dict[str, Any] = {}
     security: dict[str, Any] = {}
     for document in documents:
         for path, item in document["paths"].items():
             if path in INTERNAL_PATHS:
                 continue
-            if path in paths and paths[path] != item:
+            if path in served and served[path] != item:
                 raise ValueError(f"{path} is served by two services")
+            served[path] = item
             paths[path] = _through_the_gateway(item)
         components = document.get("components", {})
         for into, found in ((schemas, components.get("schemas", {})),

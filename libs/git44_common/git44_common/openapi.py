@@ -75,7 +75,7 @@ def operation_id(route: APIRoute) -> str:
     """A route's `operationId`: its function's name in camelCase (`create_removal` →
     `createRemoval`); a route names another with `operation_id=`. Ids are stable as
     long as the functions keep their names, and unique across the public document
-    (tools/public_api.py checks)."""
+    (tests/unit/contract/test_public_api.py checks)."""
     first, *rest = route.name.split("_")
     return first + "".join(part[:1].upper() + part[1:] for part in rest)
 
