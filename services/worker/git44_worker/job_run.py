@@ -69,6 +69,7 @@ class JobRun:
         # where the task's ready time lies (s after its creation), once a poll found it done
         self._ready_window: tuple[float, float] | None = None
         self._created_task = False  # this run created the job's task
+        self._first_poll_at: float | None = None  # the policy's, when this one succeeded
 
     async def execute(self) -> None:
         s = self.ctx.settings
@@ -181,6 +182,7 @@ class JobRun:
                         on_schedule=on_schedule,
                     )
                     self._ready_window = (last_processing, sent_at)
+                    self._first_poll_at = self.ctx.policy.first_poll_at
                 return outcome.download_url
             if isinstance(outcome, TaskFailed):
                 raise AttemptFailed(outcome.error)
@@ -245,6 +247,7 @@ class JobRun:
             now=now,
             polls=1,  # the poll that found it done, not recorded on its own
             ready_window=self._ready_window,
+            first_poll_at=self._first_poll_at,
         )
         doc = self._saved(saved)
         setbacks.observe_terminal(doc, outcome="success")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import random
+import statistics
 from dataclasses import asdict
 from datetime import timedelta
 from typing import Any, TypeVar
@@ -123,14 +124,17 @@ class WorkerService:
         schedule; an optimisation only: the worker starts anyway if the read fails."""
         since = utc_now() - LEARNING_MAX_AGE
         try:
-            learnt = await jobs_crud.recent_ready_windows(
+            learnt = await jobs_crud.recent_learning(
                 self.runtime.db, limit=LEARNING_WINDOW, since=since
             )
         except Exception:
             log.warning("could not read what earlier workers learnt", exc_info=True)
             return
-        policy.learn(learnt)
-        log.info("poll policy starts from %d earlier successes", len(learnt))
+        # where the latest workers sent first polls (the median of their last 20)
+        recent = learnt.first_polls[:20]
+        first_poll_at = statistics.median(recent) if recent else None
+        policy.learn(learnt.windows, first_poll_at=first_poll_at)
+        log.info("poll policy starts from %d earlier successes", len(learnt.windows))
 
     async def _start_consumers(self, ctx: WorkerContext) -> None:
         runtime, topology = self.runtime, self.runtime.topology

@@ -201,13 +201,15 @@ async def test_a_starting_worker_polls_with_what_the_workers_before_it_learnt(
     started later reads them and needs no learning of its own."""
     await sim.update_config(processing_seconds=(0.6, 0.6))
     first = await start_worker(poll_policy="frontier", adaptive_min_samples=3)
-    for _ in range(3):
+    for _ in range(4):
         learnt = await jobs.submit()
         done = await jobs.wait_for(learnt["_id"], {"success", "failed"})
         assert done["status"] == "success"
         low, high = done["ready_window"]
         assert 0 <= low < high
         assert 0.5 < high < 5  # the task took 0.6 s
+    # once learnt (3 tasks), a success also says where first polls went
+    assert 0.3 < done["first_poll_at"] < 5
     await first.stop(grace=1)
 
     await start_worker(poll_policy="frontier", adaptive_min_samples=3)

@@ -227,6 +227,19 @@ def test_what_earlier_workers_learnt_is_known_without_moving_the_first_poll() ->
     assert late.next_delay(poll_number=1, elapsed=0.0) == pytest.approx(after_learnt)
 
 
+def test_a_starting_worker_resumes_the_tracking_where_earlier_workers_left_it() -> None:
+    rng = random.Random(6)
+    earlier = []
+    for _ in range(100):
+        ready, first = rng.uniform(2.0, 4.0), rng.uniform(3.3, 4.0)
+        earlier.append((0.0, first) if ready <= first else (first, 4.2))
+    policy = frontier(first_quantile=0.88)
+    policy.learn(earlier, first_poll_at=3.7)
+    assert policy.first_poll_at == 3.7
+    firsts = [policy.next_delay(poll_number=1, elapsed=0.0) for _ in range(200)]
+    assert statistics.fmean(firsts) == pytest.approx(3.7, rel=0.02)
+
+
 def test_the_midpoint_policy_misses_the_calls_target_the_frontier_meets() -> None:
     adaptive = AdaptivePollPolicy(fallback=fixed(), min_samples=5)
     calls, _ = calls_and_median_delay(run_tasks(adaptive, uniform(2.0, 4.0, 400))[100:])

@@ -9,6 +9,7 @@ overwrite the new owner's progress: its update matches nothing (None/False).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from pymongo import ReturnDocument
@@ -183,15 +184,19 @@ async def complete_success(
     now: datetime,
     polls: int = 0,
     ready_window: tuple[float, float] | None = None,
+    first_poll_at: float | None = None,
 ) -> Document | None:
     """→ success with the download link, counting `polls` more polls (the one that found
     the task done is recorded here, not on its own); a webhook is pending if the job
     has a callback. `ready_window` (low, high]: where the task's ready time lay, in
     seconds after its creation — what the poll policy learnt from this job, kept so
-    that a worker starting later learns it too (`recent_ready_windows`)."""
+    that a worker starting later learns it too (`recent_learning`), with
+    `first_poll_at`, where the policy sent first polls then."""
     update = _success_update(job, output_link=output_link, event_id=event_id, now=now, polls=polls)
     if ready_window is not None:
         update["$set"]["ready_window"] = [round(ready_window[0], 3), round(ready_window[1], 3)]
+    if first_poll_at is not None:
+        update["$set"]["first_poll_at"] = round(first_poll_at, 3)
     return await _find_and_set(db, owned(job["_id"], worker_id, SUCCEED), update)
 
 
@@ -313,13 +318,22 @@ async def mark_webhook_requested(db: Database, job_id: str) -> None:
     await db[REMOVAL_JOBS].update_one({"_id": job_id}, {"$set": {"webhook_pending": False}})
 
 
-async def recent_ready_windows(
+@dataclass(frozen=True)
+class Learnt:
+    """What earlier workers learnt: their tasks' ready windows (oldest first) and where
+    they sent first polls at their latest successes (newest first)."""
+
+    windows: list[tuple[float, float]]
+    first_polls: list[float]
+
+
+async def recent_learning(
     db: Database, *, limit: int, since: datetime, max_seconds: float = 2.0
-) -> list[tuple[float, float]]:
-    """The `ready_window`s of the latest `limit` successes created after `since` that
-    have one, oldest first: what the workers before this one learnt about when tasks are
-    ready. Read once at start-up, newest first through the `status_created` index, for
-    at most `max_seconds` (the server stops it after that: an ExecutionTimeout)."""
+) -> Learnt:
+    """The `ready_window`s (and `first_poll_at`s) of the latest `limit` successes created
+    after `since` that have one. Read once at start-up, newest first through the
+    `status_created` index, for at most `max_seconds` (then the server stops it: an
+    ExecutionTimeout)."""
     cursor = (
         db[REMOVAL_JOBS]
         .find(
@@ -328,15 +342,13 @@ async def recent_ready_windows(
                 "created_at": {"$gte": since},
                 "ready_window": {"$type": "array"},
             },
-            {"ready_window": 1},
+            {"ready_window": 1, "first_poll_at": 1},
         )
         .sort([("status", 1), ("created_at", -1)])
         .limit(limit)
         .max_time_ms(int(max_seconds * 1000))
     )
-    windows = [
-        (float(doc["ready_window"][0]), float(doc["ready_window"][1]))
-        async for doc in cursor
-        if len(doc["ready_window"]) == 2
-    ]
-    return windows[::-1]
+    docs = [doc async for doc in cursor if len(doc["ready_window"]) == 2]
+    windows = [(float(d["ready_window"][0]), float(d["ready_window"][1])) for d in docs]
+    first_polls = [float(d["first_poll_at"]) for d in docs if d.get("first_poll_at")]
+    return Learnt(windows=windows[::-1], first_polls=first_polls)

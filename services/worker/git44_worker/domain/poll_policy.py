@@ -29,8 +29,9 @@ Three policies, chosen by `WORKER_POLL_POLICY`:
 Both ends of an interval are measured when a poll is sent, the time that scheduling
 controls. `adaptive` and `frontier` behave like `fixed` until they have seen
 `min_samples` successes; a starting worker gives them the last `LEARNING_WINDOW`
-intervals its predecessors stored with their successes (`ready_window`), so a restart
-or a new replica does not learn again. No policy decides how many polls a job gets:
+intervals its predecessors stored with their successes (`ready_window`), and `frontier`
+the time their first polls had been tracked to (`first_poll_at`), so a restart or a
+new replica does not learn again. No policy decides how many polls a job gets:
 the job's `max_polls` does.
 """
 
@@ -56,8 +57,16 @@ class PollPolicy(Protocol):
         `on_schedule`: its first poll went out when this policy planned it."""
         ...
 
-    def learn(self, intervals: Iterable[tuple[float, float]]) -> None:
-        """(last processing, success) pairs of earlier workers' tasks: what they learnt."""
+    def learn(
+        self, intervals: Iterable[tuple[float, float]], *, first_poll_at: float | None = None
+    ) -> None:
+        """What earlier workers learnt: (last processing, success) pairs of their tasks,
+        and where they had moved their first polls to (None: not known)."""
+        ...
+
+    @property
+    def first_poll_at(self) -> float | None:
+        """Where first polls go now, before jitter (None: not decided by learning)."""
         ...
 
     def estimated_ready_after(self, elapsed: float) -> float | None:
@@ -82,7 +91,13 @@ class FixedPollPolicy:
     ) -> None:
         return None
 
-    def learn(self, intervals: Iterable[tuple[float, float]]) -> None:
+    def learn(
+        self, intervals: Iterable[tuple[float, float]], *, first_poll_at: float | None = None
+    ) -> None:
+        return None
+
+    @property
+    def first_poll_at(self) -> float | None:
         return None
 
     def estimated_ready_after(self, elapsed: float) -> float | None:
@@ -138,9 +153,15 @@ class AdaptivePollPolicy:
         low = max(0.0, min(last_processing_at, success_at))
         self._samples.append((low + success_at) / 2)
 
-    def learn(self, intervals: Iterable[tuple[float, float]]) -> None:
+    def learn(
+        self, intervals: Iterable[tuple[float, float]], *, first_poll_at: float | None = None
+    ) -> None:
         for last_processing_at, success_at in intervals:
             self.observe(last_processing_at=last_processing_at, success_at=success_at)
+
+    @property
+    def first_poll_at(self) -> float | None:
+        return None
 
     def estimated_ready_after(self, elapsed: float) -> float | None:
         if len(self._samples) < self._min_samples:
@@ -239,16 +260,24 @@ class FrontierPollPolicy:
     def observe(
         self, *, last_processing_at: float, success_at: float, on_schedule: bool = True
     ) -> None:
-        self.learn([(last_processing_at, success_at)])
+        self.learn([(last_processing_at, success_at)], first_poll_at=None)
         if on_schedule:  # a poll held up (a wait for a key) says nothing of the schedule
             self._track(missed=last_processing_at > 0)
 
-    def learn(self, intervals: Iterable[tuple[float, float]]) -> None:
+    def learn(
+        self, intervals: Iterable[tuple[float, float]], *, first_poll_at: float | None = None
+    ) -> None:
         for last_processing_at, success_at in intervals:
             low = max(0.0, min(last_processing_at, success_at))
             if success_at > low:
                 self._intervals.append((low, success_at))
                 self._estimate = None
+        if first_poll_at is not None and first_poll_at > 0:
+            self._first_at = first_poll_at  # resume the tracking where it was
+
+    @property
+    def first_poll_at(self) -> float | None:
+        return self._first_at
 
     def estimated_ready_after(self, elapsed: float) -> float | None:
         """The median ready time of tasks still processing at `elapsed`; None while
