@@ -152,13 +152,19 @@ def test_successes_at_the_first_poll_are_not_taken_for_their_midpoints() -> None
     assert estimate.quantile(0.5) == estimate.upper == 3.0
 
 
-def test_the_npmle_recovers_uniform_ready_times_from_two_polls_each() -> None:
-    rng = random.Random(4)
+def two_poll_intervals(n: int, *, seed: int) -> list[tuple[float, float]]:
+    """What `n` tasks ready uniformly in 2–4 s tell a worker that polls each once at
+    3.3–4 s and, if not ready, again at 4.2 s."""
+    rng = random.Random(seed)
     intervals = []
-    for _ in range(400):
+    for _ in range(n):
         ready, first = rng.uniform(2.0, 4.0), rng.uniform(3.3, 4.0)
         intervals.append((0.0, first) if ready <= first else (first, 4.2))
-    estimate = estimate_ready_times(intervals)
+    return intervals
+
+
+def test_the_npmle_recovers_uniform_ready_times_from_two_polls_each() -> None:
+    estimate = estimate_ready_times(two_poll_intervals(400, seed=4))
     assert estimate.quantile(0.85) == pytest.approx(3.7, abs=0.1)
     assert 3.85 <= estimate.upper <= 4.2
 
@@ -203,11 +209,7 @@ def test_the_share_of_first_polls_that_miss_is_one_minus_the_quantile(q: float) 
 def test_what_earlier_workers_learnt_is_known_without_moving_the_first_poll() -> None:
     """`learn` (a starting worker reading the database) gives the estimate at once;
     only this worker's own first polls, sent on schedule, move where its first polls go."""
-    rng = random.Random(5)
-    earlier = []
-    for _ in range(100):
-        ready, first = rng.uniform(2.0, 4.0), rng.uniform(3.3, 4.0)
-        earlier.append((0.0, first) if ready <= first else (first, 4.2))
+    earlier = two_poll_intervals(100, seed=5)
     learnt, observed = frontier(first_quantile=0.85), frontier(first_quantile=0.85)
     late = frontier(first_quantile=0.85)
     for policy in (learnt, observed, late):
@@ -228,11 +230,7 @@ def test_what_earlier_workers_learnt_is_known_without_moving_the_first_poll() ->
 
 
 def test_a_starting_worker_resumes_the_tracking_where_earlier_workers_left_it() -> None:
-    rng = random.Random(6)
-    earlier = []
-    for _ in range(100):
-        ready, first = rng.uniform(2.0, 4.0), rng.uniform(3.3, 4.0)
-        earlier.append((0.0, first) if ready <= first else (first, 4.2))
+    earlier = two_poll_intervals(100, seed=6)
     policy = frontier(first_quantile=0.88)
     policy.learn(earlier, first_poll_at=3.7)
     assert policy.first_poll_at == 3.7
