@@ -9,7 +9,7 @@ CLIENTS := docs/clients/typescript
 CLIENTS_STAMP := $(CLIENTS)/node_modules/.installed
 PYTEST_ARGS ?=
 
-.PHONY: help venv clients contract system-packages run test test-unit lint format bench chaos lock clean
+.PHONY: help venv clients clients-lock contract system-packages run test test-unit lint format bench chaos lock clean
 
 help:  ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -30,6 +30,10 @@ $(CLIENTS_STAMP): $(CLIENTS)/package-lock.json
 	touch $@
 
 clients: $(CLIENTS_STAMP)  ## the pinned TypeScript generator of the public contract (npm ci)
+
+clients-lock:  ## re-resolve docs/clients/typescript's lockfile, without hosts or URLs
+	cd $(CLIENTS) && npm install --package-lock-only --ignore-scripts --no-audit --no-fund
+	$(PYTHON) -c 'import json,sys; p=sys.argv[1]; d=json.load(open(p)); [v.pop("funding",None) for v in d["packages"].values()]; open(p,"w").write(json.dumps(d,indent=2)+"\n")' $(CLIENTS)/package-lock.json
 
 contract: $(STAMP) $(CLIENTS_STAMP)  ## rewrite the public OpenAPI document and its TypeScript types
 	$(BIN)/python -m tools.public_api

@@ -141,5 +141,6 @@ def test_the_npm_lockfile_names_no_registry() -> None:
     lock = (public_api.CLIENTS / "package-lock.json").read_text()
     assert '"resolved"' not in lock
     assert "registry" not in lock
+    assert "://" not in lock, "no URL at all (funding links too): make clients-lock"
     pinned = json.loads((public_api.CLIENTS / "package.json").read_text())["devDependencies"]
     assert all(re.fullmatch(r"\d+\.\d+\.\d+", v) for v in pinned.values()), pinned
