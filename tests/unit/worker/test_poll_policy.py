@@ -70,22 +70,10 @@ def test_adaptive_polls_fewer_times_than_fixed_for_the_same_tasks() -> None:
     rng = random.Random(3)
     durations = [rng.uniform(3.0, 8.0) for _ in range(300)]
     adaptive = AdaptivePollPolicy(fallback=fixed(), min_samples=5)
-
-    def polls_until_done(policy: FixedPollPolicy | AdaptivePollPolicy, ready: float) -> int:
-        elapsed, polls, last = 0.0, 0, 0.0
-        while True:
-            polls += 1
-            elapsed += policy.next_delay(poll_number=polls, elapsed=elapsed)
-            if elapsed >= ready:
-                policy.observe(last_processing_at=last, success_at=elapsed)
-                return polls
-            last = elapsed
-
-    fixed_polls = sum(polls_until_done(fixed(), d) for d in durations[50:])
-    for d in durations[:50]:
-        polls_until_done(adaptive, d)
-    adaptive_polls = sum(polls_until_done(adaptive, d) for d in durations[50:])
-    assert adaptive_polls < fixed_polls
+    fixed_calls = sum(calls for calls, _ in run_tasks(fixed(), durations[50:]))
+    run_tasks(adaptive, durations[:50])  # learning
+    adaptive_calls = sum(calls for calls, _ in run_tasks(adaptive, durations[50:]))
+    assert adaptive_calls < fixed_calls
 
 
 def test_the_policy_is_chosen_by_name() -> None:
