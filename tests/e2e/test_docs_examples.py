@@ -24,7 +24,7 @@ from localstack import LocalStack
 from tests.utils.accounts import register_account
 from tests.utils.processes import free_port
 from tests.utils.receiver import serving_receiver
-from tests.utils.stack import stack_fixture
+from tests.utils.stack import LOCAL_WEBHOOKS, WEBHOOK_SIM_ARGS, stack_fixture
 from tools.public_api import CLIENTS
 
 pytestmark = pytest.mark.e2e
@@ -39,13 +39,8 @@ docs_stack = stack_fixture(
     "docs_stack",
     scope="module",
     tag="doc",
-    sim_args=["--keys", "demo-key-1,demo-key-2,demo-key-3", "--processing-seconds", "0.5"],
-    extra_env={
-        "JOBS_ALLOW_PRIVATE_CALLBACKS": "true",
-        "WORKER_WEBHOOK_ALLOW_PRIVATE": "true",
-        "WORKER_POLL_MIN_SECONDS": "0.3",
-        "WORKER_POLL_MAX_SECONDS": "0.5",
-    },
+    sim_args=WEBHOOK_SIM_ARGS,
+    extra_env=LOCAL_WEBHOOKS,
 )
 
 

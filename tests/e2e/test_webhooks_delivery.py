@@ -19,7 +19,7 @@ from localstack import LocalStack
 from git44_common.mongo import create_mongo_client
 from tests.utils.accounts import PASSWORD, register_account
 from tests.utils.receiver import Receiver, serving_receiver
-from tests.utils.stack import stack_fixture
+from tests.utils.stack import LOCAL_WEBHOOKS, WEBHOOK_SIM_ARGS, stack_fixture
 
 pytestmark = pytest.mark.e2e
 
@@ -28,14 +28,11 @@ stack = stack_fixture(
     "stack",
     scope="module",
     tag="e2e",
-    sim_args=["--keys", "demo-key-1,demo-key-2,demo-key-3", "--processing-seconds", "0.5"],
+    sim_args=WEBHOOK_SIM_ARGS,
     extra_env={
+        **LOCAL_WEBHOOKS,
         "GIT44_ENV": "test",
         "AUTH_BCRYPT_ROUNDS": "4",
-        "JOBS_ALLOW_PRIVATE_CALLBACKS": "true",
-        "WORKER_WEBHOOK_ALLOW_PRIVATE": "true",
-        "WORKER_POLL_MIN_SECONDS": "0.3",
-        "WORKER_POLL_MAX_SECONDS": "0.5",
         "WORKER_WEBHOOK_RETRY_DELAYS_SECONDS": "[1, 1, 1, 1, 1]",
     },
 )

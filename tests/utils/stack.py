@@ -40,6 +40,16 @@ RAISED_LIMITS = {
 }
 FAST_SIM_ARGS = ("--keys", ",".join(DEMO_SCRAPER_KEYS), "--processing-seconds", "0.5-1.0")
 
+# A stack whose webhooks reach a receiver on this machine, with tasks of 0.5 s polled
+# every 0.3–0.5 s (the webhook e2e tests).
+WEBHOOK_SIM_ARGS = ("--keys", ",".join(DEMO_SCRAPER_KEYS), "--processing-seconds", "0.5")
+LOCAL_WEBHOOKS = {
+    "JOBS_ALLOW_PRIVATE_CALLBACKS": "true",
+    "WORKER_WEBHOOK_ALLOW_PRIVATE": "true",
+    "WORKER_POLL_MIN_SECONDS": "0.3",
+    "WORKER_POLL_MAX_SECONDS": "0.5",
+}
+
 
 async def delete_namespace(amqp_url: str, namespace: str) -> None:
     """Delete a namespace's exchanges and queues: leave no quorum queues on the broker."""
