@@ -92,6 +92,11 @@ class KeyPool:
             lease_seconds=settings.lease_seconds,
         )
         self._keys: dict[str, PoolKey] = {}
+        # Keys a release just reported limited, leased no more here while the database
+        # catches up; `_local_changes` is bumped whenever that set changes, so a refresh
+        # whose read began before reads again rather than put back what it saw.
+        self._limiting: set[str] = set()
+        self._local_changes = 0
         # Set when a slot may have come free here, so local waiters need not poll for it.
         self._slot_freed = asyncio.Event()
 
@@ -121,10 +126,16 @@ class KeyPool:
 
     async def refresh_keys(self) -> None:
         """This replica's view of the keys (state, limit, ciphertext) from MongoDB."""
-        docs = await keys.pool_keys(self._db)
+        while True:
+            changes = self._local_changes
+            docs = await keys.pool_keys(self._db)
+            if changes == self._local_changes:
+                break
         self._keys = {
             doc["_id"]: PoolKey.from_doc(doc, seen=self._keys.get(doc["_id"])) for doc in docs
         }
+        for key_id in self._limiting:
+            self._mark_limited(key_id)
 
     async def acquire(self, request: KeyAcquireRequest) -> KeyAcquireResult:
         """A lease on the key with the most free slots here, then the least recently
@@ -282,15 +293,28 @@ class KeyPool:
             pass
 
     async def _apply_limited(self, release: KeyRelease) -> None:
-        key: Document | None = await keys.get_key(self._db, release.key_id)
-        if key is None:
-            return
-        transition = transition_on_release(KeyStatus(key["status"]), release.outcome)
-        if transition is not None:
-            await self._lifecycle.limit_key(
-                release.key_id, reason=f"upstream answered {release.status_code or 'limited'}"
-            )
-        await self.refresh_keys()  # this replica leases the key no more, from now on
+        # This replica leases the key no more from now on, before the database says so.
+        self._limiting.add(release.key_id)
+        self._local_changes += 1
+        self._mark_limited(release.key_id)
+        try:
+            key: Document | None = await keys.get_key(self._db, release.key_id)
+            if key is None:
+                return
+            transition = transition_on_release(KeyStatus(key["status"]), release.outcome)
+            if transition is not None:
+                await self._lifecycle.limit_key(
+                    release.key_id, reason=f"upstream answered {release.status_code or 'limited'}"
+                )
+        finally:
+            self._limiting.discard(release.key_id)
+            self._local_changes += 1
+        await self.refresh_keys()
+
+    def _mark_limited(self, key_id: str) -> None:
+        key = self._keys.get(key_id)
+        if key is not None and key.status is KeyStatus.ACTIVE:
+            key.status = KeyStatus.LIMITED
 
     @staticmethod
     def _answer(result: KeyAcquireResult, label: str, started: float) -> KeyAcquireResult:

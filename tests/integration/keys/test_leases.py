@@ -10,8 +10,9 @@ import pytest
 
 from git44_common.amqp import RpcError
 from git44_common.collections import KEY_LEASES, KEY_REPLICAS, SCRAPER_KEYS
-from git44_common.contracts import KeyLease, KeyStatus, ReleaseOutcome
+from git44_common.contracts import KeyLease, KeyRelease, KeyStatus, ReleaseOutcome
 from git44_common.mongo import Database
+from git44_keys import pool as pool_module
 from git44_keys.context import KeysContext
 from git44_keys.metrics import KEYS_ACQUIRE, KEYS_LEASES_EXPIRED
 from tests.integration.keys.conftest import (
@@ -125,6 +126,43 @@ async def test_a_limited_release_marks_the_key_limited(
     assert key["limited_at"] is not None
     assert (await in_flight(key_manager))[lease.key_id] == 0
     for _ in range(4):  # the other keys keep serving
+        assert (await client.lease()).key_id != lease.key_id
+
+
+async def test_a_refresh_read_before_a_limit_does_not_lease_the_key_again(
+    key_manager: KeysContext, client: KeyManagerClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A heartbeat that read the keys just before a release reported one limited must
+    not put it back as active when its read returns (CI saw a lease on a cooled key)."""
+    pool = key_manager.pool
+    lease = await client.lease()
+    read = asyncio.Event()
+    answer = asyncio.Event()
+    real_read = pool_module.keys.pool_keys
+    held: list[asyncio.Task[None]] = []
+
+    async def slow_first_read(db: Database) -> list[dict[str, object]]:
+        docs = await real_read(db)
+        if asyncio.current_task() in held and not read.is_set():  # the refresh below
+            read.set()
+            await answer.wait()
+        return docs
+
+    monkeypatch.setattr(pool_module.keys, "pool_keys", slow_first_read)
+    stale_refresh = asyncio.create_task(pool.refresh_keys())
+    held.append(stale_refresh)
+    await read.wait()  # it saw the key active
+    await pool.release(
+        KeyRelease(
+            lease_id=lease.lease_id,
+            key_id=lease.key_id,
+            outcome=ReleaseOutcome.LIMITED,
+            status_code=403,
+        )
+    )
+    answer.set()
+    await stale_refresh
+    for _ in range(6):
         assert (await client.lease()).key_id != lease.key_id
 
 
