@@ -31,6 +31,14 @@ QUOTA = {"totalQuota": 500, "remainingQuota": 488, "dailyLimit": 200, "dailyUsed
 DELIVERY = {"id": "d_3b9c", "jobId": JOB_ID, "eventId": "evt_2f8a1c", "url": HOOK,
             "attempt": 1, "statusCode": 204, "latencyMs": 84.2, "error": None,
             "nextRetryAt": None, "attemptedAt": LATER}  # fmt: skip
+ENDPOINT = {"id": "we_9c1d2e3f4a5b", "url": HOOK, "description": "production receiver",
+            "eventTypes": ["removal.processing", "removal.success"], "enabled": True,
+            "disabledAt": None, "disabledReason": None, "failingSince": None,
+            "previousSecretExpiresAt": None, "createdAt": AT, "updatedAt": LATER}  # fmt: skip
+ENDPOINT_DELIVERY = {"id": "6650f1a2b3c4d5e6f7a8b9c0", "webhookId": "evt_2f8a1c",
+                     "eventType": "removal.success", "jobId": JOB_ID, "url": HOOK, "attempt": 1,
+                     "statusCode": 500, "latencyMs": 41.7, "error": "HTTP 500",
+                     "nextRetryAt": "2026-12-01T09:30:37Z", "attemptedAt": LATER}  # fmt: skip
 SCRAPER_KEY = {"id": "sk_41f2", "label": "pool-1", "maskedKey": "5e2f…a91c", "status": "active",
                "usageCount": 1280, "inFlight": 1, "maxConcurrency": 5, "lastUsed": LATER,
                "limitedAt": None, "cooldownUntil": None, "createdAt": AT,
@@ -145,7 +153,25 @@ EXAMPLES: dict[str, Any] = {
         "generatedAt": LATER,
     },  # fmt: skip
     "CachePurgePublic": {"link": LINK, "purged": 1},
-    "JobsExportPublic": {"quota": QUOTA, "jobs": [JOB], "webhookDeliveries": [DELIVERY]},
+    "JobsExportPublic": {
+        "quota": QUOTA,
+        "jobs": [JOB],
+        "webhookDeliveries": [DELIVERY],
+        "webhookEndpoints": [ENDPOINT],
+    },  # fmt: skip
+    "EventType": "removal.success",
+    "WebhookEndpointCreate": {
+        "url": HOOK,
+        "description": "production receiver",
+        "eventTypes": ["removal.processing", "removal.success"],
+    },  # fmt: skip
+    "WebhookEndpointUpdate": {"eventTypes": ["removal.success", "removal.failed"]},
+    "WebhookEndpointPublic": ENDPOINT,
+    "WebhookEndpointCreated": {**ENDPOINT, "secret": "whsec_Qm9sZGx5IGdvIHdoZXJlIG5vIG9uZSBoYXM="},
+    "WebhookEndpointsPublic": {"data": [ENDPOINT]},
+    "EndpointDeliveryPublic": ENDPOINT_DELIVERY,
+    "EndpointDeliveriesPublic": {"data": [ENDPOINT_DELIVERY]},
+    "DeliveryQueuedPublic": {"webhookId": "evt_2f8a1c", "eventType": "removal.success"},
     "WebhookDeliveryPublic": DELIVERY,
     "WebhookSecretPublic": {
         "secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",

@@ -30,7 +30,7 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
-from tools.examples import EXAMPLES
+from tools.examples import AT, EXAMPLES, LATER
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCUMENT = ROOT / "services" / "jobs_api" / "git44_jobs" / "api" / "public_openapi.json"
@@ -51,6 +51,11 @@ TAGS = [
     {"name": "api-keys", "description": "Dev API keys of the signed-in user."},
     {"name": "removal", "description": "The SPA's removal jobs (bearer token), live events."},
     {"name": "dev-api", "description": "Integrations (`X-API-Key`): jobs, batches, webhooks."},
+    {
+        "name": "webhooks",
+        "description": "Webhook endpoints (`X-API-Key` or bearer token): "
+        "subscriptions, secret rotation, deliveries, redelivery, ping.",
+    },
     {"name": "admin", "description": "Operators (`role: admin`): users, quotas, jobs, stats."},
     {"name": "admin: scraper keys", "description": "Operators: the ScraperAPI key pool."},
     {"name": "jwks", "description": "The public keys that verify access tokens."},
@@ -70,7 +75,13 @@ WEBHOOK_HEADERS = [
 WEBHOOK_EVENTS = {
     "removal.success": "A job succeeded: `data.outputLink` is the clean video.",
     "removal.failed": "A job failed for good (retries spent); its credit was refunded.",
+    "removal.queued": "A job was queued (submitted, or again for a retry). Endpoints only.",
+    "removal.processing": "A job started upstream (and is polled until ready). Endpoints "
+    "only; best effort.",
+    "removal.cancelled": "A queued job was cancelled; its credit was refunded. Endpoints only.",
 }
+# sent to the job's callbackUrl too (the others only to registered endpoints)
+CALLBACK_EVENTS = ("removal.success", "removal.failed")
 
 REMOVAL_EVENT = {
     "title": "RemovalEvent",
@@ -184,13 +195,26 @@ def _webhooks() -> dict[str, Any]:
             data = {**example["data"], "status": "failed", "outputLink": None,
                     "error": "RemoveSora did not finish the task", "retryCount": 3}  # fmt: skip
             example = {**example, "data": data}
+        elif event != "removal.success":
+            status = event.split(".", 1)[1]
+            data = {**example["data"], "status": status, "outputLink": None,
+                    "completedAt": None if status != "cancelled" else LATER,
+                    "startedAt": None if status == "queued" else AT}  # fmt: skip
+            example = {**example, "data": data}
+        where = (
+            "Sent to the job's `callbackUrl`, signed with the account's webhook secret "
+            "(`GET /api/v1/webhook-secret`), and to every registered endpoint subscribed to "
+            "it, signed with the endpoint's secret."
+            if event in CALLBACK_EVENTS
+            else "Sent to every registered endpoint subscribed to it, signed with the "
+            "endpoint's secret."
+        )
         hooks[event] = {
             "post": {
                 "operationId": name,
                 "summary": summary,
-                "description": "Sent to the job's `callbackUrl`, signed with the account's "
-                "webhook secret (`GET /api/v1/webhook-secret`). Answer 2xx within 10 s; "
-                "anything else is retried with backoff.",
+                "description": where + " Answer 2xx within 10 s; anything else is retried "
+                "with backoff.",
                 "parameters": WEBHOOK_HEADERS,
                 "requestBody": {
                     "required": True,

@@ -52,7 +52,7 @@ async def test_a_receiver_that_drips_its_answer_is_dropped_at_the_deadline() -> 
     try:
         async with receiver(drip) as url:
             started = time.monotonic()
-            result = await sender.send(url, secret=new_webhook_secret(), msg_id="m", body="{}")
+            result = await sender.send(url, secrets=[new_webhook_secret()], msg_id="m", body="{}")
             elapsed = time.monotonic() - started
     finally:
         await sender.aclose()
@@ -82,7 +82,7 @@ async def test_a_receiver_that_answers_without_end_is_read_only_so_far() -> None
     sender = WebhookSender(timeout=10.0, allow_private=True)
     try:
         async with receiver(flood) as url:
-            result = await sender.send(url, secret=new_webhook_secret(), msg_id="m", body="{}")
+            result = await sender.send(url, secrets=[new_webhook_secret()], msg_id="m", body="{}")
     finally:
         await sender.aclose()
     assert (result.status_code, result.error) == (200, None)

@@ -688,6 +688,143 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/webhooks/endpoints": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Webhook Endpoints
+         * @description The caller's endpoints, oldest first.
+         */
+        get: operations["devListWebhookEndpoints"];
+        put?: never;
+        /**
+         * Create Webhook Endpoint
+         * @description Register an endpoint (public https URL) for the event types given (all by
+         *     default); its signing secret is in this answer only (and after a rotation).
+         */
+        post: operations["devCreateWebhookEndpoint"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/webhooks/endpoints/{endpoint_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Read Webhook Endpoint
+         * @description One of the caller's endpoints.
+         */
+        get: operations["devReadWebhookEndpoint"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete Webhook Endpoint
+         * @description Remove the endpoint: nothing more is sent to it, retries included.
+         */
+        delete: operations["devDeleteWebhookEndpoint"];
+        options?: never;
+        head?: never;
+        /**
+         * Update Webhook Endpoint
+         * @description Change its URL, description, event types, or enable / disable it (enabling one
+         *     that was disabled for failing starts afresh).
+         */
+        patch: operations["devUpdateWebhookEndpoint"];
+        trace?: never;
+    };
+    "/api/v1/webhooks/endpoints/{endpoint_id}/rotate-secret": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Rotate Webhook Endpoint Secret
+         * @description A new signing secret. The replaced one keeps signing until
+         *     `previousSecretExpiresAt` (JOBS_WEBHOOK_ROTATION_OVERLAP_SECONDS, 24 h): meanwhile
+         *     `webhook-signature` carries both (`v1,<new> v1,<old>`), either verifies.
+         */
+        post: operations["devRotateWebhookEndpointSecret"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/webhooks/endpoints/{endpoint_id}/deliveries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Webhook Deliveries
+         * @description Its delivery attempts, newest first: event, attempt, status, latency, next retry.
+         */
+        get: operations["devListWebhookDeliveries"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/webhooks/endpoints/{endpoint_id}/deliveries/{delivery_id}/redeliver": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Redeliver Webhook
+         * @description Send that attempt's event again now (same `webhook-id` and body), with its own
+         *     retries; listed under the deliveries as it goes.
+         */
+        post: operations["devRedeliverWebhook"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/webhooks/endpoints/{endpoint_id}/ping": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Ping Webhook Endpoint
+         * @description Send a signed `webhook.ping` (`data.endpointId`) to test the receiver.
+         */
+        post: operations["devPingWebhookEndpoint"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/admin/jobs": {
         parameters: {
             query?: never;
@@ -885,7 +1022,7 @@ export interface webhooks {
         put?: never;
         /**
          * A job succeeded: `data.outputLink` is the clean video.
-         * @description Sent to the job's `callbackUrl`, signed with the account's webhook secret (`GET /api/v1/webhook-secret`). Answer 2xx within 10 s; anything else is retried with backoff.
+         * @description Sent to the job's `callbackUrl`, signed with the account's webhook secret (`GET /api/v1/webhook-secret`), and to every registered endpoint subscribed to it, signed with the endpoint's secret. Answer 2xx within 10 s; anything else is retried with backoff.
          */
         post: operations["onRemovalSuccess"];
         delete?: never;
@@ -905,9 +1042,69 @@ export interface webhooks {
         put?: never;
         /**
          * A job failed for good (retries spent); its credit was refunded.
-         * @description Sent to the job's `callbackUrl`, signed with the account's webhook secret (`GET /api/v1/webhook-secret`). Answer 2xx within 10 s; anything else is retried with backoff.
+         * @description Sent to the job's `callbackUrl`, signed with the account's webhook secret (`GET /api/v1/webhook-secret`), and to every registered endpoint subscribed to it, signed with the endpoint's secret. Answer 2xx within 10 s; anything else is retried with backoff.
          */
         post: operations["onRemovalFailed"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "removal.queued": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A job was queued (submitted, or again for a retry). Endpoints only.
+         * @description Sent to every registered endpoint subscribed to it, signed with the endpoint's secret. Answer 2xx within 10 s; anything else is retried with backoff.
+         */
+        post: operations["onRemovalQueued"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "removal.processing": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A job started upstream (and is polled until ready). Endpoints only; best effort.
+         * @description Sent to every registered endpoint subscribed to it, signed with the endpoint's secret. Answer 2xx within 10 s; anything else is retried with backoff.
+         */
+        post: operations["onRemovalProcessing"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "removal.cancelled": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A queued job was cancelled; its credit was refunded. Endpoints only.
+         * @description Sent to every registered endpoint subscribed to it, signed with the endpoint's secret. Answer 2xx within 10 s; anything else is retried with backoff.
+         */
+        post: operations["onRemovalCancelled"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1360,6 +1557,20 @@ export interface components {
             purged: number;
         };
         /**
+         * DeliveryQueuedPublic
+         * @description A delivery queued (redelivery, ping): `webhookId` is the `webhook-id` it carries.
+         * @example {
+         *       "webhookId": "evt_2f8a1c",
+         *       "eventType": "removal.success"
+         *     }
+         */
+        DeliveryQueuedPublic: {
+            /** Webhookid */
+            webhookId: string;
+            /** Eventtype */
+            eventType: string;
+        };
+        /**
          * DevBatchCreate
          * @example {
          *       "items": [
@@ -1497,6 +1708,83 @@ export interface components {
             callbackUrl?: string | null;
         };
         /**
+         * EndpointDeliveriesPublic
+         * @example {
+         *       "data": [
+         *         {
+         *           "id": "6650f1a2b3c4d5e6f7a8b9c0",
+         *           "webhookId": "evt_2f8a1c",
+         *           "eventType": "removal.success",
+         *           "jobId": "5f0c3e9a8b7d4c2e9f1a6b3c4d5e6f70",
+         *           "url": "https://hooks.example.com/git44",
+         *           "attempt": 1,
+         *           "statusCode": 500,
+         *           "latencyMs": 41.7,
+         *           "error": "HTTP 500",
+         *           "nextRetryAt": "2026-12-01T09:30:37Z",
+         *           "attemptedAt": "2026-12-01T09:30:07Z"
+         *         }
+         *       ]
+         *     }
+         */
+        EndpointDeliveriesPublic: {
+            /** Data */
+            data: components["schemas"]["EndpointDeliveryPublic"][];
+        };
+        /**
+         * EndpointDeliveryPublic
+         * @description One attempt to deliver an event to the endpoint (`statusCode` null: no answer,
+         *     see `error`; `nextRetryAt` null: no further attempt). `webhookId` is the
+         *     `webhook-id` sent (the same for every attempt and redelivery of the event).
+         * @example {
+         *       "id": "6650f1a2b3c4d5e6f7a8b9c0",
+         *       "webhookId": "evt_2f8a1c",
+         *       "eventType": "removal.success",
+         *       "jobId": "5f0c3e9a8b7d4c2e9f1a6b3c4d5e6f70",
+         *       "url": "https://hooks.example.com/git44",
+         *       "attempt": 1,
+         *       "statusCode": 500,
+         *       "latencyMs": 41.7,
+         *       "error": "HTTP 500",
+         *       "nextRetryAt": "2026-12-01T09:30:37Z",
+         *       "attemptedAt": "2026-12-01T09:30:07Z"
+         *     }
+         */
+        EndpointDeliveryPublic: {
+            /** Url */
+            url: string;
+            /** Attempt */
+            attempt: number;
+            /** Statuscode */
+            statusCode: number | null;
+            /** Latencyms */
+            latencyMs: number;
+            /** Error */
+            error: string | null;
+            /** Nextretryat */
+            nextRetryAt: string | null;
+            /**
+             * Attemptedat
+             * Format: date-time
+             */
+            attemptedAt: string;
+            /** Id */
+            id: string;
+            /** Webhookid */
+            webhookId: string;
+            /** Eventtype */
+            eventType: string | null;
+            /** Jobid */
+            jobId: string | null;
+        };
+        /**
+         * EventType
+         * @description What an endpoint subscribes to; the `type` of the body it receives.
+         * @example removal.success
+         * @enum {string}
+         */
+        EventType: "removal.queued" | "removal.processing" | "removal.success" | "removal.failed" | "removal.cancelled";
+        /**
          * JobPublic
          * @description The job shape the SPA relies on (and the `data` of a webhook).
          * @example {
@@ -1609,6 +1897,24 @@ export interface components {
          *           "nextRetryAt": null,
          *           "attemptedAt": "2026-12-01T09:30:07Z"
          *         }
+         *       ],
+         *       "webhookEndpoints": [
+         *         {
+         *           "id": "we_9c1d2e3f4a5b",
+         *           "url": "https://hooks.example.com/git44",
+         *           "description": "production receiver",
+         *           "eventTypes": [
+         *             "removal.processing",
+         *             "removal.success"
+         *           ],
+         *           "enabled": true,
+         *           "disabledAt": null,
+         *           "disabledReason": null,
+         *           "failingSince": null,
+         *           "previousSecretExpiresAt": null,
+         *           "createdAt": "2026-12-01T09:30:00Z",
+         *           "updatedAt": "2026-12-01T09:30:07Z"
+         *         }
          *       ]
          *     }
          */
@@ -1618,6 +1924,8 @@ export interface components {
             jobs: components["schemas"]["JobPublic"][];
             /** Webhookdeliveries */
             webhookDeliveries: components["schemas"]["WebhookDeliveryPublic"][];
+            /** Webhookendpoints */
+            webhookEndpoints: components["schemas"]["WebhookEndpointPublic"][];
         };
         /**
          * JobsPublic
@@ -1946,7 +2254,7 @@ export interface components {
          */
         RemovalEvent: {
             /** @enum {string} */
-            type: "removal.success" | "removal.failed";
+            type: "removal.success" | "removal.failed" | "removal.queued" | "removal.processing" | "removal.cancelled";
             /** Format: date-time */
             timestamp: string;
             data: components["schemas"]["JobPublic"];
@@ -2292,12 +2600,6 @@ export interface components {
          *     }
          */
         WebhookDeliveryPublic: {
-            /** Id */
-            id: string;
-            /** Jobid */
-            jobId: string;
-            /** Eventid */
-            eventId: string;
             /** Url */
             url: string;
             /** Attempt */
@@ -2315,6 +2617,190 @@ export interface components {
              * Format: date-time
              */
             attemptedAt: string;
+            /** Id */
+            id: string;
+            /** Jobid */
+            jobId: string | null;
+            /** Eventid */
+            eventId: string;
+        };
+        /**
+         * WebhookEndpointCreate
+         * @example {
+         *       "url": "https://hooks.example.com/git44",
+         *       "description": "production receiver",
+         *       "eventTypes": [
+         *         "removal.processing",
+         *         "removal.success"
+         *       ]
+         *     }
+         */
+        WebhookEndpointCreate: {
+            /**
+             * Url
+             * @description Public https URL that receives the events
+             */
+            url: string;
+            /** Description */
+            description?: string | null;
+            /**
+             * Eventtypes
+             * @description The event types sent to it (all by default)
+             */
+            eventTypes?: components["schemas"]["EventType"][];
+        };
+        /**
+         * WebhookEndpointCreated
+         * @description The endpoint with its signing secret: shown here (and at a rotation) only.
+         * @example {
+         *       "id": "we_9c1d2e3f4a5b",
+         *       "url": "https://hooks.example.com/git44",
+         *       "description": "production receiver",
+         *       "eventTypes": [
+         *         "removal.processing",
+         *         "removal.success"
+         *       ],
+         *       "enabled": true,
+         *       "disabledAt": null,
+         *       "disabledReason": null,
+         *       "failingSince": null,
+         *       "previousSecretExpiresAt": null,
+         *       "createdAt": "2026-12-01T09:30:00Z",
+         *       "updatedAt": "2026-12-01T09:30:07Z",
+         *       "secret": "whsec_Qm9sZGx5IGdvIHdoZXJlIG5vIG9uZSBoYXM="
+         *     }
+         */
+        WebhookEndpointCreated: {
+            /** Id */
+            id: string;
+            /** Url */
+            url: string;
+            /** Description */
+            description: string | null;
+            /** Eventtypes */
+            eventTypes: string[];
+            /** Enabled */
+            enabled: boolean;
+            /** Disabledat */
+            disabledAt: string | null;
+            /** Disabledreason */
+            disabledReason: string | null;
+            /** Failingsince */
+            failingSince: string | null;
+            /** Previoussecretexpiresat */
+            previousSecretExpiresAt: string | null;
+            /**
+             * Createdat
+             * Format: date-time
+             */
+            createdAt: string;
+            /**
+             * Updatedat
+             * Format: date-time
+             */
+            updatedAt: string;
+            /** Secret */
+            secret: string;
+        };
+        /**
+         * WebhookEndpointPublic
+         * @description A registered endpoint. `failingSince`: every attempt since then failed (it is
+         *     disabled after WORKER_WEBHOOK_DISABLE_AFTER_SECONDS of that);
+         *     `previousSecretExpiresAt`: until then the secret replaced at the last rotation
+         *     still signs (a second `v1,` signature).
+         * @example {
+         *       "id": "we_9c1d2e3f4a5b",
+         *       "url": "https://hooks.example.com/git44",
+         *       "description": "production receiver",
+         *       "eventTypes": [
+         *         "removal.processing",
+         *         "removal.success"
+         *       ],
+         *       "enabled": true,
+         *       "disabledAt": null,
+         *       "disabledReason": null,
+         *       "failingSince": null,
+         *       "previousSecretExpiresAt": null,
+         *       "createdAt": "2026-12-01T09:30:00Z",
+         *       "updatedAt": "2026-12-01T09:30:07Z"
+         *     }
+         */
+        WebhookEndpointPublic: {
+            /** Id */
+            id: string;
+            /** Url */
+            url: string;
+            /** Description */
+            description: string | null;
+            /** Eventtypes */
+            eventTypes: string[];
+            /** Enabled */
+            enabled: boolean;
+            /** Disabledat */
+            disabledAt: string | null;
+            /** Disabledreason */
+            disabledReason: string | null;
+            /** Failingsince */
+            failingSince: string | null;
+            /** Previoussecretexpiresat */
+            previousSecretExpiresAt: string | null;
+            /**
+             * Createdat
+             * Format: date-time
+             */
+            createdAt: string;
+            /**
+             * Updatedat
+             * Format: date-time
+             */
+            updatedAt: string;
+        };
+        /**
+         * WebhookEndpointUpdate
+         * @description The fields to change (at least one); `enabled: true` re-enables a disabled one.
+         * @example {
+         *       "eventTypes": [
+         *         "removal.success",
+         *         "removal.failed"
+         *       ]
+         *     }
+         */
+        WebhookEndpointUpdate: {
+            /** Url */
+            url?: string | null;
+            /** Description */
+            description?: string | null;
+            /** Eventtypes */
+            eventTypes?: components["schemas"]["EventType"][] | null;
+            /** Enabled */
+            enabled?: boolean | null;
+        };
+        /**
+         * WebhookEndpointsPublic
+         * @example {
+         *       "data": [
+         *         {
+         *           "id": "we_9c1d2e3f4a5b",
+         *           "url": "https://hooks.example.com/git44",
+         *           "description": "production receiver",
+         *           "eventTypes": [
+         *             "removal.processing",
+         *             "removal.success"
+         *           ],
+         *           "enabled": true,
+         *           "disabledAt": null,
+         *           "disabledReason": null,
+         *           "failingSince": null,
+         *           "previousSecretExpiresAt": null,
+         *           "createdAt": "2026-12-01T09:30:00Z",
+         *           "updatedAt": "2026-12-01T09:30:07Z"
+         *         }
+         *       ]
+         *     }
+         */
+        WebhookEndpointsPublic: {
+            /** Data */
+            data: components["schemas"]["WebhookEndpointPublic"][];
         };
         /**
          * WebhookSecretPublic
@@ -6006,6 +6492,913 @@ export interface operations {
             };
         };
     };
+    devListWebhookEndpoints: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookEndpointsPublic"];
+                };
+            };
+            /** @description bad_request: the request cannot be read */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description unauthorized / token_expired / token_invalid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description uri_too_long: the gateway refuses a request line over its buffers (8 KiB) */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description validation_failed */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description rate_limited: a request limit of the caller (RateLimit headers, Retry-After) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description service_unavailable: a dependency is down or the request ran out of time */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    devCreateWebhookEndpoint: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WebhookEndpointCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookEndpointCreated"];
+                };
+            };
+            /** @description bad_request: the request cannot be read */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description unauthorized / token_expired / token_invalid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description webhook_endpoint_limit: delete an endpoint first */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description payload_too_large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description uri_too_long: the gateway refuses a request line over its buffers (8 KiB) */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description unsupported_media_type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description rate_limited: a request limit of the caller (RateLimit headers, Retry-After) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description service_unavailable: a dependency is down or the request ran out of time */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    devReadWebhookEndpoint: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                endpoint_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookEndpointPublic"];
+                };
+            };
+            /** @description bad_request: the request cannot be read */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description unauthorized / token_expired / token_invalid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description not_found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description uri_too_long: the gateway refuses a request line over its buffers (8 KiB) */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description rate_limited: a request limit of the caller (RateLimit headers, Retry-After) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description service_unavailable: a dependency is down or the request ran out of time */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    devDeleteWebhookEndpoint: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                endpoint_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description bad_request: the request cannot be read */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description unauthorized / token_expired / token_invalid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description not_found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description uri_too_long: the gateway refuses a request line over its buffers (8 KiB) */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description rate_limited: a request limit of the caller (RateLimit headers, Retry-After) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description service_unavailable: a dependency is down or the request ran out of time */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    devUpdateWebhookEndpoint: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                endpoint_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WebhookEndpointUpdate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookEndpointPublic"];
+                };
+            };
+            /** @description bad_request: the request cannot be read */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description unauthorized / token_expired / token_invalid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description not_found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description payload_too_large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description uri_too_long: the gateway refuses a request line over its buffers (8 KiB) */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description unsupported_media_type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description rate_limited: a request limit of the caller (RateLimit headers, Retry-After) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description service_unavailable: a dependency is down or the request ran out of time */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    devRotateWebhookEndpointSecret: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                endpoint_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookEndpointCreated"];
+                };
+            };
+            /** @description bad_request: the request cannot be read */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description unauthorized / token_expired / token_invalid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description not_found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description conflict: the endpoint changed meanwhile */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description uri_too_long: the gateway refuses a request line over its buffers (8 KiB) */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description rate_limited: a request limit of the caller (RateLimit headers, Retry-After) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description service_unavailable: a dependency is down or the request ran out of time */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    devListWebhookDeliveries: {
+        parameters: {
+            query?: {
+                limit?: number;
+                /** @description only this type */
+                eventType?: components["schemas"]["EventType"] | null;
+            };
+            header?: never;
+            path: {
+                endpoint_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EndpointDeliveriesPublic"];
+                };
+            };
+            /** @description bad_request: the request cannot be read */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description unauthorized / token_expired / token_invalid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description not_found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description uri_too_long: the gateway refuses a request line over its buffers (8 KiB) */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description rate_limited: a request limit of the caller (RateLimit headers, Retry-After) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description service_unavailable: a dependency is down or the request ran out of time */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    devRedeliverWebhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                endpoint_id: string;
+                delivery_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeliveryQueuedPublic"];
+                };
+            };
+            /** @description bad_request: the request cannot be read */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description unauthorized / token_expired / token_invalid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description not_found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description webhook_endpoint_disabled: enable it first (PATCH) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description uri_too_long: the gateway refuses a request line over its buffers (8 KiB) */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description rate_limited: a request limit of the caller (RateLimit headers, Retry-After) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description service_unavailable: a dependency is down or the request ran out of time */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    devPingWebhookEndpoint: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                endpoint_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeliveryQueuedPublic"];
+                };
+            };
+            /** @description bad_request: the request cannot be read */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description unauthorized / token_expired / token_invalid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description not_found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description webhook_endpoint_disabled: enable it first (PATCH) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description uri_too_long: the gateway refuses a request line over its buffers (8 KiB) */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description rate_limited: a request limit of the caller (RateLimit headers, Retry-After) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description service_unavailable: a dependency is down or the request ran out of time */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     adminListRemovals: {
         parameters: {
             query?: {
@@ -7037,6 +8430,165 @@ export interface operations {
                  *         "pollCount": 1,
                  *         "maxPolls": 8,
                  *         "error": "RemoveSora did not finish the task",
+                 *         "cached": false,
+                 *         "estimatedReadyAt": null,
+                 *         "createdAt": "2026-12-01T09:30:00Z",
+                 *         "startedAt": "2026-12-01T09:30:00Z",
+                 *         "completedAt": "2026-12-01T09:30:07Z",
+                 *         "updatedAt": "2026-12-01T09:30:07Z"
+                 *       }
+                 *     }
+                 */
+                "application/json": components["schemas"]["RemovalEvent"];
+            };
+        };
+        responses: {
+            /** @description Received. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    onRemovalQueued: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description Unique per event: deduplicate on it (retries keep it). */
+                "webhook-id": string;
+                /** @description Send time, Unix seconds. */
+                "webhook-timestamp": string;
+                /** @description `v1,<base64 HMAC-SHA256>` of `{id}.{timestamp}.{raw body}` with your secret (Standard Webhooks); several space-separated while a secret rotates. */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "type": "removal.queued",
+                 *       "timestamp": "2026-12-01T09:30:07Z",
+                 *       "data": {
+                 *         "id": "5f0c3e9a8b7d4c2e9f1a6b3c4d5e6f70",
+                 *         "inputLink": "https://sora.chatgpt.com/p/s_68e2b5c1f0a48191b1e3c2d4f5a6b7c8",
+                 *         "outputLink": null,
+                 *         "status": "queued",
+                 *         "taskId": "rs_task_91c2",
+                 *         "retryCount": 0,
+                 *         "maxRetries": 3,
+                 *         "pollCount": 1,
+                 *         "maxPolls": 8,
+                 *         "error": null,
+                 *         "cached": false,
+                 *         "estimatedReadyAt": null,
+                 *         "createdAt": "2026-12-01T09:30:00Z",
+                 *         "startedAt": null,
+                 *         "completedAt": null,
+                 *         "updatedAt": "2026-12-01T09:30:07Z"
+                 *       }
+                 *     }
+                 */
+                "application/json": components["schemas"]["RemovalEvent"];
+            };
+        };
+        responses: {
+            /** @description Received. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    onRemovalProcessing: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description Unique per event: deduplicate on it (retries keep it). */
+                "webhook-id": string;
+                /** @description Send time, Unix seconds. */
+                "webhook-timestamp": string;
+                /** @description `v1,<base64 HMAC-SHA256>` of `{id}.{timestamp}.{raw body}` with your secret (Standard Webhooks); several space-separated while a secret rotates. */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "type": "removal.processing",
+                 *       "timestamp": "2026-12-01T09:30:07Z",
+                 *       "data": {
+                 *         "id": "5f0c3e9a8b7d4c2e9f1a6b3c4d5e6f70",
+                 *         "inputLink": "https://sora.chatgpt.com/p/s_68e2b5c1f0a48191b1e3c2d4f5a6b7c8",
+                 *         "outputLink": null,
+                 *         "status": "processing",
+                 *         "taskId": "rs_task_91c2",
+                 *         "retryCount": 0,
+                 *         "maxRetries": 3,
+                 *         "pollCount": 1,
+                 *         "maxPolls": 8,
+                 *         "error": null,
+                 *         "cached": false,
+                 *         "estimatedReadyAt": null,
+                 *         "createdAt": "2026-12-01T09:30:00Z",
+                 *         "startedAt": "2026-12-01T09:30:00Z",
+                 *         "completedAt": null,
+                 *         "updatedAt": "2026-12-01T09:30:07Z"
+                 *       }
+                 *     }
+                 */
+                "application/json": components["schemas"]["RemovalEvent"];
+            };
+        };
+        responses: {
+            /** @description Received. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    onRemovalCancelled: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description Unique per event: deduplicate on it (retries keep it). */
+                "webhook-id": string;
+                /** @description Send time, Unix seconds. */
+                "webhook-timestamp": string;
+                /** @description `v1,<base64 HMAC-SHA256>` of `{id}.{timestamp}.{raw body}` with your secret (Standard Webhooks); several space-separated while a secret rotates. */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "type": "removal.cancelled",
+                 *       "timestamp": "2026-12-01T09:30:07Z",
+                 *       "data": {
+                 *         "id": "5f0c3e9a8b7d4c2e9f1a6b3c4d5e6f70",
+                 *         "inputLink": "https://sora.chatgpt.com/p/s_68e2b5c1f0a48191b1e3c2d4f5a6b7c8",
+                 *         "outputLink": null,
+                 *         "status": "cancelled",
+                 *         "taskId": "rs_task_91c2",
+                 *         "retryCount": 0,
+                 *         "maxRetries": 3,
+                 *         "pollCount": 1,
+                 *         "maxPolls": 8,
+                 *         "error": null,
                  *         "cached": false,
                  *         "estimatedReadyAt": null,
                  *         "createdAt": "2026-12-01T09:30:00Z",

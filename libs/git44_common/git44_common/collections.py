@@ -21,6 +21,8 @@ USER_QUOTAS: Final = "user_quotas"
 IDEMPOTENCY_KEYS: Final = "idempotency_keys"
 API_RATE_LIMITS: Final = "api_rate_limits"
 WEBHOOK_SECRETS: Final = "webhook_secrets"
+# jobs-api (writes endpoints); the worker reads them and keeps their failure state
+WEBHOOK_ENDPOINTS: Final = "webhook_endpoints"
 SSE_STREAMS: Final = "sse_streams"
 # worker
 WEBHOOK_DELIVERIES: Final = "webhook_deliveries"

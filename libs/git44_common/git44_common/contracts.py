@@ -222,8 +222,34 @@ class SessionsEnded(Contract):
 
 
 class WebhookDeliveryRequested(Contract):
-    """Deliver the job event `event_id` to the job's callback URL (`webhook.deliver`)."""
+    """Deliver an event (`webhook.deliver`).
 
-    job_id: str
+    Without `endpoint_id`: the ended job's state, to its callback URL, and fanned out
+    to the user's endpoints that subscribe to it. With `endpoint_id`: one delivery to
+    that registered endpoint, of `body` (the event as it happened; None: the ended
+    job's state) under the `webhook-id` `msg_id` (None: `event_id`). `event_id` keys
+    the attempts (one 2xx ends them); a redelivery gets its own (`<event>:r<n>`) and
+    keeps the `webhook-id`. `job_id` is None for a ping.
+    """
+
+    job_id: str | None
     event_id: str
     attempt: Count = 0
+    endpoint_id: str | None = None
+    event_type: str | None = None
+    body: str | None = None
+    msg_id: str | None = None
+
+    @property
+    def webhook_id(self) -> str:
+        return self.msg_id or self.event_id
+
+
+class AccountNotice(Contract):
+    """Something the owner of `user_id` must be told by mail (`account.notice`, to auth,
+    which knows the address): `kind` names the mail, `context` fills it."""
+
+    user_id: str
+    kind: str
+    context: dict[str, str] = Field(default_factory=dict)
+    event_id: str = Field(default_factory=new_event_id)

@@ -9,6 +9,7 @@ from git44_common.amqp import Publisher, Topology
 from git44_common.clock import Clock, utc_now
 from git44_common.encryption import KeyRing
 from git44_common.mongo import Database, Document, MongoClient
+from git44_common.webhook_endpoints import EndpointDirectory
 from git44_jobs.core.batching import Batcher
 from git44_jobs.core.config import JobsSettings
 from git44_jobs.credits.service import Quotas
@@ -19,6 +20,7 @@ from git44_jobs.ratelimits.service import RateLimiter
 from git44_jobs.results.service import ResultCache
 from git44_jobs.submissions.group_commit import submission_batcher
 from git44_jobs.submissions.service import LinkRules, Submitter
+from git44_jobs.webhooks.endpoints import EndpointRegistry
 
 
 @dataclass
@@ -42,9 +44,15 @@ class JobsContext:
     limiter: RateLimiter = field(init=False)
     streams: StreamSlots = field(init=False)
     webhook_keys: KeyRing = field(init=False)
+    endpoints: EndpointDirectory = field(init=False)
+    webhook_endpoints: EndpointRegistry = field(init=False)
 
     def __post_init__(self, publisher: Publisher) -> None:
         settings = self.settings
+        self.webhook_keys = settings.webhook_secret_keys()
+        self.endpoints = EndpointDirectory(
+            self.db, ttl_seconds=settings.webhook_endpoint_cache_seconds
+        )
         self.quotas = Quotas(
             total=settings.default_total_quota, daily_limit=settings.default_daily_limit
         )
@@ -70,6 +78,7 @@ class JobsContext:
             max_retries=settings.max_retries,
             max_polls=settings.max_polls,
             request_claim_seconds=settings.request_claim_seconds,
+            endpoints=self.endpoints,
         )
         self.limiter = RateLimiter(self.db, settings, self.clock)
         self.streams = StreamSlots(
@@ -82,7 +91,14 @@ class JobsContext:
             sora_hosts=settings.sora_hosts,
             allow_private_callbacks=settings.allow_private_callbacks,
         )
-        self.webhook_keys = settings.webhook_secret_keys()
+        self.webhook_endpoints = EndpointRegistry(
+            db=self.db,
+            keys=self.webhook_keys,
+            directory=self.endpoints,
+            per_user=settings.webhook_endpoints_per_user,
+            rotation_overlap_seconds=settings.webhook_rotation_overlap_seconds,
+            allow_private=settings.allow_private_callbacks,
+        )
 
     def now(self) -> datetime:
         return self.clock()

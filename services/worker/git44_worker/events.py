@@ -8,6 +8,7 @@ from git44_common.amqp import WEBHOOK_DELIVER, Publisher, job_event_key
 from git44_common.contracts import JobStatus, WebhookDeliveryRequested
 from git44_common.jobs import job_event
 from git44_common.mongo import Database, Document
+from git44_common.webhook_endpoints import EndpointDirectory
 from git44_worker.crud.jobs import mark_webhook_requested
 
 log = logging.getLogger(__name__)
@@ -16,9 +17,18 @@ log = logging.getLogger(__name__)
 class JobNotifier:
     """Publishes job events (best effort) and webhook requests (must not be lost)."""
 
-    def __init__(self, publisher: Publisher, db: Database) -> None:
+    def __init__(self, publisher: Publisher, db: Database, endpoints: EndpointDirectory) -> None:
         self._publisher = publisher
         self._db = db
+        self.endpoints = endpoints
+
+    async def webhook_wanted(self, doc: Document, status: JobStatus) -> bool:
+        """Whether the job ending in `status` has a webhook to send: its callback URL
+        (success, failure), or an endpoint of its owner subscribed to the state (a
+        cached read: no write for a job without either)."""
+        if doc.get("callback_url") and status in (JobStatus.SUCCESS, JobStatus.FAILED):
+            return True
+        return await self.endpoints.wants(str(doc["user_id"]), status)
 
     async def job_changed(
         self,
@@ -49,4 +59,4 @@ class JobNotifier:
         await self._publisher.publish(
             topology.jobs_exchange, WEBHOOK_DELIVER, request, message_id=request.event_id
         )
-        await mark_webhook_requested(self._db, request.job_id)
+        await mark_webhook_requested(self._db, str(doc["_id"]))

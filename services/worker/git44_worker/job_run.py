@@ -248,6 +248,7 @@ class JobRun:
             polls=1,  # the poll that found it done, not recorded on its own
             ready_window=self._ready_window,
             first_poll_at=self._first_poll_at,
+            webhook_pending=await self.ctx.notifier.webhook_wanted(self.doc, JobStatus.SUCCESS),
         )
         doc = self._saved(saved)
         setbacks.observe_terminal(doc, outcome="success")

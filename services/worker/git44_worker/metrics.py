@@ -37,6 +37,10 @@ UPSTREAM_RESPONSES = Counter(
 )
 RETRIES = Counter("git44_worker_retries_total", "Job attempts that failed and were retried.")
 REFUNDS = Counter("git44_worker_refunds_total", "Credits refunded for failed jobs.")
+WEBHOOK_ENDPOINTS_DISABLED = Counter(
+    "git44_worker_webhook_endpoints_disabled_total",
+    "Registered webhook endpoints disabled after failing for WORKER_WEBHOOK_DISABLE_AFTER_SECONDS.",
+)
 WEBHOOK_DELIVERIES = Counter(
     "git44_worker_webhook_deliveries_total",
     "Webhook delivery attempts by outcome: delivered, retrying, gave_up, refused.",

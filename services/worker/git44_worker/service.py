@@ -15,12 +15,18 @@ from pydantic import BaseModel
 
 from git44_common.amqp import Consumer, MessageHandler, RpcClient, start_consumer
 from git44_common.clock import utc_now
-from git44_common.contracts import AccountDeleted, RemovalRequested, WebhookDeliveryRequested
+from git44_common.contracts import (
+    AccountDeleted,
+    JobEvent,
+    RemovalRequested,
+    WebhookDeliveryRequested,
+)
 from git44_common.runtime import ServiceRuntime
+from git44_common.webhook_endpoints import EndpointDirectory
 from git44_worker.adapters.removesora import RemoveSoraClient
 from git44_worker.consumers.accounts import AccountDeletedConsumer
 from git44_worker.consumers.removal import RemovalConsumer
-from git44_worker.consumers.webhooks import WebhookConsumer
+from git44_worker.consumers.webhooks import JobEventWebhooks, WebhookConsumer
 from git44_worker.context import WorkerContext
 from git44_worker.core.config import WorkerSettings
 from git44_worker.core.db import INDEXES
@@ -108,6 +114,7 @@ class WorkerService:
             rng=random.Random(),
         )
         await self._learn_from_earlier_workers(policy)
+        endpoints = EndpointDirectory(runtime.db, ttl_seconds=s.webhook_endpoint_cache_seconds)
         return WorkerContext(
             settings=s,
             mongo=runtime.mongo,
@@ -116,7 +123,7 @@ class WorkerService:
             leaser=leaser,
             upstream=self.upstream,
             policy=policy,
-            notifier=JobNotifier(runtime.publisher, runtime.db),
+            notifier=JobNotifier(runtime.publisher, runtime.db, endpoints),
         )
 
     async def _learn_from_earlier_workers(self, policy: PollPolicy) -> None:
@@ -145,13 +152,25 @@ class WorkerService:
             model=RemovalRequested,
             prefetch=self.settings.concurrency,
         )
+        endpoints = ctx.notifier.endpoints
         webhooks = WebhookConsumer(
-            settings=self.settings, db=runtime.db, publisher=runtime.publisher, sender=self.sender
+            settings=self.settings,
+            db=runtime.db,
+            publisher=runtime.publisher,
+            sender=self.sender,
+            endpoints=endpoints,
         )
         await self._consume(
             topology.webhooks_queue,
             webhooks.handle,
             model=WebhookDeliveryRequested,
+            prefetch=WEBHOOK_PREFETCH,
+        )
+        progress = JobEventWebhooks(publisher=runtime.publisher, endpoints=endpoints)
+        await self._consume(
+            topology.webhook_events_queue,
+            progress.handle,
+            model=JobEvent,
             prefetch=WEBHOOK_PREFETCH,
         )
         accounts = AccountDeletedConsumer(runtime.db)

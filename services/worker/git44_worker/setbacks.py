@@ -83,6 +83,7 @@ async def fail(ctx: WorkerContext, doc: Document, error: str) -> None:
         error=error,
         event_id=event_id,
         now=utc_now(),
+        webhook_pending=await ctx.notifier.webhook_wanted(doc, JobStatus.FAILED),
     )
     if failed is None:
         return _lost(doc)

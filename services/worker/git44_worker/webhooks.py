@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -31,6 +32,7 @@ from git44_common.jobs import JobPublic
 from git44_common.links import resolve_public_addresses, validate_callback_url
 from git44_common.mongo import Document
 from git44_common.schemas import iso_utc
+from git44_common.webhook_endpoints import signature_header
 
 MAX_ERROR_LENGTH = 200
 # what is read of a receiver's answer before the connection is dropped (only its status
@@ -48,14 +50,17 @@ def webhook_body(doc: Document) -> str:
     return json.dumps(payload, separators=(",", ":"))
 
 
-def signed_headers(*, secret: str, msg_id: str, body: str, now: datetime) -> dict[str, str]:
-    """The three Standard Webhooks headers (plus the content type) for `body`."""
-    signature = Webhook(secret).sign(msg_id, now, body)
+def signed_headers(
+    *, secrets: Sequence[str], msg_id: str, body: str, now: datetime
+) -> dict[str, str]:
+    """The three Standard Webhooks headers (plus the content type) for `body`: one
+    `v1,` signature per secret (two during an endpoint's secret rotation)."""
+    signatures = [Webhook(secret).sign(msg_id, now, body) for secret in secrets]
     return {
         "content-type": "application/json",
         "webhook-id": msg_id,
         "webhook-timestamp": str(int(now.timestamp())),
-        "webhook-signature": signature,
+        "webhook-signature": signature_header(signatures),
     }
 
 
@@ -130,14 +135,16 @@ class WebhookSender:
             urlsplit(url).hostname or "", allow_private=self._allow_private
         )
 
-    async def send(self, url: str, *, secret: str, msg_id: str, body: str) -> DeliveryResult:
+    async def send(
+        self, url: str, *, secrets: Sequence[str], msg_id: str, body: str
+    ) -> DeliveryResult:
         """One delivery attempt, within the deadline (resolve, connect, send, read);
         never raises for network or HTTP failures."""
         started = time.perf_counter()
         try:
             async with asyncio.timeout(self._deadline):
                 addresses = await self.check_destination(url)
-                headers = signed_headers(secret=secret, msg_id=msg_id, body=body, now=utc_now())
+                headers = signed_headers(secrets=secrets, msg_id=msg_id, body=body, now=utc_now())
                 status = await self._post(url, addresses, headers, body)
         except TimeoutError:
             return DeliveryResult(None, _ms_since(started), "deadline exceeded")

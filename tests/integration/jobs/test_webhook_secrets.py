@@ -10,7 +10,7 @@ from typing import Any
 from cryptography.fernet import Fernet
 
 from git44_common.clock import utc_now
-from git44_common.collections import WEBHOOK_SECRETS
+from git44_common.collections import WEBHOOK_ENDPOINTS, WEBHOOK_SECRETS
 from git44_common.mongo import Database
 from git44_common.webhook_secrets import (
     ENCRYPTED_FIELD,
@@ -83,6 +83,18 @@ async def test_the_command_moves_every_secret_to_the_newest_entry(
             {"_id": "user-older", **sealed_secret(older, keys(OLD)), "created_at": utc_now()},
         ]
     )
+    # a registered endpoint mid-rotation: both of its secrets move
+    current, replaced = new_webhook_secret(), new_webhook_secret()
+    await mongo_db[WEBHOOK_ENDPOINTS].insert_one(
+        {
+            "_id": "we_1",
+            "user_id": "user-older",
+            "secrets": [
+                {**sealed_secret(current, keys(OLD)), "expires_at": None},
+                {**sealed_secret(replaced, keys(OLD)), "expires_at": utc_now()},
+            ],
+        }
+    )
     env = {
         "MONGODB_URL": mongo_url,
         "MONGODB_DB": db_name,
@@ -93,10 +105,15 @@ async def test_the_command_moves_every_secret_to_the_newest_entry(
     second = await run_module("git44_jobs", "rotate-webhook-secrets-key", env=env)
 
     assert first.returncode == 0, first
-    assert "1 encrypted, 1 rotated, 0 current" in first.stdout
-    assert "0 encrypted, 0 rotated, 2 current" in second.stdout
+    assert "1 encrypted, 2 rotated, 0 current" in first.stdout
+    assert "0 encrypted, 0 rotated, 3 current" in second.stdout
     newest_only = keys(NEW)
     stored = {doc["_id"]: doc async for doc in mongo_db[WEBHOOK_SECRETS].find()}
     assert open_secret(stored["user-plain"], newest_only) == plain
     assert open_secret(stored["user-older"], newest_only) == older
     assert all(PLAIN_FIELD not in doc for doc in stored.values())
+    endpoint = await mongo_db[WEBHOOK_ENDPOINTS].find_one({"_id": "we_1"})
+    assert [open_secret(entry, newest_only) for entry in endpoint["secrets"]] == [
+        current,
+        replaced,
+    ]

@@ -25,6 +25,7 @@ JOBS_API_OWNERS = {
     "idempotency_keys": "idempotency/crud.py",
     "api_rate_limits": "ratelimits/crud.py",
     "webhook_secrets": "webhooks/crud.py",
+    "webhook_endpoints": "webhooks/crud.py",
     "webhook_deliveries": "webhooks/crud.py",  # the worker's; read for the export
     "result_cache": "results/crud.py",  # the worker's; read at submission, purged
     "sse_streams": "live/crud.py",

@@ -16,6 +16,8 @@ CONTEXT = {
     "link": "https://app.git44.example/reset-password?token=a1b2&user=u1",
     "key_name": "<script>alert('ci')</script> & co",
     "key_prefix": "g44_Ab12Cd",
+    "url": "https://hooks.example.com/in?a=1&b=<2>",
+    "reason": "every delivery failed for 5 days (last: HTTP 500)",
 }
 
 

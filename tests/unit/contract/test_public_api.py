@@ -77,6 +77,12 @@ def test_operation_ids_are_camel_case_unique_and_say_which_surface() -> None:
     assert ids[("POST", "/api/v1/removals")] == "devCreateRemoval"
     assert ids[("POST", "/api/v1/removals/{job_id}/cancel")] == "devCancelRemoval"
     assert ids[("GET", "/api/admin/stats")] == "adminReadStats"
+    assert ids[("POST", "/api/v1/webhooks/endpoints")] == "devCreateWebhookEndpoint"
+    redeliver = (
+        "POST",
+        "/api/v1/webhooks/endpoints/{endpoint_id}/deliveries/{delivery_id}/redeliver",
+    )
+    assert ids[redeliver] == "devRedeliverWebhook"
 
 
 def _validator(document: dict[str, Any], name: str) -> Draft202012Validator:
@@ -116,7 +122,17 @@ def test_every_request_and_response_body_is_a_schema_with_an_example() -> None:
 def test_the_webhooks_section_describes_what_a_receiver_is_sent() -> None:
     document = built()
     hooks = document["webhooks"]
-    assert set(hooks) == {"removal.success", "removal.failed"}
+    assert set(hooks) == {
+        "removal.queued",
+        "removal.processing",
+        "removal.success",
+        "removal.failed",
+        "removal.cancelled",
+    }
+    # callbackUrl receivers get what they always got; the rest is for registered endpoints
+    for event, item in hooks.items():
+        callback = "callbackUrl" in item["post"]["description"]
+        assert callback == (event in ("removal.success", "removal.failed")), event
     for event, item in hooks.items():
         body = item["post"]["requestBody"]["content"]["application/json"]
         assert body["schema"] == {"$ref": "#/components/schemas/RemovalEvent"}

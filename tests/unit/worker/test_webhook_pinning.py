@@ -60,7 +60,7 @@ async def test_the_request_goes_to_the_checked_address_not_a_second_lookup(
     sender = WebhookSender(timeout=5, allow_private=True)
     url = f"http://hooks.rebind.test:{receiver.port}/in"
     try:
-        result = await sender.send(url, secret=new_webhook_secret(), msg_id="m1", body="{}")
+        result = await sender.send(url, secrets=[new_webhook_secret()], msg_id="m1", body="{}")
     finally:
         await sender.aclose()
     assert (result.status_code, result.error) == (204, None)
@@ -78,7 +78,7 @@ async def test_a_destination_that_accepts_no_connection_is_a_failed_attempt(
     sender = WebhookSender(timeout=5, allow_private=True)
     try:
         result = await sender.send(
-            "http://hooks.rebind.test:9/in", secret=new_webhook_secret(), msg_id="m", body="{}"
+            "http://hooks.rebind.test:9/in", secrets=[new_webhook_secret()], msg_id="m", body="{}"
         )
     finally:
         await sender.aclose()
@@ -133,10 +133,10 @@ async def test_https_to_a_pinned_address_checks_the_certificate_for_the_host_nam
         port = receiver.port
         try:
             good = await sender.send(
-                f"https://hooks.rebind.test:{port}/in", secret=secret, msg_id="m", body="{}"
+                f"https://hooks.rebind.test:{port}/in", secrets=[secret], msg_id="m", body="{}"
             )
             wrong_name = await sender.send(
-                f"https://other.rebind.test:{port}/in", secret=secret, msg_id="m", body="{}"
+                f"https://other.rebind.test:{port}/in", secrets=[secret], msg_id="m", body="{}"
             )
         finally:
             await sender.aclose()

@@ -68,7 +68,7 @@ def test_the_body_is_the_jobs_public_shape_with_an_event_type() -> None:
 def test_the_signature_is_hmac_sha256_of_id_timestamp_and_body() -> None:
     secret = new_webhook_secret()
     body = webhook_body(JOB)
-    headers = signed_headers(secret=secret, msg_id="evt_1", body=body, now=NOW)
+    headers = signed_headers(secrets=[secret], msg_id="evt_1", body=body, now=NOW)
 
     assert headers["webhook-id"] == "evt_1"
     assert headers["webhook-timestamp"] == str(int(NOW.timestamp()))
@@ -86,7 +86,7 @@ async def test_destinations_that_are_not_public_https_are_refused(url: str) -> N
     try:
         with pytest.raises(InvalidLink):
             await sender.check_destination(url)
-        result = await sender.send(url, secret=new_webhook_secret(), msg_id="e", body="{}")
+        result = await sender.send(url, secrets=[new_webhook_secret()], msg_id="e", body="{}")
         assert result.status_code is None
         assert not result.delivered
     finally:

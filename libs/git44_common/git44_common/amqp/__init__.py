@@ -31,6 +31,7 @@ from git44_common.amqp.publisher import Publisher, build_message, tracing_header
 from git44_common.amqp.rpc import DIRECT_REPLY_TO, RpcClient, RpcHandler, RpcServer
 from git44_common.amqp.topology import (
     ACCOUNT_DELETED,
+    ACCOUNT_NOTICE,
     JOB_EVENTS,
     KEY_EVENTS,
     KEYS_RELEASE,
@@ -63,6 +64,7 @@ __all__ = [
     "MAIL_DEAD",
     "MAIL_DELAY_TIERS",
     "ACCOUNT_DELETED",
+    "ACCOUNT_NOTICE",
     "MAIL_SEND",
     "REMOVAL_DEAD",
     "REMOVAL_DELAY_TIERS",

@@ -4,11 +4,13 @@
                         ├─webhook.deliver────► git44.webhooks (quorum, delivery limit)
                         ├─mail.send──────────► git44.mail (quorum, delivery limit; auth)
                         ├─account.deleted────► git44.accounts (quorum, delivery limit; jobs-api)
-                        └─account.deleted────► git44.worker.accounts (the same; worker)
+                        ├─account.deleted────► git44.worker.accounts (the same; worker)
+                        └─account.notice─────► git44.auth.notices (the same; auth mails the owner)
     git44.dlx (direct)  ──removal.dead───────► git44.removal.dead
                         ├─webhook.dead───────► git44.webhooks.dead
                         ├─mail.dead──────────► git44.mail.dead
                         ├─account.deleted.dead► git44.accounts.dead
+                        ├─account.notice.dead► git44.auth.notices.dead
                         └─keys.release.dead──► git44.keys.release.dead
     git44.keys (direct) ──keys.release───────► git44.keys.release (quorum, delivery limit)
                         └─keys.release.<replica>► git44.keys.release.<replica> (declared by
@@ -16,7 +18,10 @@
     default exchange    ──git44.keys.rpc─────► git44.keys.rpc (classic; acquire RPC requests)
     default exchange    ──<delay queue name>─► git44.<family>.delay.<n>s (quorum, TTL n s)
                                                  └─ dead-letters back to git44.jobs
-    git44.events (topic): job.<status>, key.<event>; subscribers bind their own queues.
+    git44.events (topic): job.<status>, key.<event>; subscribers bind their own queues:
+                        job.queued, job.processing ► git44.webhooks.events (quorum, bounded,
+                                                 oldest dropped; the worker's progress
+                                                 webhooks, best effort)
     git44.sessions (fanout): SessionsEnded from auth; every replica of every HTTP
                         service binds its own exclusive, auto-deleted queue.
 
@@ -48,6 +53,13 @@ KEYS_RELEASE = "keys.release"
 KEYS_RELEASE_DEAD = "keys.release.dead"
 ACCOUNT_DELETED = "account.deleted"
 ACCOUNT_DELETED_DEAD = "account.deleted.dead"
+ACCOUNT_NOTICE = "account.notice"
+ACCOUNT_NOTICE_DEAD = "account.notice.dead"
+# progress webhooks are best effort: past this many waiting events the oldest go
+WEBHOOK_EVENTS_MAX_LENGTH = 100_000
+# the job events that become progress webhooks (the terminal ones ride the job's own
+# webhook request; `polling` is no news after `processing`)
+PROGRESS_EVENT_KEYS = ("job.queued", "job.processing")
 # an account's jobs still at the upstream are looked at again after this many seconds
 ACCOUNT_DELAY_TIERS = (10,)
 JOB_EVENTS = "job.*"
@@ -204,6 +216,18 @@ class Topology:
     def worker_accounts_queue(self) -> str:
         return self._name("git44.worker.accounts")
 
+    @property
+    def notices_queue(self) -> str:
+        return self._name("git44.auth.notices")
+
+    @property
+    def notices_dead_queue(self) -> str:
+        return self._name("git44.auth.notices.dead")
+
+    @property
+    def webhook_events_queue(self) -> str:
+        return self._name("git44.webhooks.events")
+
     def delay_tiers(self, family: QueueFamily) -> tuple[int, ...]:
         """The delay tiers (seconds) of a queue family."""
         return _DELAY_TIERS[family]
@@ -240,6 +264,18 @@ class Topology:
             self._work_queue(self.mail_queue, MAIL_SEND, MAIL_DEAD),
             self._work_queue(self.accounts_queue, ACCOUNT_DELETED, ACCOUNT_DELETED_DEAD),
             self._work_queue(self.worker_accounts_queue, ACCOUNT_DELETED, ACCOUNT_DELETED_DEAD),
+            self._work_queue(self.notices_queue, ACCOUNT_NOTICE, ACCOUNT_NOTICE_DEAD),
+            QueueSpec(
+                self.webhook_events_queue,
+                _quorum(
+                    **{
+                        "x-delivery-limit": self.delivery_limit,
+                        "x-max-length": WEBHOOK_EVENTS_MAX_LENGTH,
+                        "x-overflow": "drop-head",
+                    }
+                ),
+                tuple((self.events_exchange, key) for key in PROGRESS_EVENT_KEYS),
+            ),
             self._keys_release_queue(),
             # Classic on purpose: an acquire request is worthless after its caller's
             # timeout (it carries a matching expiration), so Raft replication and
@@ -284,6 +320,7 @@ class Topology:
             QueueSpec(self.keys_release_dead_queue, _quorum(), ((dlx, KEYS_RELEASE_DEAD),)),
             QueueSpec(self.mail_dead_queue, _quorum(), ((dlx, MAIL_DEAD),)),
             QueueSpec(self.accounts_dead_queue, _quorum(), ((dlx, ACCOUNT_DELETED_DEAD),)),
+            QueueSpec(self.notices_dead_queue, _quorum(), ((dlx, ACCOUNT_NOTICE_DEAD),)),
         )
 
     def _delay_queues(self, family: QueueFamily, routing_key: str) -> tuple[QueueSpec, ...]:

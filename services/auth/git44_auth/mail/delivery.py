@@ -1,5 +1,5 @@
-"""Mail delivery in auth's process: the consumer of `git44.mail` and the outbox relay,
-started in the lifespan and stopped with it."""
+"""Mail delivery in auth's process: the consumers of `git44.mail` and
+`git44.auth.notices` and the outbox relay, started in the lifespan and stopped with it."""
 
 from __future__ import annotations
 
@@ -9,11 +9,13 @@ from contextlib import AsyncExitStack
 from git44_auth.core.config import AuthSettings
 from git44_auth.mail.consumer import MailConsumer
 from git44_auth.mail.models import MailRequested
+from git44_auth.mail.notices import NoticeConsumer
 from git44_auth.mail.outbox import MailOutbox
 from git44_auth.mail.relay import MailRelay
 from git44_auth.mail.sender import SmtpSender
 from git44_auth.mail.server import parse_smtp_url
 from git44_common.amqp import start_consumer
+from git44_common.contracts import AccountNotice
 from git44_common.runtime import ServiceRuntime
 from git44_common.tasks import stop_task
 
@@ -45,6 +47,15 @@ async def start_mail_delivery(
         prefetch=MAIL_PREFETCH,
     )
     stack.push_async_callback(subscription.cancel, grace=STOP_GRACE_SECONDS)
+    notices = NoticeConsumer(db=runtime.db, outbox=outbox)
+    notice_subscription = await start_consumer(
+        await runtime.amqp.channel(),
+        runtime.topology.notices_queue,
+        notices.handle,
+        model=AccountNotice,
+        prefetch=MAIL_PREFETCH,
+    )
+    stack.push_async_callback(notice_subscription.cancel, grace=STOP_GRACE_SECONDS)
     relay = MailRelay(outbox, interval=settings.mail_relay_interval_seconds)
     relay_task = asyncio.create_task(relay.run(), name="mail-relay")
     stack.push_async_callback(stop_task, relay_task)

@@ -28,6 +28,7 @@ class MailKind(StrEnum):
     PASSWORD_CHANGED = "password_changed"
     API_KEY_CREATED = "api_key_created"
     ACCOUNT_DELETED = "account_deleted"
+    WEBHOOK_ENDPOINT_DISABLED = "webhook_endpoint_disabled"
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,9 @@ SPECS: Mapping[MailKind, MailSpec] = {
         "A new API key was created", frozenset({"key_name", "key_prefix"})
     ),
     MailKind.ACCOUNT_DELETED: MailSpec("Your Git44 account was deleted"),
+    MailKind.WEBHOOK_ENDPOINT_DISABLED: MailSpec(
+        "A webhook endpoint of yours was disabled", frozenset({"url", "reason"})
+    ),
 }
 
 

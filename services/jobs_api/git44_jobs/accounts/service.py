@@ -49,6 +49,7 @@ async def forget_user(db: Database, user_id: str) -> ForgetPass:
     deleted = await removals.delete_idle_user_jobs(db, user_id)
     await credits.delete_quota(db, user_id)
     await webhooks.delete_secret(db, user_id)
+    await webhooks.delete_user_endpoints(db, user_id)
     await idempotency.delete_user_records(db, user_id)
     in_flight = await removals.count_active_user_jobs(db, user_id)
     log.info(

@@ -18,6 +18,7 @@ from fastapi.security import APIKeyHeader
 from git44_common.dependencies import CurrentUser as BearerUser
 from git44_common.dependencies import get_context
 from git44_common.dependencies import require_admin as admin_only
+from git44_common.openapi import authorization_header
 from git44_common.ratelimit import note_usage
 from git44_common.security import Authenticator, Principal
 from git44_jobs.context import JobsContext
@@ -25,7 +26,15 @@ from git44_jobs.idempotency.service import check_key
 
 _api_key = APIKeyHeader(name="X-API-Key", auto_error=False, description="Dev API key (g44_…)")
 
-__all__ = ["AdminUser", "ApiKeyUser", "Ctx", "CurrentUser", "IdempotencyKey", "require_admin"]
+__all__ = [
+    "AdminUser",
+    "AnyUser",
+    "ApiKeyUser",
+    "Ctx",
+    "CurrentUser",
+    "IdempotencyKey",
+    "require_admin",
+]
 
 Ctx = Annotated[JobsContext, Depends(get_context)]
 
@@ -57,6 +66,25 @@ async def api_key_user(
 
 
 ApiKeyUser = Annotated[Principal, Depends(api_key_user)]
+
+
+async def api_key_or_bearer_user(
+    request: Request,
+    ctx: Ctx,
+    key: Annotated[str | None, Depends(_api_key)],
+    authorization: Annotated[str | None, Depends(authorization_header)],
+) -> Principal:
+    """The caller of a route open to integrations and the SPA: the owner of the
+    `X-API-Key` when one is sent, else the bearer token's."""
+    if key is not None:
+        return await api_key_user(request, ctx, key)
+    authenticator: Authenticator = request.app.state.authenticator
+    caller = await authenticator.from_bearer(authorization)
+    note_usage(request.state, await ctx.limiter.count_request(caller))
+    return caller
+
+
+AnyUser = Annotated[Principal, Depends(api_key_or_bearer_user)]
 
 
 async def idempotency_key(

@@ -35,6 +35,7 @@ from git44_jobs.idempotency.service import (
 )
 from git44_jobs.removals import service as removals
 from git44_jobs.submissions.service import Submission
+from git44_jobs.webhooks.endpoint_models import WebhookEndpointPublic
 from git44_jobs.webhooks.models import WebhookDeliveryPublic
 
 Render = Callable[[Document], BaseModel]
@@ -145,10 +146,12 @@ async def export_user_data(ctx: JobsContext, user_id: str) -> JobsExportPublic:
     quota = await user_quota(ctx, user_id)
     jobs = await accounts.list_jobs_for_export(ctx.db, user_id)
     deliveries = await accounts.list_deliveries_for_export(ctx.db, user_id)
+    endpoints = await ctx.webhook_endpoints.list_of(user_id)
     return JobsExportPublic(
         quota=quota,
         jobs=[JobPublic.from_doc(job) for job in jobs],
         webhook_deliveries=[WebhookDeliveryPublic.from_doc(item) for item in deliveries],
+        webhook_endpoints=[WebhookEndpointPublic.from_doc(item) for item in endpoints],
     )
 
 
@@ -223,5 +226,5 @@ async def cancel_own_job(ctx: JobsContext, job_id: str, user_id: str) -> Documen
     """The caller's queued job cancelled, its credit refunded."""
     return await removals.cancel_job(
         mongo=ctx.mongo, db=ctx.db, outbox=ctx.outbox, job_id=job_id[:64],
-        user_id=user_id, now=ctx.now(),
+        user_id=user_id, now=ctx.now(), endpoints=ctx.endpoints,
     )  # fmt: skip

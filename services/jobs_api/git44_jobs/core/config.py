@@ -37,6 +37,13 @@ class JobsSettings(WebhookSecretsSettings, EmailVerificationSettings, ResultCach
     # development only: callback URLs on http/private addresses (local webhook receivers)
     allow_private_callbacks: bool = False
 
+    # registered webhook endpoints (ADR 0012)
+    webhook_endpoints_per_user: int = Field(default=10, ge=1, le=100)
+    # after a rotation the replaced secret keeps signing this long (both signatures sent)
+    webhook_rotation_overlap_seconds: float = Field(default=86400.0, ge=0)
+    # how long a user's endpoints are cached when a job ends here (cancel, cache hit)
+    webhook_endpoint_cache_seconds: float = Field(default=5.0, ge=0)
+
     # request path: submissions arriving while a transaction runs share the next one
     # (group commit, ADR 0005); at most this many jobs per transaction
     submit_batch_max: int = Field(default=64, ge=1, le=1000)

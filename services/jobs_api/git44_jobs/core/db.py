@@ -9,6 +9,7 @@ from git44_jobs.idempotency import crud as idempotency
 from git44_jobs.live import crud as live
 from git44_jobs.ratelimits import crud as ratelimits
 from git44_jobs.removals import crud as removals
+from git44_jobs.webhooks import crud as webhooks
 
 INDEXES = (
     *removals.INDEXES,
@@ -16,4 +17,5 @@ INDEXES = (
     *ratelimits.INDEXES,
     *live.INDEXES,
     *admin.INDEXES,
+    *webhooks.ENDPOINT_INDEXES,
 )

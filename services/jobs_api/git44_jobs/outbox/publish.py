@@ -10,8 +10,15 @@ import asyncio
 import logging
 from dataclasses import dataclass
 
-from git44_common.amqp import REMOVAL_REQUESTED, AmqpError, Publisher, Topology, job_event_key
-from git44_common.contracts import RemovalRequested
+from git44_common.amqp import (
+    REMOVAL_REQUESTED,
+    WEBHOOK_DELIVER,
+    AmqpError,
+    Publisher,
+    Topology,
+    job_event_key,
+)
+from git44_common.contracts import RemovalRequested, WebhookDeliveryRequested
 from git44_common.jobs import job_event
 from git44_common.mongo import Database, Document
 from git44_jobs.outbox.flags import PublishedFlags
@@ -60,6 +67,29 @@ class Outbox:
             )
         except (AmqpError, OSError, RuntimeError) as exc:
             log.warning("job event not published: %s", exc.__class__)
+
+    async def request_webhook(self, job: Document) -> None:
+        """Ask the worker to send an ended job's pending webhook (a cancel here). If the
+        broker does not take it, the flag stays: the worker that gets the job's own
+        message (queued or delayed; the outbox relay publishes one that never left)
+        asks for it then."""
+        if not job.get("webhook_pending") or not job.get("webhook_event_id"):
+            return
+        request = WebhookDeliveryRequested(
+            job_id=str(job["_id"]), event_id=str(job["webhook_event_id"])
+        )
+        try:
+            await self.publisher.publish(
+                self.topology.jobs_exchange,
+                WEBHOOK_DELIVER,
+                request,
+                message_id=request.event_id,
+                timeout=self.timeout,
+            )
+        except (AmqpError, OSError, RuntimeError) as exc:
+            log.warning("webhook request not published; the job's message brings it: %s", exc)
+            return
+        await jobs_crud.mark_webhook_requested(self.db, str(job["_id"]))
 
     async def publish_queued(self, job: Document, *, previous: str | None) -> Document:
         """Publish a freshly queued job and announce it (both at once); once confirmed, its

@@ -96,15 +96,29 @@ async def transition_job(
 
 
 async def cancel_with_refund(
-    db: Database, job_id: str, *, user_id: str, now: datetime, session: AsyncClientSession
+    db: Database,
+    job_id: str,
+    *,
+    user_id: str,
+    now: datetime,
+    session: AsyncClientSession,
+    webhook_event_id: str | None = None,
 ) -> Document | None:
     """queued → cancelled and the credit back, in the caller's transaction; the job after,
-    or None when it is not the user's queued job."""
+    or None when it is not the user's queued job. With `webhook_event_id`, the job's
+    `removal.cancelled` webhook is pending under that id."""
     query = {"_id": job_id, "user_id": user_id, **CANCEL.query()}
+    fields: Document = {"error": None}
+    if webhook_event_id is not None:
+        fields.update(webhook_pending=True, webhook_event_id=webhook_event_id)
     job, _ = await end_job_with_refund(
-        db, query, status=CANCEL.target, now=now, session=session, fields={"error": None}
+        db, query, status=CANCEL.target, now=now, session=session, fields=fields
     )
     return job
+
+
+async def mark_webhook_requested(db: Database, job_id: str) -> None:
+    await db[REMOVAL_JOBS].update_one({"_id": job_id}, {"$set": {"webhook_pending": False}})
 
 
 # --- the outbox (publishing `removal.requested`; see git44_jobs.outbox) ---------------
@@ -151,6 +165,12 @@ def relay_due_query(
                         "status": "success",
                         "cached": True,
                         "published": False,
+                        "updated_at": {"$lte": now - timedelta(seconds=grace_seconds)},
+                    },
+                    {  # cancelled before its message left, with a webhook still to ask for
+                        "status": "cancelled",
+                        "published": False,
+                        "webhook_pending": True,
                         "updated_at": {"$lte": now - timedelta(seconds=grace_seconds)},
                     },
                     {

@@ -14,11 +14,13 @@ from typing import Protocol
 
 from pymongo.asynchronous.client_session import AsyncClientSession
 
+from git44_common.contracts import new_event_id
 from git44_common.exceptions import Conflict, NotFound
 from git44_common.jobs import JobStatus, requeue_update
 from git44_common.jobs.states import REQUEUE_FAILED
 from git44_common.mongo import Database, Document, MongoClient
 from git44_common.pagination import after_cursor, split_page
+from git44_common.webhook_endpoints import EndpointDirectory
 from git44_jobs.credits import crud as credits_crud
 from git44_jobs.credits import service as credits
 from git44_jobs.exceptions import TransitionRefused
@@ -31,6 +33,8 @@ class JobPublisher(Protocol):
     async def publish_queued(self, job: Document, *, previous: str | None) -> Document: ...
 
     async def announce(self, job: Document, *, previous: str | None) -> None: ...
+
+    async def request_webhook(self, job: Document) -> None: ...
 
 
 async def own_job(db: Database, user_id: str, job_id: str) -> Document:
@@ -107,11 +111,17 @@ async def cancel_job(
     job_id: str,
     user_id: str,
     now: datetime,
+    endpoints: EndpointDirectory,
 ) -> Document:
-    """A queued job cancelled, its credit refunded once."""
+    """A queued job cancelled, its credit refunded once; its `removal.cancelled`
+    webhook asked for if an endpoint of the user subscribes to it."""
+    wanted = await endpoints.wants(user_id, JobStatus.CANCELLED)
+    event_id = new_event_id() if wanted else None
 
     async def cancel(session: AsyncClientSession) -> Document | None:
-        return await crud.cancel_with_refund(db, job_id, user_id=user_id, now=now, session=session)
+        return await crud.cancel_with_refund(
+            db, job_id, user_id=user_id, now=now, session=session, webhook_event_id=event_id
+        )
 
     async with mongo.start_session() as session:
         job = await session.with_transaction(cancel)
@@ -120,4 +130,5 @@ async def cancel_job(
             raise NotFound("No such job.")
         raise Conflict("Only queued jobs can be cancelled.")
     await outbox.announce(job, previous=str(JobStatus.QUEUED))
+    await outbox.request_webhook(job)
     return job

@@ -46,15 +46,18 @@ async def purge(db: Database, link: str, *, sora_hosts: tuple[str, ...]) -> tupl
     return canonical, await crud.purge_link(db, canonical)
 
 
-def complete_from_cache(job: Document, cached: Document, *, now: datetime) -> None:
-    """Make the new job `job` a success with the cached result (queued → success)."""
+def complete_from_cache(
+    job: Document, cached: Document, *, now: datetime, webhook_pending: bool
+) -> None:
+    """Make the new job `job` a success with the cached result (queued → success);
+    `webhook_pending`: its webhook is to be sent (callback URL, subscribed endpoint)."""
     job.update(
         status=str(JobStatus.SUCCESS),
         output_link=cached["output_link"],
         cached=True,
         started_at=now,
         completed_at=now,
-        webhook_pending=bool(job.get("callback_url")),
+        webhook_pending=webhook_pending,
         webhook_event_id=new_event_id(),
         attempts=[
             {

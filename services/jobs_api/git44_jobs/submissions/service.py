@@ -21,10 +21,12 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 
 from git44_common.clock import Clock
+from git44_common.contracts import JobStatus
 from git44_common.exceptions import InvalidLink, ValidationFailed
 from git44_common.jobs import Source, new_job_document
 from git44_common.links import validate_callback_url, validate_sora_link
 from git44_common.mongo import Database, Document, is_duplicate_key_error
+from git44_common.webhook_endpoints import EndpointDirectory
 from git44_jobs import metrics
 from git44_jobs.core.batching import Batcher
 from git44_jobs.credits import service as credits
@@ -88,6 +90,8 @@ class Submitter:
     max_polls: int
     # how long the relay leaves a just-submitted job to the request that publishes it
     request_claim_seconds: float
+    # whose endpoints want the success of a job answered from the cache
+    endpoints: EndpointDirectory
 
     async def submit(self, submission: Submission, *, job_id: str) -> Document:
         """The queued job (202), created with `job_id` unless a job with that id exists."""
@@ -100,7 +104,10 @@ class Submitter:
         job = self._new_job(submission, job_id=job_id, now=now)
         cached = await self.cache.lookup(submission.input_link, submission.user_id, now=now)
         if cached is not None:
-            complete_from_cache(job, cached, now=now)
+            wanted = bool(job.get("callback_url")) or await self.endpoints.wants(
+                submission.user_id, JobStatus.SUCCESS
+            )
+            complete_from_cache(job, cached, now=now, webhook_pending=wanted)
         try:
             if cached is not None and self.cache_hit_credits == 0:
                 job["charge"] = None  # nothing to refund, ever

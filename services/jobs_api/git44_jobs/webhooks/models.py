@@ -14,13 +14,10 @@ class WebhookSecretPublic(ApiModel):
     scheme: Literal["standard-webhooks"] = "standard-webhooks"
 
 
-class WebhookDeliveryPublic(ApiModel):
-    """One attempt to deliver a webhook event (`statusCode` null: no answer, see `error`;
-    `nextRetryAt` null: no further attempt)."""
+class DeliveryAttempt(ApiModel):
+    """What every recorded delivery attempt shows (`statusCode` null: no answer, see
+    `error`; `nextRetryAt` null: no further attempt)."""
 
-    id: str
-    job_id: str
-    event_id: str
     url: str
     attempt: int
     status_code: int | None
@@ -28,6 +25,15 @@ class WebhookDeliveryPublic(ApiModel):
     error: str | None
     next_retry_at: IsoTime | None
     attempted_at: IsoTime
+
+
+class WebhookDeliveryPublic(DeliveryAttempt):
+    """One attempt to deliver a webhook event (`statusCode` null: no answer, see `error`;
+    `nextRetryAt` null: no further attempt)."""
+
+    id: str
+    job_id: str | None
+    event_id: str
 
     @classmethod
     def from_doc(cls, doc: Mapping[str, Any], **fields: Any) -> Self:

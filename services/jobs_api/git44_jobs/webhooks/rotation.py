@@ -33,11 +33,29 @@ class Outcome(StrEnum):
 
 
 async def rotate_webhook_secrets(db: Database, keys: KeyRing) -> Counter[Outcome]:
-    """Every secret under the newest key: plain ones encrypted, older ones re-encrypted."""
+    """Every secret under the newest key: plain ones encrypted, older ones re-encrypted;
+    the registered endpoints' secrets too (one outcome per endpoint)."""
     outcomes: Counter[Outcome] = Counter()
     async for stored in crud.stored_secrets(db, plain_only=False):
         outcomes[await _reencrypt(db, keys, stored)] += 1
+    async for endpoint in crud.stored_endpoints(db):
+        outcomes[await _reencrypt_endpoint(db, keys, endpoint)] += 1
     return outcomes
+
+
+async def _reencrypt_endpoint(db: Database, keys: KeyRing, endpoint: Document) -> Outcome:
+    entries = endpoint.get("secrets", [])
+    if all(keys.is_current(str(entry[ENCRYPTED_FIELD])) for entry in entries):
+        return Outcome.CURRENT
+    try:
+        resealed = [
+            {**entry, ENCRYPTED_FIELD: keys.encrypt(open_secret(entry, keys))} for entry in entries
+        ]
+    except UnreadableSecret:
+        return Outcome.UNREADABLE
+    if not await crud.replace_endpoint_secrets(db, endpoint, secrets=resealed):
+        return Outcome.SKIPPED
+    return Outcome.ROTATED
 
 
 async def seal_plain_secrets(db: Database, keys: KeyRing) -> None:

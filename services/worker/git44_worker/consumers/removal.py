@@ -84,7 +84,12 @@ class RemovalConsumer:
             return False
         event_id = new_event_id()
         done = await crud.complete_from_cache(
-            self.db, doc, output_link=cached["output_link"], event_id=event_id, now=now
+            self.db,
+            doc,
+            output_link=cached["output_link"],
+            event_id=event_id,
+            now=now,
+            webhook_pending=await self.ctx.notifier.webhook_wanted(doc, JobStatus.SUCCESS),
         )
         if done is None:  # cancelled or claimed meanwhile: the usual path decides
             return False

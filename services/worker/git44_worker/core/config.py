@@ -97,6 +97,14 @@ class WorkerSettings(WebhookSecretsSettings, ResultCacheSettings):
     webhook_allow_private: bool = Field(
         default=False, description="development only: deliver to private/loopback hosts"
     )
+    webhook_endpoint_cache_seconds: float = Field(
+        default=5.0, ge=0, description="how long a user's registered endpoints are cached"
+    )
+    webhook_disable_after_seconds: float = Field(
+        default=5 * 24 * 3600.0,
+        gt=0,
+        description="an endpoint failing every attempt this long is disabled (owner mailed)",
+    )
 
     @property
     def webhook_max_attempts(self) -> int:

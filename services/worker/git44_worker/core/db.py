@@ -28,6 +28,13 @@ INDEXES = (
         keys=[("user_id", ASCENDING), ("attempted_at", DESCENDING)],
         name="user_attempted",
     ),
+    # a registered endpoint's deliveries (jobs-api lists them)
+    IndexSpec(
+        collection=WEBHOOK_DELIVERIES,
+        keys=[("endpoint_id", ASCENDING), ("attempted_at", DESCENDING)],
+        name="endpoint_attempted",
+        options={"sparse": True},
+    ),
     # the result cache and the links in flight (crud/results.py): gone once expired;
     # an admin purges a link's results by `link`
     ttl_index(RESULT_CACHE),

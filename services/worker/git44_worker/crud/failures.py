@@ -21,6 +21,7 @@ async def fail_and_refund(
     error: str,
     event_id: str,
     now: datetime,
+    webhook_pending: bool = False,
 ) -> tuple[Document | None, bool]:
     """→ failed and, in the same transaction, the credit back exactly once.
 
@@ -30,7 +31,7 @@ async def fail_and_refund(
     fields: Document = {
         "error": error,
         "next_attempt_at": None,
-        "webhook_pending": bool(job.get("callback_url")),
+        "webhook_pending": webhook_pending,
         "webhook_event_id": event_id,
         **released_job_lease(),
     }

@@ -185,14 +185,23 @@ async def complete_success(
     polls: int = 0,
     ready_window: tuple[float, float] | None = None,
     first_poll_at: float | None = None,
+    webhook_pending: bool = False,
 ) -> Document | None:
     """→ success with the download link, counting `polls` more polls (the one that found
-    the task done is recorded here, not on its own); a webhook is pending if the job
-    has a callback. `ready_window` (low, high]: where the task's ready time lay, in
+    the task done is recorded here, not on its own); `webhook_pending`: its webhook
+    is to be sent (a callback URL or a subscribed endpoint). `ready_window`
+    (low, high]: where the task's ready time lay, in
     seconds after its creation — what the poll policy learnt from this job, kept so
     that a worker starting later learns it too (`recent_learning`), with
     `first_poll_at`, where the policy sent first polls then."""
-    update = _success_update(job, output_link=output_link, event_id=event_id, now=now, polls=polls)
+    update = _success_update(
+        job,
+        output_link=output_link,
+        event_id=event_id,
+        now=now,
+        polls=polls,
+        webhook_pending=webhook_pending,
+    )
     if ready_window is not None:
         update["$set"]["ready_window"] = [round(ready_window[0], 3), round(ready_window[1], 3)]
     if first_poll_at is not None:
@@ -208,8 +217,9 @@ def _success_update(
     now: datetime,
     cached: bool = False,
     polls: int = 0,
+    webhook_pending: bool,
 ) -> Document:
-    """→ success with `output_link`; its webhook pending if the job has a callback."""
+    """→ success with `output_link`; its webhook pending if `webhook_pending`."""
     job = {**job, "poll_count": int(job.get("poll_count") or 0) + polls}
     fields: Document = {"cached": True, "next_attempt_at": None} if cached else {}
     if cached and job.get("started_at") is None:
@@ -222,7 +232,7 @@ def _success_update(
             "error": None,
             "completed_at": now,
             "updated_at": now,
-            "webhook_pending": bool(job.get("callback_url")),
+            "webhook_pending": webhook_pending,
             "webhook_event_id": event_id,
             "estimated_ready_at": None,
             **fields,
@@ -292,14 +302,24 @@ async def wait_for_key(
 
 
 async def complete_from_cache(
-    db: Database, job: Document, *, output_link: str, event_id: str, now: datetime
+    db: Database,
+    job: Document,
+    *,
+    output_link: str,
+    event_id: str,
+    now: datetime,
+    webhook_pending: bool,
 ) -> Document | None:
     """queued → success with a cached result (no upstream call); None if the job moved."""
-    return await _find_and_set(
-        db,
-        {"_id": job["_id"], **CACHE_HIT.query()},
-        _success_update(job, output_link=output_link, event_id=event_id, now=now, cached=True),
+    update = _success_update(
+        job,
+        output_link=output_link,
+        event_id=event_id,
+        now=now,
+        cached=True,
+        webhook_pending=webhook_pending,
     )
+    return await _find_and_set(db, {"_id": job["_id"], **CACHE_HIT.query()}, update)
 
 
 async def wake_flight_followers(db: Database, key: str, *, now: datetime) -> list[Document]:

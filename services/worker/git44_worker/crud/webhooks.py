@@ -10,7 +10,12 @@ from datetime import datetime
 
 from pymongo import DESCENDING
 
-from git44_common.collections import REMOVAL_JOBS, WEBHOOK_DELIVERIES, WEBHOOK_SECRETS
+from git44_common.collections import (
+    REMOVAL_JOBS,
+    WEBHOOK_DELIVERIES,
+    WEBHOOK_ENDPOINTS,
+    WEBHOOK_SECRETS,
+)
 from git44_common.mongo import Database, Document, is_duplicate_key_error
 
 
@@ -51,6 +56,36 @@ async def last_attempt(db: Database, event_id: str) -> Document | None:
     """The latest recorded attempt for the event (its `next_retry_at` says when to retry)."""
     return await db[WEBHOOK_DELIVERIES].find_one(
         {"event_id": event_id}, sort=[("attempt", DESCENDING)]
+    )
+
+
+async def get_endpoint(db: Database, endpoint_id: str) -> Document | None:
+    return await db[WEBHOOK_ENDPOINTS].find_one({"_id": endpoint_id})
+
+
+async def note_endpoint_failure(db: Database, endpoint_id: str, *, now: datetime) -> None:
+    """Start the endpoint's failing period, unless it has one running (no write then
+    beyond the match)."""
+    await db[WEBHOOK_ENDPOINTS].update_one(
+        {"_id": endpoint_id, "failing_since": None}, {"$set": {"failing_since": now}}
+    )
+
+
+async def note_endpoint_success(db: Database, endpoint_id: str) -> None:
+    """End the endpoint's failing period, if it had one."""
+    await db[WEBHOOK_ENDPOINTS].update_one(
+        {"_id": endpoint_id, "failing_since": {"$ne": None}}, {"$set": {"failing_since": None}}
+    )
+
+
+async def disable_endpoint(
+    db: Database, endpoint_id: str, *, failing_before: datetime, reason: str, now: datetime
+) -> Document | None:
+    """Disable the endpoint if it is still enabled and has failed since before
+    `failing_before`; the endpoint as it was, or None (not disabled by this call)."""
+    return await db[WEBHOOK_ENDPOINTS].find_one_and_update(
+        {"_id": endpoint_id, "disabled_at": None, "failing_since": {"$lte": failing_before}},
+        {"$set": {"disabled_at": now, "disabled_reason": reason, "updated_at": now}},
     )
 
 
