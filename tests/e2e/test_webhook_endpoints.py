@@ -267,3 +267,39 @@ async def _when(
 ) -> list[dict[str, Any]] | None:
     found: list[dict[str, Any]] = await read
     return found if ready(found) else None
+
+
+async def test_a_job_waiting_for_another_with_its_link_sends_no_event_twice(
+    stack: LocalStack,
+) -> None:
+    """Two jobs of one link: the second waits for the first (single-flight), going back
+    to `queued` and being claimed again; its subscriber hears no news of that."""
+    async with (
+        serving_receiver("/hooks/twins", otherwise=204) as hooks,
+        httpx.AsyncClient(timeout=30, trust_env=False) as http,
+    ):
+        account = await new_account(http, stack)
+        endpoint = await account.endpoint(hooks.url)
+        link = f"https://sora.chatgpt.com/p/s_tw{uuid.uuid4().hex[:16]}"
+        body = {"inputLink": link}
+        first, second = [
+            (await account.call("POST", "/api/v1/removals", json=body, headers=account.key))
+            for _ in range(2)
+        ]
+        ids = {first.json()["id"], second.json()["id"]}
+
+        def both_succeeded() -> bool:
+            done = [json.loads(b) for _, b in hooks.received]
+            return {p["data"]["id"] for p in done if p["type"] == "removal.success"} == ids
+
+        await until(both_succeeded, what="both successes")
+        await asyncio.sleep(1.5)
+
+    per_job: dict[str, list[str]] = {job_id: [] for job_id in ids}
+    for headers, raw in hooks.received:
+        payload = verified(endpoint["secret"], headers, raw)
+        per_job[payload["data"]["id"]].append(payload["type"])
+    for job_id, types in per_job.items():
+        assert len(types) == len(set(types)), (job_id, types)
+        assert set(types) <= {"removal.queued", "removal.processing", "removal.success"}
+        assert {"removal.queued", "removal.success"} <= set(types), (job_id, types)

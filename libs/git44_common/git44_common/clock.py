@@ -11,6 +11,11 @@ from datetime import UTC, datetime
 Clock = Callable[[], datetime]
 
 
+def as_utc(moment: datetime) -> datetime:
+    """`moment` as an aware UTC time (MongoDB hands back naive UTC datetimes)."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
 def utc_now() -> datetime:
     """Now in UTC, truncated to milliseconds, so a value read back from MongoDB is equal."""
     now = datetime.now(UTC)

@@ -98,6 +98,9 @@ class JobEvent(Contract):
     error: str | None = None
     occurred_at: UtcDatetime = Field(default_factory=utc_now)
     event_id: str = Field(default_factory=new_event_id)
+    # False for a wait (for a key, another job's result) and the claim that ends it:
+    # no news for a progress webhook (removal.queued / removal.processing)
+    progress: bool = True
 
 
 class KeyAcquireRequest(Contract):
@@ -232,6 +235,9 @@ class WebhookDeliveryRequested(Contract):
     keeps the `webhook-id`. `job_id` is None for a ping.
     """
 
+    # 2: a request a worker from before endpoints must not take for a callback's (it
+    # refuses the version: dead-lettered, not sent to the wrong place)
+    schema_version: Literal[1, 2] = 1  # type: ignore[assignment]
     job_id: str | None
     event_id: str
     attempt: Count = 0

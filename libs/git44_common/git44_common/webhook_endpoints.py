@@ -16,16 +16,20 @@ verifies with either while it switches.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from git44_common.clock import as_utc
 from git44_common.collections import WEBHOOK_ENDPOINTS
-from git44_common.contracts import JobStatus
+from git44_common.contracts import JobStatus, WebhookDeliveryRequested
 from git44_common.encryption import KeyRing
+from git44_common.jobs import JobPublic
 from git44_common.mongo import Database, Document
+from git44_common.schemas import iso_utc
 from git44_common.webhook_secrets import open_secret
 
 
@@ -61,6 +65,29 @@ def event_type_of(status: JobStatus | str) -> EventType | None:
     return TERMINAL_TYPES.get(status) or PROGRESS_TYPES.get(status)
 
 
+def webhook_body(doc: Mapping[str, Any]) -> str:
+    """The JSON body of a job's webhook: `{type: "removal.<status>", timestamp, data:
+    <the job's JobPublic>}`."""
+    payload = {
+        "type": f"removal.{doc['status']}",
+        "timestamp": iso_utc(doc.get("completed_at") or doc["updated_at"]),
+        "data": JobPublic.from_doc(doc).model_dump(by_alias=True, mode="json"),
+    }
+    return json.dumps(payload, separators=(",", ":"))
+
+
+def ended_job_request(doc: Mapping[str, Any]) -> WebhookDeliveryRequested:
+    """The request for an ended job's pending webhook, carrying the event as it happened
+    (type and body): a job retried before the request is handled still gets its
+    `removal.failed` delivered, as it was."""
+    return WebhookDeliveryRequested(
+        job_id=str(doc["_id"]),
+        event_id=str(doc["webhook_event_id"]),
+        event_type=f"removal.{doc['status']}",
+        body=webhook_body(doc),
+    )
+
+
 def is_enabled(endpoint: Mapping[str, Any]) -> bool:
     return endpoint.get("disabled_at") is None
 
@@ -75,12 +102,8 @@ def live_secrets(endpoint: Mapping[str, Any], keys: KeyRing, *, now: datetime) -
     return [
         open_secret(entry, keys)
         for entry in endpoint.get("secrets", ())
-        if entry.get("expires_at") is None or _aware(entry["expires_at"]) > now
+        if entry.get("expires_at") is None or as_utc(entry["expires_at"]) > now
     ]
-
-
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 class EndpointDirectory:

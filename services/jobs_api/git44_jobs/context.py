@@ -98,6 +98,7 @@ class JobsContext:
             per_user=settings.webhook_endpoints_per_user,
             rotation_overlap_seconds=settings.webhook_rotation_overlap_seconds,
             allow_private=settings.allow_private_callbacks,
+            publish_timeout=settings.publish_timeout_seconds,
         )
 
     def now(self) -> datetime:

@@ -5,10 +5,10 @@ from __future__ import annotations
 import logging
 
 from git44_common.amqp import WEBHOOK_DELIVER, Publisher, job_event_key
-from git44_common.contracts import JobStatus, WebhookDeliveryRequested
+from git44_common.contracts import JobStatus
 from git44_common.jobs import job_event
 from git44_common.mongo import Database, Document
-from git44_common.webhook_endpoints import EndpointDirectory
+from git44_common.webhook_endpoints import EndpointDirectory, ended_job_request
 from git44_worker.crud.jobs import mark_webhook_requested
 
 log = logging.getLogger(__name__)
@@ -36,9 +36,10 @@ class JobNotifier:
         *,
         previous: JobStatus | None,
         event_id: str | None = None,
+        progress: bool = True,
     ) -> None:
         """Publish `job.<status>`; a lost event only delays a live view (state is saved)."""
-        event = job_event(doc, previous=previous, event_id=event_id)
+        event = job_event(doc, previous=previous, event_id=event_id, progress=progress)
         try:
             await self._publisher.publish_event(job_event_key(event.status.value), event)
         except Exception:
@@ -52,9 +53,7 @@ class JobNotifier:
         """
         if not doc.get("webhook_pending") or not doc.get("webhook_event_id"):
             return
-        request = WebhookDeliveryRequested(
-            job_id=str(doc["_id"]), event_id=str(doc["webhook_event_id"])
-        )
+        request = ended_job_request(doc)
         topology = self._publisher.topology
         await self._publisher.publish(
             topology.jobs_exchange, WEBHOOK_DELIVER, request, message_id=request.event_id

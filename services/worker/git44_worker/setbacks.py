@@ -107,7 +107,7 @@ async def wait_for_key(ctx: WorkerContext, doc: Document, wait: KeyWait) -> None
         return _lost(doc)
     metrics.JOBS.labels("waiting").inc()
     log.info("waiting for a key until %s: %s", until.isoformat(), wait.reason, extra=_extra(doc))
-    await ctx.notifier.job_changed(saved, previous=previous)
+    await ctx.notifier.job_changed(saved, previous=previous, progress=False)
     await requeue(ctx, saved, max((until - now).total_seconds(), 0.0))
 
 
@@ -127,7 +127,7 @@ async def wait_for_flight(ctx: WorkerContext, doc: Document, wait: FlightWait) -
         return _lost(doc)
     metrics.FLIGHT_JOINS.inc()
     log.info("waiting for the job processing the same link", extra=_extra(doc))
-    await ctx.notifier.job_changed(saved, previous=previous)
+    await ctx.notifier.job_changed(saved, previous=previous, progress=False)
     if await results.flight_leader(ctx.db, wait.key) != wait.leader:
         # the leader ended before we were queued, so its wake-up missed us: look now
         await crud.wake_flight_followers(ctx.db, wait.key, now=now)

@@ -15,7 +15,6 @@ TLS SNI/certificate name kept — so a second lookup cannot be answered differen
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -28,26 +27,13 @@ from standardwebhooks import Webhook
 
 from git44_common.clock import utc_now
 from git44_common.exceptions import InvalidLink
-from git44_common.jobs import JobPublic
 from git44_common.links import resolve_public_addresses, validate_callback_url
-from git44_common.mongo import Document
-from git44_common.schemas import iso_utc
 from git44_common.webhook_endpoints import signature_header
 
 MAX_ERROR_LENGTH = 200
 # what is read of a receiver's answer before the connection is dropped (only its status
 # matters): a receiver streaming without end cannot fill the worker's memory
 MAX_RESPONSE_BYTES = 64 * 1024
-
-
-def webhook_body(doc: Document) -> str:
-    """The JSON body: `{type: "removal.<status>", timestamp, data: <the job's JobPublic>}`."""
-    payload = {
-        "type": f"removal.{doc['status']}",
-        "timestamp": iso_utc(doc.get("completed_at") or doc["updated_at"]),
-        "data": JobPublic.from_doc(doc).model_dump(by_alias=True, mode="json"),
-    }
-    return json.dumps(payload, separators=(",", ":"))
 
 
 def signed_headers(

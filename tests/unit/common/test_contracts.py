@@ -9,6 +9,7 @@ import pytest
 from pydantic import BaseModel, ValidationError
 
 from git44_common.contracts import (
+    Contract,
     JobEvent,
     JobStatus,
     KeyAcquireRequest,
@@ -64,9 +65,27 @@ def test_json_round_trip(message: BaseModel) -> None:
 
 @pytest.mark.parametrize("message", EXAMPLES, ids=lambda m: type(m).__name__)
 def test_unknown_schema_version_is_rejected(message: BaseModel) -> None:
-    data = json.loads(message.model_dump_json()) | {"schema_version": 2}
+    known = 2 if isinstance(message, WebhookDeliveryRequested) else 1
+    data = json.loads(message.model_dump_json()) | {"schema_version": known + 1}
     with pytest.raises(ValidationError):
         type(message).model_validate(data)
+
+
+def test_an_endpoint_delivery_is_a_version_a_worker_from_before_refuses() -> None:
+    """Version 2 (ADR 0012): a worker that knows only 1 dead-letters it rather than
+    taking it for a callback's delivery."""
+    request = WebhookDeliveryRequested(
+        job_id=None, event_id="e1:we_1", endpoint_id="we_1", body="{}", schema_version=2
+    )
+    data = json.loads(request.model_dump_json())
+    assert WebhookDeliveryRequested.model_validate(data) == request
+
+    class BeforeEndpoints(Contract):  # the old shape
+        job_id: str
+        event_id: str
+
+    with pytest.raises(ValidationError):
+        BeforeEndpoints.model_validate(data)
 
 
 @pytest.mark.parametrize("message", EXAMPLES, ids=lambda m: type(m).__name__)

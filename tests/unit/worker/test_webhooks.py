@@ -11,8 +11,9 @@ from datetime import UTC, datetime
 import pytest
 
 from git44_common.exceptions import InvalidLink
+from git44_common.webhook_endpoints import webhook_body
 from git44_common.webhook_secrets import new_webhook_secret
-from git44_worker.webhooks import WebhookSender, signed_headers, webhook_body
+from git44_worker.webhooks import WebhookSender, signed_headers
 
 NOW = datetime(2026, 11, 26, 12, 0, 5, 123456, tzinfo=UTC)
 JOB = {

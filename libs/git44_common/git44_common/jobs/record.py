@@ -99,6 +99,7 @@ def requeue_update(*, now: datetime, charge: bool, claim_until: datetime) -> Doc
         "relay_claimed_until": claim_until,
         "started_at": None,
         "completed_at": None,
+        "waiting": False,
         "updated_at": now,
     }
     if charge:

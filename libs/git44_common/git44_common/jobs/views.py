@@ -105,9 +105,14 @@ def job_fields(doc: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def job_event(
-    doc: Document, *, previous: JobStatus | str | None = None, event_id: str | None = None
+    doc: Document,
+    *,
+    previous: JobStatus | str | None = None,
+    event_id: str | None = None,
+    progress: bool = True,
 ) -> JobEvent:
-    """The `JobEvent` describing the job document `doc` as it is now."""
+    """The `JobEvent` describing the job document `doc` as it is now (`progress`: see
+    `JobEvent.progress`)."""
     extra: dict[str, Any] = {"event_id": event_id} if event_id else {}
     if doc.get("updated_at") is not None:
         extra["occurred_at"] = doc["updated_at"]
@@ -123,5 +128,6 @@ def job_event(
         poll_count=int(doc.get("poll_count") or 0),
         output_link=doc.get("output_link"),
         error=doc.get("error"),
+        progress=progress,
         **extra,
     )

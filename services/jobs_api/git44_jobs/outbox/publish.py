@@ -18,9 +18,10 @@ from git44_common.amqp import (
     Topology,
     job_event_key,
 )
-from git44_common.contracts import RemovalRequested, WebhookDeliveryRequested
+from git44_common.contracts import RemovalRequested
 from git44_common.jobs import job_event
 from git44_common.mongo import Database, Document
+from git44_common.webhook_endpoints import ended_job_request
 from git44_jobs.outbox.flags import PublishedFlags
 from git44_jobs.removals import crud as jobs_crud
 
@@ -75,9 +76,7 @@ class Outbox:
         asks for it then."""
         if not job.get("webhook_pending") or not job.get("webhook_event_id"):
             return
-        request = WebhookDeliveryRequested(
-            job_id=str(job["_id"]), event_id=str(job["webhook_event_id"])
-        )
+        request = ended_job_request(job)
         try:
             await self.publisher.publish(
                 self.topology.jobs_exchange,

@@ -64,7 +64,7 @@ async def list_user_deliveries(db: Database, user_id: str, *, limit: int) -> lis
     """The user's delivery attempts, newest first."""
     cursor = (
         db[WEBHOOK_DELIVERIES]
-        .find({"user_id": user_id})
+        .find({"user_id": user_id}, projection={"body": 0})
         .sort([("attempted_at", DESCENDING), ("_id", DESCENDING)])
         .limit(limit)
     )

@@ -7,6 +7,7 @@ from typing import Any, Self
 
 from pydantic import Field, model_validator
 
+from git44_common.clock import as_utc, utc_now
 from git44_common.schemas import ApiInput, ApiModel, IsoTime
 from git44_common.webhook_endpoints import EventType
 from git44_jobs.webhooks.models import DeliveryAttempt
@@ -61,6 +62,8 @@ class WebhookEndpointPublic(ApiModel):
     def from_doc(cls, doc: Mapping[str, Any], **fields: Any) -> Self:
         secrets = doc.get("secrets", [])
         previous = secrets[1].get("expires_at") if len(secrets) > 1 else None
+        if previous is not None and as_utc(previous) <= utc_now():
+            previous = None  # that secret signs no more
         return super().from_doc(
             doc,
             enabled=doc.get("disabled_at") is None,

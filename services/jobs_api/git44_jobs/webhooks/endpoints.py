@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from bson import ObjectId
 from bson.errors import InvalidId
 
-from git44_common.amqp import WEBHOOK_DELIVER, Publisher, PublishError
+from git44_common.amqp import WEBHOOK_DELIVER, AmqpError, Publisher
 from git44_common.contracts import WebhookDeliveryRequested
 from git44_common.encryption import KeyRing
 from git44_common.exceptions import (
@@ -56,6 +56,7 @@ class EndpointRegistry:
     per_user: int
     rotation_overlap_seconds: float
     allow_private: bool
+    publish_timeout: float
 
     async def create(
         self, user_id: str, body: WebhookEndpointCreate, *, now: datetime
@@ -103,6 +104,8 @@ class EndpointRegistry:
             if body.url is None:
                 raise _invalid("url", "url cannot be null")
             fields["url"] = self._check_url(body.url)
+            if fields["url"] != current["url"]:
+                fields["failing_since"] = None  # a new receiver starts afresh
         if "description" in given:
             fields["description"] = body.description
         if "event_types" in given:
@@ -178,8 +181,9 @@ class EndpointRegistry:
             event_type=attempt.get("event_type"),
             body=str(attempt["body"]),
             msg_id=str(attempt.get("msg_id") or attempt["event_id"]),
+            schema_version=2,
         )
-        await _publish(publisher, request)
+        await _publish(publisher, request, confirm_within=self.publish_timeout)
         return request
 
     async def ping(
@@ -195,8 +199,9 @@ class EndpointRegistry:
             endpoint_id=endpoint["_id"],
             event_type=PING,
             body=json.dumps(body, separators=(",", ":")),
+            schema_version=2,
         )
-        await _publish(publisher, request)
+        await _publish(publisher, request, confirm_within=self.publish_timeout)
         return request
 
     def _check_url(self, url: str) -> str:
@@ -215,15 +220,18 @@ class EndpointRegistry:
         return endpoint
 
 
-async def _publish(publisher: Publisher, request: WebhookDeliveryRequested) -> None:
+async def _publish(
+    publisher: Publisher, request: WebhookDeliveryRequested, *, confirm_within: float
+) -> None:
     try:
         await publisher.publish(
             publisher.topology.jobs_exchange,
             WEBHOOK_DELIVER,
             request,
             message_id=request.event_id,
+            timeout=confirm_within,
         )
-    except PublishError:
+    except (AmqpError, OSError, RuntimeError):
         raise ServiceUnavailable(
             "The delivery could not be queued; try again shortly.", retry_after=5
         ) from None

@@ -113,7 +113,10 @@ class RemovalConsumer:
             due_by=now + timedelta(seconds=DUE_TOLERANCE_SECONDS),  # as `is_due` above
         )
         if claimed is not None:
-            await self.ctx.notifier.job_changed(claimed, previous=JobStatus.QUEUED)
+            # the claim that ends a wait is no news (the job was processing before)
+            await self.ctx.notifier.job_changed(
+                claimed, previous=JobStatus.QUEUED, progress=not claimed.get("waiting")
+            )
             return claimed
         # Another worker claimed it between our read and our write, or it went back to
         # waiting meanwhile (a cancel ends it): never drop a queued job's message.

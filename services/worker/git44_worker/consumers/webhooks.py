@@ -37,6 +37,7 @@ from git44_common.webhook_endpoints import (
     EndpointDirectory,
     is_enabled,
     live_secrets,
+    webhook_body,
 )
 from git44_common.webhook_secrets import new_webhook_secret, open_secret, sealed_secret
 from git44_worker import metrics
@@ -44,12 +45,12 @@ from git44_worker.core.config import WorkerSettings
 from git44_worker.crud import jobs as jobs_crud
 from git44_worker.crud import webhooks as crud
 from git44_worker.domain.retry import is_due, seconds_until, webhook_retry_delay
-from git44_worker.webhooks import DeliveryResult, WebhookSender, webhook_body
+from git44_worker.webhooks import DeliveryResult, WebhookSender
 
 log = logging.getLogger(__name__)
 
-# the states a job's callback URL has always been sent
-CALLBACK_STATES = (JobStatus.SUCCESS, JobStatus.FAILED)
+# the events a job's callback URL has always been sent
+CALLBACK_TYPES = (TERMINAL_TYPES[JobStatus.SUCCESS], TERMINAL_TYPES[JobStatus.FAILED])
 ENDPOINT_DISABLED_MAIL = "webhook_endpoint_disabled"
 
 
@@ -89,16 +90,22 @@ class WebhookConsumer:
             await self._attempt_endpoint(request)
             return
         job = await jobs_crud.get_job(self.db, request.job_id) if request.job_id else None
-        if job is None or not job.get("callback_url") or job["status"] not in CALLBACK_STATES:
+        event = _ended_event(request, job)
+        if job is None or event is None or not job.get("callback_url"):
             return
-        await self._attempt_callback(request, job)
+        event_type, body = event
+        if event_type in CALLBACK_TYPES:
+            await self._attempt_callback(request, job, body)
 
     async def _fan_out(self, request: WebhookDeliveryRequested) -> None:
-        """One request per endpoint of the owner subscribed to the ended job's state."""
+        """One request per endpoint of the owner subscribed to the ended job's event."""
         job = await jobs_crud.get_job(self.db, str(request.job_id))
-        event_type = TERMINAL_TYPES.get(JobStatus(job["status"])) if job else None
-        if job is None or event_type is None:
+        event = _ended_event(request, job)
+        if job is None or event is None:
             return
+        if request.body is None and job.get("webhook_event_id") != request.event_id:
+            return  # a request from before it carried its event, for a job since retried
+        event_type, body = event
         subscribers = await self.endpoints.subscribers(str(job["user_id"]), event_type)
         await fan_out(
             self.publisher,
@@ -106,10 +113,12 @@ class WebhookConsumer:
             job_id=str(job["_id"]),
             event_id=request.event_id,
             event_type=event_type,
-            body=webhook_body(job),
+            body=body,
         )
 
-    async def _attempt_callback(self, request: WebhookDeliveryRequested, job: Document) -> None:
+    async def _attempt_callback(
+        self, request: WebhookDeliveryRequested, job: Document, body: str
+    ) -> None:
         now = utc_now()
         sealed = sealed_secret(new_webhook_secret(), self.keys)
         stored = await crud.get_or_create_secret(
@@ -120,7 +129,7 @@ class WebhookConsumer:
             url,
             secrets=[open_secret(stored, self.keys)],
             msg_id=request.webhook_id,
-            body=webhook_body(job),
+            body=body,
         )
         await self._record(request, url, result, {"user_id": job["user_id"]})
 
@@ -185,8 +194,9 @@ class WebhookConsumer:
         the endpoint once it has lasted `webhook_disable_after_seconds`."""
         endpoint_id = str(endpoint["_id"])
         if result.delivered:
-            if endpoint.get("failing_since") is not None:
-                await crud.note_endpoint_success(self.db, endpoint_id)
+            # whatever the copy read before sending said: a failure may have been
+            # recorded meanwhile (a no-op unless the endpoint is failing)
+            await crud.note_endpoint_success(self.db, endpoint_id)
             return
         now = utc_now()
         if endpoint.get("failing_since") is None:
@@ -239,8 +249,10 @@ class JobEventWebhooks:
 
     async def handle(self, event: JobEvent, message: AbstractIncomingMessage) -> None:
         event_type = PROGRESS_TYPES.get(event.status)
-        if event_type is None or event.job is None:
-            return  # terminal states ride the job's reliable request; polling: no news
+        if event_type is None or event.job is None or not event.progress:
+            # terminal states ride the job's reliable request; polling, and a wait and
+            # the claim that ends it, are no news
+            return
         subscribers = await self.endpoints.subscribers(event.user_id, event_type)
         if not subscribers:
             return
@@ -281,10 +293,22 @@ async def fan_out(
             event_type=event_type,
             body=body,
             msg_id=event_id,
+            schema_version=2,
         )
         await publisher.publish(
             publisher.topology.jobs_exchange, WEBHOOK_DELIVER, request, message_id=request.event_id
         )
+
+
+def _ended_event(request: WebhookDeliveryRequested, job: Document | None) -> tuple[str, str] | None:
+    """The ended job's event (type, body) a job-level request is for: as the request
+    carries it, or (a request from before it did) the job's state, if it has ended."""
+    if request.event_type is not None and request.body is not None:
+        return request.event_type, request.body
+    if job is None:
+        return None
+    event_type = TERMINAL_TYPES.get(JobStatus(job["status"]))
+    return None if event_type is None else (event_type, webhook_body(job))
 
 
 def _days(period: timedelta) -> str:

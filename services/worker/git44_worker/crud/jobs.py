@@ -264,6 +264,7 @@ async def schedule_retry(
                 "task_id": None,
                 "task_created_at": None,
                 "poll_count": 0,
+                "waiting": False,
                 "updated_at": now,
                 **released_job_lease(),
             },
@@ -293,6 +294,7 @@ async def wait_for_key(
                 "status": str(REQUEUE_ACTIVE.target),
                 "next_attempt_at": until,
                 "updated_at": now,
+                "waiting": True,  # the claim that ends the wait is no progress news
                 **fields,
                 **released_job_lease(),
             },
