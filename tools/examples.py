@@ -39,6 +39,8 @@ ENDPOINT_DELIVERY = {"id": "6650f1a2b3c4d5e6f7a8b9c0", "webhookId": "evt_2f8a1c"
                      "eventType": "removal.success", "jobId": JOB_ID, "url": HOOK, "attempt": 1,
                      "statusCode": 500, "latencyMs": 41.7, "error": "HTTP 500",
                      "nextRetryAt": "2026-12-01T09:30:37Z", "attemptedAt": LATER}  # fmt: skip
+CIRCUIT = {"upstream": "scraperapi", "state": "open", "openedAt": AT,
+           "reason": "5 failures in a row", "nextProbeAt": LATER, "openedCount": 2}  # fmt: skip
 SCRAPER_KEY = {"id": "sk_41f2", "label": "pool-1", "maskedKey": "5e2f…a91c", "status": "active",
                "usageCount": 1280, "inFlight": 1, "maxConcurrency": 5, "lastUsed": LATER,
                "limitedAt": None, "cooldownUntil": None, "createdAt": AT,
@@ -193,7 +195,22 @@ EXAMPLES: dict[str, Any] = {
         "byState": {"active": 2, "cooldown": 1},
         "inFlight": 2,
         "cooldownUntil": None,
+        "circuits": [
+            CIRCUIT,
+            {
+                **CIRCUIT,
+                "upstream": "removesora",
+                "state": "closed",
+                "openedAt": None,
+                "reason": None,
+                "nextProbeAt": None,
+                "openedCount": 0,
+            },
+        ],
     },  # fmt: skip
+    "CircuitPublic": CIRCUIT,
+    "Upstream": "scraperapi",
+    "CircuitState": "open",
     # shared
     "Problem": {
         "type": "urn:git44:problem:quota_exhausted",

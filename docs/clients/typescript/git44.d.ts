@@ -958,7 +958,8 @@ export interface paths {
         };
         /**
          * Summarize Scraper Keys
-         * @description Counts by state and, while the pool cools down, when it ends.
+         * @description Counts by state, while the pool cools down when it ends, and the upstreams'
+         *     circuit breakers.
          */
         get: operations["adminSummarizeScraperKeys"];
         put?: never;
@@ -1557,6 +1558,37 @@ export interface components {
             purged: number;
         };
         /**
+         * CircuitPublic
+         * @description An upstream's circuit breaker, as the workers share it: `halfOpen` while a probe
+         *     is in flight; while not closed, jobs wait (no retry spent) until `nextProbeAt`.
+         * @example {
+         *       "upstream": "scraperapi",
+         *       "state": "open",
+         *       "openedAt": "2026-12-01T09:30:00Z",
+         *       "reason": "5 failures in a row",
+         *       "nextProbeAt": "2026-12-01T09:30:07Z",
+         *       "openedCount": 2
+         *     }
+         */
+        CircuitPublic: {
+            upstream: components["schemas"]["Upstream"];
+            state: components["schemas"]["CircuitState"];
+            /** Openedat */
+            openedAt: string | null;
+            /** Reason */
+            reason: string | null;
+            /** Nextprobeat */
+            nextProbeAt: string | null;
+            /** Openedcount */
+            openedCount: number;
+        };
+        /**
+         * CircuitState
+         * @example open
+         * @enum {string}
+         */
+        CircuitState: "closed" | "open" | "half_open";
+        /**
          * DeliveryQueuedPublic
          * @description A delivery queued (redelivery, ping): `webhookId` is the `webhook-id` it carries.
          * @example {
@@ -1974,7 +2006,25 @@ export interface components {
          *         "cooldown": 1
          *       },
          *       "inFlight": 2,
-         *       "cooldownUntil": null
+         *       "cooldownUntil": null,
+         *       "circuits": [
+         *         {
+         *           "upstream": "scraperapi",
+         *           "state": "open",
+         *           "openedAt": "2026-12-01T09:30:00Z",
+         *           "reason": "5 failures in a row",
+         *           "nextProbeAt": "2026-12-01T09:30:07Z",
+         *           "openedCount": 2
+         *         },
+         *         {
+         *           "upstream": "removesora",
+         *           "state": "closed",
+         *           "openedAt": null,
+         *           "reason": null,
+         *           "nextProbeAt": null,
+         *           "openedCount": 0
+         *         }
+         *       ]
          *     }
          */
         KeysSummaryPublic: {
@@ -1988,6 +2038,11 @@ export interface components {
             inFlight: number;
             /** Cooldownuntil */
             cooldownUntil: string | null;
+            /**
+             * Circuits
+             * @description every upstream's circuit (closed until one opened)
+             */
+            circuits?: components["schemas"]["CircuitPublic"][];
         };
         /**
          * LoginRequest
@@ -2466,6 +2521,12 @@ export interface components {
             /** Expiresin */
             expiresIn: number;
         };
+        /**
+         * Upstream
+         * @example scraperapi
+         * @enum {string}
+         */
+        Upstream: "scraperapi" | "removesora";
         /**
          * UserAdminPublic
          * @example {

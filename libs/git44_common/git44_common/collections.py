@@ -29,6 +29,8 @@ WEBHOOK_DELIVERIES: Final = "webhook_deliveries"
 # worker (writes; jobs-api reads at submission and purges): git44_common.result_cache
 RESULT_CACHE: Final = "result_cache"
 REMOVAL_FLIGHTS: Final = "removal_flights"
+# worker (writes; key-manager reads it for its admin summary): git44_common.circuits
+UPSTREAM_CIRCUITS: Final = "upstream_circuits"
 # key-manager
 SCRAPER_KEYS: Final = "scraper_api_keys"
 KEY_EVENTS: Final = "key_events"

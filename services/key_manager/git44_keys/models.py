@@ -7,6 +7,7 @@ from typing import Annotated, Any, Self
 
 from pydantic import ConfigDict, Field, StringConstraints
 
+from git44_common.circuits import CircuitState, Upstream
 from git44_common.contracts import KeyStatus
 from git44_common.schemas import ApiInput, ApiModel, IsoTime, Page
 
@@ -49,8 +50,23 @@ class ScraperKeysPublic(Page[ScraperKeyPublic]):
     pass
 
 
+class CircuitPublic(ApiModel):
+    """An upstream's circuit breaker, as the workers share it: `halfOpen` while a probe
+    is in flight; while not closed, jobs wait (no retry spent) until `nextProbeAt`."""
+
+    upstream: Upstream
+    state: CircuitState
+    opened_at: IsoTime | None
+    reason: str | None
+    next_probe_at: IsoTime | None
+    opened_count: int
+
+
 class KeysSummaryPublic(ApiModel):
     total: int
     by_state: dict[KeyStatus, int]
     in_flight: int
     cooldown_until: IsoTime | None
+    circuits: list[CircuitPublic] = Field(
+        default_factory=list, description="every upstream's circuit (closed until one opened)"
+    )

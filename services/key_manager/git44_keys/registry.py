@@ -17,7 +17,7 @@ from git44_common.clock import utc_now
 from git44_common.contracts import KeyStatus
 from git44_common.logs import register_secret
 from git44_common.mongo import Database, Document, is_duplicate_key_error
-from git44_keys.crud import keys
+from git44_keys.crud import circuits, keys
 from git44_keys.crypto import KeyCipher, mask_key
 from git44_keys.exceptions import ScraperKeyExists, ScraperKeyNotFound
 from git44_keys.lifecycle import KeyLifecycle
@@ -141,6 +141,10 @@ class KeyRegistry:
             in_flight=sum(n for key_id, n in in_flight.items() if key_id in known),
             cooldown_until=await keys.earliest_cooldown_end(self._db),
         )
+
+    async def circuits(self) -> dict[str, Document]:
+        """The upstreams' circuit breakers as the workers share them, by upstream."""
+        return {str(doc["_id"]): doc for doc in await circuits.all_circuits(self._db)}
 
     async def delete_key(self, key_id: str, *, actor: str) -> None:
         before = await keys.delete_key(self._db, key_id)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from git44_common.amqp import Publisher
 from git44_common.mongo import Database, MongoClient
 from git44_worker.adapters.removesora import RemoveSoraClient
+from git44_worker.breaker import UpstreamBreakers
 from git44_worker.core.config import WorkerSettings
 from git44_worker.domain.poll_policy import PollPolicy
 from git44_worker.events import JobNotifier
@@ -25,3 +26,4 @@ class WorkerContext:
     upstream: RemoveSoraClient
     policy: PollPolicy
     notifier: JobNotifier
+    breakers: UpstreamBreakers

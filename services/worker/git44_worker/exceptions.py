@@ -5,7 +5,8 @@ Git44Error (git44_common.exceptions)
     ├── KeyWait ............. no ScraperAPI key can be used now: the job waits, no retry
     │   │                     spent
     │   ├── KeysCoolingDown . every key cools down until `until`
-    │   └── KeysUnavailable . no key configured, all busy/refused, or key-manager silent
+    │   ├── KeysUnavailable . no key configured, all busy/refused, or key-manager silent
+    │   └── UpstreamDown .... an upstream's circuit is open (breaker.py) until `until`
     ├── FlightWait .......... another job is processing the same link: wait for its
     │                         result, no retry spent
     ├── AttemptFailed ....... this attempt failed (task failed, upstream error, polls ran
@@ -47,6 +48,16 @@ class KeysCoolingDown(KeyWait):
 
 class KeysUnavailable(KeyWait):
     """No key could be leased (none configured, all refused, or no answer)."""
+
+
+class UpstreamDown(KeyWait):
+    """The circuit of `upstream` is open: wait until its next probe (or its closing
+    wakes the job)."""
+
+    def __init__(self, upstream: str, *, until: datetime, delay_seconds: float) -> None:
+        super().__init__(f"{upstream} is down (circuit open)", delay_seconds=delay_seconds)
+        self.upstream = upstream
+        self.until = until
 
 
 class FlightWait(WorkerError):

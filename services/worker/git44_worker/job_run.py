@@ -22,7 +22,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
+from typing import TypeVar
 
 from git44_common.clock import utc_now
 from git44_common.contracts import JobStatus, new_event_id
@@ -44,6 +46,7 @@ from git44_worker.exceptions import AttemptFailed, FlightWait, JobLeaseLost, Key
 from git44_worker.job_lease import job_lease_heartbeat
 
 log = logging.getLogger(__name__)
+OutcomeT = TypeVar("OutcomeT")
 
 # A first poll sent this much later than planned (a wait for a key) is off schedule.
 LATE_POLL_SECONDS = 0.2
@@ -132,12 +135,25 @@ class JobRun:
                 return
         raise FlightWait(key, leader=leader)
 
+    async def _call(self, op: str, call: Callable[[str], Awaitable[OutcomeT]]) -> OutcomeT:
+        """One upstream call under a key lease, let through by the circuit breakers;
+        UpstreamDown (the job waits) instead of a failure when an upstream is down."""
+        breakers = self.ctx.breakers
+        permit = await breakers.permit()
+        try:
+            outcome = await self.ctx.leaser.call_with_key(job_id=self.job_id, op=op, call=call)
+        except BaseException:
+            await breakers.abandon(permit)
+            raise
+        down = await breakers.record(permit, outcome)
+        if down is not None:
+            raise down
+        return outcome
+
     async def _create_task(self) -> None:
         link = str(self.doc["input_link"])
-        outcome = await self.ctx.leaser.call_with_key(
-            job_id=self.job_id,
-            op="create",
-            call=lambda key: self.ctx.upstream.create_task(api_key=key, video_url=link),
+        outcome = await self._call(
+            "create", lambda key: self.ctx.upstream.create_task(api_key=key, video_url=link)
         )
         if not isinstance(outcome, TaskCreated):
             reason = outcome.reason if isinstance(outcome, UpstreamError) else "key refused"
@@ -203,7 +219,7 @@ class JobRun:
             sent_at = self._elapsed()
             return await self.ctx.upstream.get_task(api_key=key, task_id=task_id)
 
-        outcome = await self.ctx.leaser.call_with_key(job_id=self.job_id, op="poll", call=poll)
+        outcome = await self._call("poll", poll)
         if isinstance(outcome, TaskSucceeded):
             return outcome, sent_at  # counted by the success's own write: one write less
         previous, now = JobStatus(self.doc["status"]), utc_now()

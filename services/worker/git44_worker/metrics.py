@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Histogram
+from prometheus_client import Counter, Gauge, Histogram
 
 JOBS = Counter(
     "git44_worker_jobs_total",
@@ -37,6 +37,21 @@ UPSTREAM_RESPONSES = Counter(
 )
 RETRIES = Counter("git44_worker_retries_total", "Job attempts that failed and were retried.")
 REFUNDS = Counter("git44_worker_refunds_total", "Credits refunded for failed jobs.")
+CIRCUIT_STATE = Gauge(
+    "git44_worker_upstream_circuit_state",
+    "An upstream's circuit as this worker last read it: 0 closed, 1 open, 2 half-open.",
+    ["upstream"],
+)
+CIRCUIT_OPENED = Counter(
+    "git44_worker_upstream_circuit_opened_total",
+    "Circuits this worker opened (sustained upstream failures).",
+    ["upstream"],
+)
+CIRCUIT_HELD = Counter(
+    "git44_worker_upstream_calls_held_total",
+    "Upstream calls not made because the upstream's circuit was open (the job waited).",
+    ["upstream"],
+)
 WEBHOOK_ENDPOINTS_DISABLED = Counter(
     "git44_worker_webhook_endpoints_disabled_total",
     "Registered webhook endpoints disabled after failing for WORKER_WEBHOOK_DISABLE_AFTER_SECONDS.",

@@ -24,6 +24,7 @@ from git44_common.contracts import (
 from git44_common.runtime import ServiceRuntime
 from git44_common.webhook_endpoints import EndpointDirectory
 from git44_worker.adapters.removesora import RemoveSoraClient
+from git44_worker.breaker import UpstreamBreakers
 from git44_worker.consumers.accounts import AccountDeletedConsumer
 from git44_worker.consumers.removal import RemovalConsumer
 from git44_worker.consumers.webhooks import JobEventWebhooks, WebhookConsumer
@@ -124,6 +125,7 @@ class WorkerService:
             upstream=self.upstream,
             policy=policy,
             notifier=JobNotifier(runtime.publisher, runtime.db, endpoints),
+            breakers=UpstreamBreakers(db=runtime.db, publisher=runtime.publisher, settings=s),
         )
 
     async def _learn_from_earlier_workers(self, policy: PollPolicy) -> None:

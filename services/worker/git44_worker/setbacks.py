@@ -6,7 +6,8 @@ wait for a key, or wait for the job processing the same link.
 - fail (retries used up): `failed`, `error`, `completed_at` and, in the same
   transaction, the credit refunded exactly once;
 - wait for a key: back to `queued` until the cooldown ends (or a short delay when no
-  key is available), keeping the stored task and polls; no retry is spent;
+  key is available), keeping the stored task and polls; no retry is spent; the same
+  for an upstream whose circuit is open (until its next probe, or its closing);
 - wait for a flight: back to `queued` (`flight_key` set) until the leading job ends and
   wakes it, or `WORKER_FLIGHT_RECHECK_SECONDS`; no retry is spent.
 
@@ -29,7 +30,7 @@ from git44_worker.context import WorkerContext
 from git44_worker.crud import failures, results
 from git44_worker.crud import jobs as crud
 from git44_worker.domain.retry import retry_delay
-from git44_worker.exceptions import FlightWait, KeysCoolingDown, KeyWait
+from git44_worker.exceptions import FlightWait, KeysCoolingDown, KeyWait, UpstreamDown
 
 log = logging.getLogger(__name__)
 
@@ -97,11 +98,12 @@ async def fail(ctx: WorkerContext, doc: Document, error: str) -> None:
 
 async def wait_for_key(ctx: WorkerContext, doc: Document, wait: KeyWait) -> None:
     now = utc_now()
-    until = wait.until if isinstance(wait, KeysCoolingDown) else None
+    until = wait.until if isinstance(wait, KeysCoolingDown | UpstreamDown) else None
     until = until or now + timedelta(seconds=wait.delay_seconds)
     previous = JobStatus(doc["status"])
+    circuit = wait.upstream if isinstance(wait, UpstreamDown) else None
     saved = await crud.wait_for_key(
-        ctx.db, doc, worker_id=ctx.settings.worker_id, until=until, now=now
+        ctx.db, doc, worker_id=ctx.settings.worker_id, until=until, now=now, circuit=circuit
     )
     if saved is None:
         return _lost(doc)

@@ -6,11 +6,13 @@ import io
 import logging
 from collections import Counter
 from collections.abc import AsyncIterator
+from datetime import timedelta
 
 import httpx
 import pytest
 
-from git44_common.collections import AUDIT_LOG, SCRAPER_KEYS
+from git44_common.clock import utc_now
+from git44_common.collections import AUDIT_LOG, SCRAPER_KEYS, UPSTREAM_CIRCUITS
 from git44_common.contracts import ReleaseOutcome
 from git44_common.logs import RedactingFilter, json_formatter
 from git44_common.mongo import Database
@@ -218,6 +220,38 @@ async def test_the_summary_counts_keys_by_state(
     summary = (await http.get(f"{BASE}/summary", headers=admin)).json()
     assert summary["byState"]["cooldown"] == 3
     assert summary["cooldownUntil"] is not None
+
+
+async def test_the_summary_shows_the_upstreams_circuit_breakers(
+    http: httpx.AsyncClient, admin: dict[str, str], mongo_db: Database
+) -> None:
+    summary = (await http.get(f"{BASE}/summary", headers=admin)).json()
+    assert [(c["upstream"], c["state"]) for c in summary["circuits"]] == [
+        ("scraperapi", "closed"),
+        ("removesora", "closed"),
+    ]
+    now = utc_now()
+    await mongo_db[UPSTREAM_CIRCUITS].insert_one(
+        {
+            "_id": "scraperapi",
+            "state": "open",
+            "opened_at": now,
+            "reason": "5 failures in a row",
+            "next_probe_at": now + timedelta(seconds=10),
+            "probe_seconds": 10.0,
+            "probe_by": "worker-1",
+            "probe_until": now + timedelta(seconds=80),
+            "opened_count": 1,
+        }
+    )
+    summary = (await http.get(f"{BASE}/summary", headers=admin)).json()
+    scraperapi = summary["circuits"][0]
+    assert (scraperapi["state"], scraperapi["reason"], scraperapi["openedCount"]) == (
+        "half_open",
+        "5 failures in a row",
+        1,
+    )
+    assert scraperapi["nextProbeAt"] is not None
 
 
 async def test_plaintext_keys_never_reach_the_logs(

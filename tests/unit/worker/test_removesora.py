@@ -10,6 +10,7 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 
+from git44_common.circuits import Upstream
 from git44_worker.adapters.removesora import (
     KeyLimited,
     RemoveSoraClient,
@@ -77,7 +78,16 @@ async def test_poll_gets_the_task_through_the_proxy() -> None:
         (403, "You have exhausted the API Credits", KeyLimited(403)),
         (429, "too fast", KeyLimited(429)),
         (401, "Invalid API key", KeyLimited(401)),
-        (500, "Request failed. You will not be charged", UpstreamError(500, "poll answered 500")),
+        (
+            500,
+            "Request failed. You will not be charged",
+            UpstreamError(500, "poll answered 500", Upstream.SCRAPERAPI),
+        ),
+        (
+            502,
+            {"error": "bad gateway"},
+            UpstreamError(502, "poll answered 502", Upstream.REMOVESORA),
+        ),
         (200, {"status": "weird"}, UpstreamError(200, "poll answered an unknown task status")),
         (200, "not json", UpstreamError(200, "poll answered 200")),
     ],
@@ -137,7 +147,11 @@ async def test_the_simulators_http_links_pass_where_https_is_not_required() -> N
     [
         (403, "exhausted", KeyLimited(403)),
         (429, "too fast", KeyLimited(429)),
-        (500, "Request failed", UpstreamError(500, "create task answered 500")),
+        (
+            500,
+            "Request failed",
+            UpstreamError(500, "create task answered 500", Upstream.SCRAPERAPI),
+        ),
         (
             422,
             {"error": "videoUrl must be a Sora share link"},
@@ -166,5 +180,14 @@ async def test_a_timeout_is_an_upstream_error_that_never_mentions_the_key() -> N
         api_key="k-secret-123", video_url="https://sora.chatgpt.com/p/a"
     )
 
-    assert outcome == UpstreamError(None, "create task failed: ReadTimeout")
+    assert outcome == UpstreamError(None, "create task failed: ReadTimeout", Upstream.SCRAPERAPI)
     assert "k-secret-123" not in repr(outcome)
+
+
+async def test_an_unreachable_proxy_is_a_scraperapi_failure() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("refused", request=request)
+
+    outcome = await client(handler).create_task(api_key="k", video_url="https://x")
+    assert isinstance(outcome, UpstreamError)
+    assert (outcome.status_code, outcome.upstream) == (None, Upstream.SCRAPERAPI)

@@ -41,6 +41,9 @@ INDEXES = (
     # the worker wakes the jobs waiting for the job processing the same link
     _index("flight", ("flight_key", ASCENDING), ("status", ASCENDING),
            partial_filter={"flight_key": {"$type": "string"}}),
+    # the worker wakes the jobs waiting for an upstream's circuit to close, oldest first
+    _index("circuit_wait", ("circuit_wait", ASCENDING), ("created_at", ASCENDING),
+           partial_filter={"circuit_wait": {"$type": "string"}}),
 )  # fmt: skip
 
 

@@ -20,10 +20,13 @@ from urllib.parse import quote
 
 import httpx
 
+from git44_common.circuits import Upstream
 from git44_common.exceptions import InvalidLink
 from git44_common.links import validate_output_link
 
 KEY_LIMITED_STATUSES = frozenset({401, 403, 429})
+# how ScraperAPI words its own failure (it could not get an answer from the target)
+PROXY_FAILED_PREFIX = "Request failed"
 MAX_ERROR_LENGTH = 200
 
 
@@ -57,10 +60,16 @@ class KeyLimited:
 
 @dataclass(frozen=True)
 class UpstreamError:
-    """Anything else: a 5xx, an unexpected answer, a timeout or a connection failure."""
+    """Anything else: a 5xx, an unexpected answer, a timeout or a connection failure.
+
+    `upstream` names who failed, for its circuit breaker: ScraperAPI when it could not
+    be reached or answered its own "Request failed" 500 (it could not reach RemoveSora
+    either), RemoveSora for a 5xx of its own passed through; None when an answer came
+    but made no sense (not an outage)."""
 
     status_code: int | None
     reason: str
+    upstream: Upstream | None = None
 
 
 CreateOutcome = TaskCreated | KeyLimited | UpstreamError
@@ -79,13 +88,26 @@ def _json_object(response: httpx.Response) -> dict[str, Any] | None:
     return body if isinstance(body, dict) else None
 
 
+def failed_upstream(response: httpx.Response) -> Upstream | None:
+    """Whose 5xx this is (see UpstreamError.upstream); None below 500."""
+    if response.status_code < 500:
+        return None
+    if response.text.startswith(PROXY_FAILED_PREFIX):
+        return Upstream.SCRAPERAPI
+    return Upstream.REMOVESORA
+
+
 def parse_created(response: httpx.Response) -> CreateOutcome:
     """The outcome of a create-task call from ScraperAPI's answer."""
     if response.status_code in KEY_LIMITED_STATUSES:
         return KeyLimited(response.status_code)
     body = _json_object(response)
     if response.status_code != 200 or body is None:
-        return UpstreamError(response.status_code, f"create task answered {response.status_code}")
+        return UpstreamError(
+            response.status_code,
+            f"create task answered {response.status_code}",
+            failed_upstream(response),
+        )
     task_id = body.get("taskId")
     if not isinstance(task_id, str) or not task_id:
         return UpstreamError(response.status_code, "create task answered without a taskId")
@@ -101,7 +123,9 @@ def parse_polled(response: httpx.Response, *, require_https: bool = True) -> Pol
         return TaskFailed("the task no longer exists upstream", 404)
     body = _json_object(response)
     if response.status_code != 200 or body is None:
-        return UpstreamError(response.status_code, f"poll answered {response.status_code}")
+        return UpstreamError(
+            response.status_code, f"poll answered {response.status_code}", failed_upstream(response)
+        )
     status = body.get("status")
     if status == "processing":
         return TaskProcessing()
@@ -148,7 +172,9 @@ class RemoveSoraClient:
                 self._proxy, params=params, json={"videoUrl": video_url}
             )
         except httpx.HTTPError as exc:
-            return UpstreamError(None, f"create task failed: {type(exc).__name__}")
+            return UpstreamError(
+                None, f"create task failed: {type(exc).__name__}", Upstream.SCRAPERAPI
+            )
         return parse_created(response)
 
     async def get_task(self, *, api_key: str, task_id: str) -> PollOutcome:
@@ -157,5 +183,5 @@ class RemoveSoraClient:
         try:
             response = await self._http.get(self._proxy, params=params)
         except httpx.HTTPError as exc:
-            return UpstreamError(None, f"poll failed: {type(exc).__name__}")
+            return UpstreamError(None, f"poll failed: {type(exc).__name__}", Upstream.SCRAPERAPI)
         return parse_polled(response, require_https=self._require_https)

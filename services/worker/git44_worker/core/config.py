@@ -87,6 +87,18 @@ class WorkerSettings(WebhookSecretsSettings, ResultCacheSettings):
     )
     max_key_swaps: int = Field(default=20, ge=1, description="403/429 key changes per step")
 
+    # circuit breakers on ScraperAPI and RemoveSora (breaker.py)
+    breaker_enabled: bool = True
+    breaker_consecutive_failures: int = Field(default=5, ge=1)
+    breaker_window_calls: int = Field(default=20, ge=2)
+    breaker_window_seconds: float = Field(default=30.0, gt=0)
+    breaker_failure_ratio: float = Field(default=0.5, gt=0, le=1)
+    breaker_probe_seconds: float = Field(default=10.0, gt=0)
+    breaker_probe_max_seconds: float = Field(default=60.0, gt=0)
+    breaker_refresh_seconds: float = Field(
+        default=1.0, ge=0, description="how often a worker reads the shared circuits"
+    )
+
     # webhooks
     # one overall deadline per delivery attempt: resolve, connect, send and read
     webhook_timeout_seconds: float = Field(default=10.0, gt=0)

@@ -282,10 +282,14 @@ async def wait_for_key(
     until: datetime,
     now: datetime,
     flight_key: str | None = None,
+    circuit: str | None = None,
 ) -> Document | None:
     """→ queued until `until`, keeping task and polls: no retry spent. With `flight_key`
-    the job waits for the job leading that flight instead, which wakes it earlier."""
+    the job waits for the job leading that flight instead, which wakes it earlier; with
+    `circuit`, for that upstream's circuit to close (which wakes it too)."""
     fields: Document = {"flight_key": flight_key} if flight_key is not None else {}
+    if circuit is not None:
+        fields["circuit_wait"] = circuit
     return await _find_and_set(
         db,
         owned(job["_id"], worker_id, REQUEUE_ACTIVE),

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Response, status
 
+from git44_common.circuits import CircuitState, Upstream, circuit_state
+from git44_common.clock import utc_now
+from git44_common.mongo import Document
 from git44_common.openapi import prefixed_operation_ids, problems
 from git44_keys.api.deps import AdminUser, Ctx, Registry, require_admin
 from git44_keys.models import (
+    CircuitPublic,
     KeysSummaryPublic,
     ScraperKeyCreate,
     ScraperKeyPublic,
@@ -55,13 +60,31 @@ async def add_scraper_key(
 
 @router.get("/summary", response_model=KeysSummaryPublic, response_model_by_alias=True)
 async def summarize_scraper_keys(registry: Registry) -> KeysSummaryPublic:
-    """Counts by state and, while the pool cools down, when it ends."""
+    """Counts by state, while the pool cools down when it ends, and the upstreams'
+    circuit breakers."""
     summary = await registry.summarize()
+    now = utc_now()
+    found = await registry.circuits()
     return KeysSummaryPublic(
         total=sum(summary.by_state.values()),
         by_state=summary.by_state,
         in_flight=summary.in_flight,
         cooldown_until=summary.cooldown_until,
+        circuits=[_circuit(name, found.get(name), now) for name in Upstream],
+    )
+
+
+def _circuit(name: Upstream, doc: Document | None, now: datetime) -> CircuitPublic:
+    state = circuit_state(doc, now=now)
+    doc = doc or {}
+    is_open = state is not CircuitState.CLOSED
+    return CircuitPublic(
+        upstream=name,
+        state=state,
+        opened_at=doc.get("opened_at") if is_open else None,
+        reason=doc.get("reason") if is_open else None,
+        next_probe_at=doc.get("next_probe_at") if is_open else None,
+        opened_count=int(doc.get("opened_count") or 0),
     )
 
 
