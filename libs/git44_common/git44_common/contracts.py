@@ -59,7 +59,7 @@ class KeyStatus(StrEnum):
 
 class ReleaseOutcome(StrEnum):
     OK = "ok"
-    LIMITED = "limited"  # ScraperAPI answered 403 (credits) or 429 (concurrency)
+    LIMITED = "limited"  # ScraperAPI refused the key: 401 (unknown), 403 (credits), 429 (busy)
     ERROR = "error"
 
 

@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from git44_common.amqp import Publisher, PublishError, key_event_key
+from git44_common.audit import record_admin_action
 from git44_common.clock import utc_now
 from git44_common.contracts import KeyEvent, KeyStatus
 from git44_common.mongo import Database
@@ -45,6 +46,25 @@ class KeyLifecycle:
             key_id, LIMIT, set_fields={"limited_at": now}, now=now, reason=reason
         )
         if changed:
+            await self.cool_down_if_exhausted()
+        return changed
+
+    async def disable_key(self, key_id: str, transition: Transition, *, reason: str) -> bool:
+        """→ disabled (ScraperAPI does not know the key): never leased or cycled again
+        until an admin acts; audited as the service's own action."""
+        now = utc_now()
+        changed = await self._apply(key_id, transition, set_fields={}, now=now, reason=reason)
+        if changed:
+            await record_admin_action(
+                self._db,
+                service="key-manager",
+                actor="key-manager",
+                action="scraper_key.disable",
+                target=key_id,
+                before={"status": transition.source.value},
+                after={"status": transition.target.value, "reason": reason},
+                at=now,
+            )
             await self.cool_down_if_exhausted()
         return changed
 

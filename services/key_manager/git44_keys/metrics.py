@@ -20,6 +20,10 @@ KEYS_LEASE_WAIT = Histogram(
     buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0),
 )
 KEYS_TRANSITIONS = Counter("git44_keys_transitions_total", "Key state transitions.", ["from", "to"])
+KEYS_BACKOFFS = Counter(
+    "git44_keys_backoffs_total",
+    "429s (too many concurrent requests on a key's plan): the key backed off, no state change.",
+)
 KEYS_RELEASES = Counter("git44_keys_releases_total", "Lease releases, by outcome.", ["outcome"])
 KEYS_LEASES_EXPIRED = Counter(
     "git44_keys_leases_expired_total",

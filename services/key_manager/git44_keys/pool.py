@@ -26,6 +26,7 @@ from git44_keys.leases import LeaseBook
 from git44_keys.lifecycle import KeyLifecycle
 from git44_keys.metrics import (
     KEYS_ACQUIRE,
+    KEYS_BACKOFFS,
     KEYS_LEASE_WAIT,
     KEYS_LEASES_EXPIRED,
     KEYS_LEASES_IN_FLIGHT,
@@ -35,7 +36,12 @@ from git44_keys.metrics import (
     KEYS_USES_FLUSHED,
 )
 from git44_keys.replicas import ReplicaShares
-from git44_keys.state_machine import Refusal, refusal_reason, transition_on_release
+from git44_keys.state_machine import (
+    TOO_MANY_CONCURRENT,
+    Refusal,
+    refusal_reason,
+    transition_on_release,
+)
 
 log = logging.getLogger(__name__)
 
@@ -97,6 +103,9 @@ class KeyPool:
         # whose read began before reads again rather than put back what it saw.
         self._limiting: set[str] = set()
         self._local_changes = 0
+        # 429 back-offs of this replica: until when (monotonic), and how many in a row
+        self._backoff_until: dict[str, float] = {}
+        self._backoff_strikes: dict[str, int] = {}
         # Set when a slot may have come free here, so local waiters need not poll for it.
         self._slot_freed = asyncio.Event()
 
@@ -173,6 +182,8 @@ class KeyPool:
             log.info("lease %s was already returned, expired or is not ours", release.lease_id)
         if release.outcome is ReleaseOutcome.LIMITED:
             await self._apply_limited(release)
+        elif release.outcome is ReleaseOutcome.OK:
+            self._backoff_strikes.pop(release.key_id, None)
 
     def expire_leases(self) -> int:
         """End the leases never released within the lease period."""
@@ -252,7 +263,12 @@ class KeyPool:
             for key in self._keys.values()
             if key.status is KeyStatus.ACTIVE
         }
-        usable = [self._keys[key_id] for key_id, n in free.items() if n > 0]
+        now = time.monotonic()
+        usable = [
+            self._keys[key_id]
+            for key_id, n in free.items()
+            if n > 0 and self._backoff_until.get(key_id, 0.0) <= now
+        ]
         return min(usable, key=lambda k: (-free[k.key_id], k.last_used, k.key_id), default=None)
 
     def _holds_active_slots(self) -> bool:
@@ -293,6 +309,9 @@ class KeyPool:
             pass
 
     async def _apply_limited(self, release: KeyRelease) -> None:
+        if release.status_code == TOO_MANY_CONCURRENT:
+            self._back_off(release.key_id)
+            return
         # This replica leases the key no more from now on, before the database says so.
         self._limiting.add(release.key_id)
         self._local_changes += 1
@@ -301,15 +320,33 @@ class KeyPool:
             key: Document | None = await keys.get_key(self._db, release.key_id)
             if key is None:
                 return
-            transition = transition_on_release(KeyStatus(key["status"]), release.outcome)
-            if transition is not None:
-                await self._lifecycle.limit_key(
-                    release.key_id, reason=f"upstream answered {release.status_code or 'limited'}"
+            transition = transition_on_release(
+                KeyStatus(key["status"]), release.outcome, release.status_code
+            )
+            reason = f"upstream answered {release.status_code or 'limited'}"
+            if transition is not None and transition.target is KeyStatus.DISABLED:
+                await self._lifecycle.disable_key(
+                    release.key_id, transition, reason=f"{reason}: invalid key"
                 )
+            elif transition is not None:
+                await self._lifecycle.limit_key(release.key_id, reason=reason)
         finally:
             self._limiting.discard(release.key_id)
             self._local_changes += 1
         await self.refresh_keys()
+
+    def _back_off(self, key_id: str) -> None:
+        """A 429: the key's plan allows fewer concurrent requests than we made. Lease it
+        no more here for a few seconds (doubling while 429s go on), with no state
+        change; the next good answer ends the back-off."""
+        strikes = self._backoff_strikes.get(key_id, 0) + 1
+        self._backoff_strikes[key_id] = strikes
+        seconds = min(
+            self._settings.backoff_seconds * 2 ** (strikes - 1), self._settings.backoff_max_seconds
+        )
+        self._backoff_until[key_id] = time.monotonic() + seconds
+        KEYS_BACKOFFS.inc()
+        log.info("key %s answered 429: backing off %.1fs", key_id, seconds)
 
     def _mark_limited(self, key_id: str) -> None:
         key = self._keys.get(key_id)

@@ -1,10 +1,14 @@
 """The ScraperAPI key state machine, as pure rules (no I/O; applied by `lifecycle`).
 
-    active ──limited outcome (403/429)──► limited
+    active ──403 (credits exhausted)────► limited
     limited ──no active key remains─────► cooldown (cooldown_until = now + setting)
     cooldown ──cooldown_until passed────► active (limited_at, cooldown_until cleared)
+    any but disabled ──401 (invalid key)► disabled (audited; never cycled back)
     any ──admin reset───────────────────► active
     disabled: never leased, left alone by the rules above.
+
+A 429 (too many concurrent requests on the key's plan) is transient: no state change,
+the replica that granted the lease backs off that key for a few seconds (`pool.py`).
 
 While every usable key is cooling down, `acquire` answers the earliest cooldown end;
 while some active key exists but all are at `max_concurrency`, it answers "busy".
@@ -29,6 +33,7 @@ class KeyEventName(StrEnum):
     COOLDOWN = "cooldown"
     RECOVERED = "recovered"
     RESET = "reset"
+    DISABLED = "disabled"
 
 
 class Refusal(StrEnum):
@@ -59,9 +64,27 @@ def can_transition(source: KeyStatus, target: KeyStatus) -> bool:
     return (source, target) in _ALLOWED
 
 
-def transition_on_release(status: KeyStatus, outcome: ReleaseOutcome) -> Transition | None:
-    """The transition a released lease's outcome causes, if any."""
-    if outcome is ReleaseOutcome.LIMITED and status is KeyStatus.ACTIVE:
+# ScraperAPI's answers about the key itself (the release's status code)
+INVALID_KEY = 401
+TOO_MANY_CONCURRENT = 429
+
+
+def disable(source: KeyStatus) -> Transition:
+    return Transition(source, KeyStatus.DISABLED, KeyEventName.DISABLED)
+
+
+def transition_on_release(
+    status: KeyStatus, outcome: ReleaseOutcome, status_code: int | None = None
+) -> Transition | None:
+    """The transition a released lease's outcome causes, if any: a 401 disables the
+    key, a 429 changes nothing (a back-off), any other refusal limits an active key."""
+    if outcome is not ReleaseOutcome.LIMITED:
+        return None
+    if status_code == INVALID_KEY:
+        return None if status is KeyStatus.DISABLED else disable(status)
+    if status_code == TOO_MANY_CONCURRENT:
+        return None
+    if status is KeyStatus.ACTIVE:
         return LIMIT
     return None
 

@@ -184,7 +184,7 @@ async def test_reset_returns_a_limited_key_to_active_with_counters_cleared(
     http: httpx.AsyncClient, admin: dict[str, str], client: KeyManagerClient, mongo_db: Database
 ) -> None:
     lease = await client.lease()
-    await client.release(lease, ReleaseOutcome.LIMITED, 429)
+    await client.release(lease, ReleaseOutcome.LIMITED, 403)
 
     async def limited() -> bool:
         key = await mongo_db[SCRAPER_KEYS].find_one({"_id": lease.key_id})

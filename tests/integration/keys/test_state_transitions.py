@@ -13,8 +13,8 @@ from aio_pika.abc import AbstractQueue, AbstractRobustConnection
 
 from git44_common.amqp import KEY_EVENTS, Topology
 from git44_common.clock import utc_now
+from git44_common.collections import AUDIT_LOG, SCRAPER_KEYS
 from git44_common.collections import KEY_EVENTS as KEY_EVENTS_COLLECTION
-from git44_common.collections import SCRAPER_KEYS
 from git44_common.contracts import KeyLease, KeyStatus, ReleaseOutcome
 from git44_common.mongo import Database
 from git44_keys.metrics import KEYS_BY_STATE
@@ -175,3 +175,74 @@ async def test_two_replicas_share_the_concurrency_limit(
 
 async def _all_in(db: Database, status: KeyStatus) -> bool:
     return (await statuses(db))[status.value] == 3
+
+
+async def test_an_invalid_key_is_disabled_once_audited_and_never_comes_back(
+    start_key_manager: StartKeyManager, client: KeyManagerClient, key_events_queue: AbstractQueue
+) -> None:
+    """A 401 (ScraperAPI does not know the key): disabled, not cycled through cooldown."""
+    context = await start_key_manager(cooldown_seconds=0.5)
+    db = context.db
+    lease = await client.lease()
+    await client.release(lease, ReleaseOutcome.LIMITED, 401)
+
+    async def disabled() -> bool:
+        key = await db[SCRAPER_KEYS].find_one({"_id": lease.key_id})
+        return key is not None and key["status"] == KeyStatus.DISABLED.value
+
+    await eventually(disabled)
+    # the other keys run out: the pool cools down and recovers without it
+    await limit_every_key_but(client, lease.key_id)
+    await asyncio.sleep(1.5)
+    assert (await db[SCRAPER_KEYS].find_one({"_id": lease.key_id}))["status"] == "disabled"
+    for _ in range(8):
+        answer = await client.acquire()
+        assert answer.lease is None or answer.lease.key_id != lease.key_id
+        if answer.lease is not None:
+            await client.release(answer.lease)
+    events = await events_by_kind(db)
+    assert events[(lease.key_id, "disabled")] == 1
+    audit = await db[AUDIT_LOG].find_one({"action": "scraper_key.disable", "target": lease.key_id})
+    assert audit is not None
+    assert (audit["actor"], audit["after"]["status"]) == ("key-manager", "disabled")
+    published = [body["event"] for body in await drain(key_events_queue)]
+    assert published.count("disabled") == 1
+
+
+async def limit_every_key_but(client: KeyManagerClient, spared: str) -> None:
+    seen: set[str] = set()
+    for _ in range(12):
+        lease = await client.lease()
+        if lease.key_id in seen or lease.key_id == spared:
+            await client.release(lease)
+            continue
+        seen.add(lease.key_id)
+        await client.release(lease, ReleaseOutcome.LIMITED, 403)
+        if len(seen) == 2:
+            return
+
+
+async def test_a_429_backs_the_key_off_without_a_state_change(
+    start_key_manager: StartKeyManager, client: KeyManagerClient
+) -> None:
+    context = await start_key_manager(backoff_seconds=1.0)
+    db = context.db
+    lease = await client.lease()
+    await client.release(lease, ReleaseOutcome.LIMITED, 429)
+    await asyncio.sleep(0.3)  # the release is a message
+    others = []
+    for _ in range(6):
+        other = await client.lease()
+        others.append(other.key_id)
+        await client.release(other)
+    assert lease.key_id not in others  # backed off
+    assert (await statuses(db)) == Counter({"active": 3})
+    await asyncio.sleep(1.0)
+    leased_again = set()
+    for _ in range(6):
+        again = await client.lease()
+        leased_again.add(again.key_id)
+        await client.release(again)
+    assert lease.key_id in leased_again
+    changes = {"key_id": lease.key_id, "event": {"$in": ["limited", "cooldown", "disabled"]}}
+    assert await db[KEY_EVENTS_COLLECTION].count_documents(changes) == 0

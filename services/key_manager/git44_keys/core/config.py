@@ -60,6 +60,10 @@ class KeysSettings(ServiceSettings):
         default=1.0, gt=0, description="cooldown answered when every key stayed busy"
     )
     maintenance_interval_seconds: float = Field(default=2.0, gt=0)
+    # a key answering 429 (too many concurrent requests) is not leased for this long,
+    # doubling while the 429s go on, up to the max
+    backoff_seconds: float = Field(default=2.0, gt=0)
+    backoff_max_seconds: float = Field(default=30.0, gt=0)
     rpc_prefetch: int = Field(default=64, ge=1)
     release_prefetch: int = Field(default=32, ge=1)
     admin_status_cache_seconds: float = Field(default=30.0, ge=0)
