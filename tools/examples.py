@@ -188,6 +188,7 @@ EXAMPLES: dict[str, Any] = {
         "label": "pool-1",
         "maxConcurrency": 5,
     },  # fmt: skip
+    "ScraperKeyUpdate": {"label": "pool-2", "maxConcurrency": 3, "enabled": True},
     "ScraperKeyPublic": SCRAPER_KEY,
     "ScraperKeysPublic": {"data": [SCRAPER_KEY], "nextCursor": None},
     "KeysSummaryPublic": {

@@ -987,7 +987,11 @@ export interface paths {
         delete: operations["adminDeleteScraperKey"];
         options?: never;
         head?: never;
-        patch?: never;
+        /**
+         * Update Scraper Key
+         * @description Change a key's label, maxConcurrency or enabled state (audited).
+         */
+        patch: operations["adminUpdateScraperKey"];
         trace?: never;
     };
     "/api/admin/scraper-keys/{key_id}/reset": {
@@ -2383,6 +2387,24 @@ export interface components {
              * Format: date-time
              */
             updatedAt: string;
+        };
+        /**
+         * ScraperKeyUpdate
+         * @description The fields to change (at least one). `enabled: false` disables the key (never
+         *     leased); `enabled: true` makes a disabled key active again.
+         * @example {
+         *       "label": "pool-2",
+         *       "maxConcurrency": 3,
+         *       "enabled": true
+         *     }
+         */
+        ScraperKeyUpdate: {
+            /** Label */
+            label?: string | null;
+            /** Maxconcurrency */
+            maxConcurrency?: number | null;
+            /** Enabled */
+            enabled?: boolean | null;
         };
         /**
          * ScraperKeysPublic
@@ -8277,6 +8299,131 @@ export interface operations {
             };
             /** @description uri_too_long: the gateway refuses a request line over its buffers (8 KiB) */
             414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description rate_limited: too many requests from this address (Retry-After) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description service_unavailable: a dependency is down or the request ran out of time */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    adminUpdateScraperKey: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                key_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ScraperKeyUpdate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ScraperKeyPublic"];
+                };
+            };
+            /** @description bad_request: the request cannot be read */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description unauthorized / token_expired / token_invalid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description not_found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description conflict: the key's state changed meanwhile */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description payload_too_large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description uri_too_long: the gateway refuses a request line over its buffers (8 KiB) */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description unsupported_media_type */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };

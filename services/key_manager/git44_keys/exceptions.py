@@ -4,6 +4,7 @@ Git44Error (git44_common.exceptions)
 └── KeysError
     ├── ScraperKeyExists ...... 409 conflict   the key is already in the pool (also a Conflict)
     ├── ScraperKeyNotFound .... 404 not_found  no key with that id (also a NotFound)
+    ├── ScraperKeyChanged ..... 409 conflict   its state changed while an admin edited it
     └── KeyDecryptionError .... a stored key cannot be decrypted (the entry of
                                 KEYS_ENCRYPTION_KEY it was encrypted under is missing);
                                 never shown to a client
@@ -24,6 +25,10 @@ class ScraperKeyExists(KeysError, Conflict):
 
 class ScraperKeyNotFound(KeysError, NotFound):
     title = "ScraperAPI key not found"
+
+
+class ScraperKeyChanged(KeysError, Conflict):
+    title = "ScraperAPI key changed meanwhile"
 
 
 class KeyDecryptionError(KeysError):

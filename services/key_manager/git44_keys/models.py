@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Annotated, Any, Self
 
-from pydantic import ConfigDict, Field, StringConstraints
+from pydantic import ConfigDict, Field, StringConstraints, model_validator
 
 from git44_common.circuits import CircuitState, Upstream
 from git44_common.contracts import KeyStatus
@@ -24,6 +24,22 @@ class ScraperKeyCreate(ApiInput):
     api_key: ScraperApiKey
     label: Label | None = None
     max_concurrency: int | None = Field(default=None, ge=1, le=1000)
+
+
+class ScraperKeyUpdate(ApiInput):
+    """The fields to change (at least one). `enabled: false` disables the key (never
+    leased); `enabled: true` makes a disabled key active again."""
+
+    label: Label | None = None
+    max_concurrency: int | None = Field(default=None, ge=1, le=1000)
+    enabled: bool | None = None
+
+    @model_validator(mode="after")
+    def _something_to_change(self) -> Self:
+        given = {name for name in self.model_fields_set if getattr(self, name) is not None}
+        if not given:
+            raise ValueError("give at least one of label, maxConcurrency, enabled")
+        return self
 
 
 class ScraperKeyPublic(ApiModel):

@@ -19,7 +19,7 @@ from git44_common.logs import register_secret
 from git44_common.mongo import Database, Document, is_duplicate_key_error
 from git44_keys.crud import circuits, keys
 from git44_keys.crypto import KeyCipher, mask_key
-from git44_keys.exceptions import ScraperKeyExists, ScraperKeyNotFound
+from git44_keys.exceptions import ScraperKeyChanged, ScraperKeyExists, ScraperKeyNotFound
 from git44_keys.lifecycle import KeyLifecycle
 from git44_keys.pool import KeyPool
 from git44_keys.state_machine import KeyEventName
@@ -156,6 +156,52 @@ class KeyRegistry:
             key_id, KeyEventName.DELETED, source=KeyStatus(before["status"]), target=None,
             at=utc_now(), reason=f"deleted by {actor}",
         )  # fmt: skip
+
+    async def update_key(
+        self,
+        key_id: str,
+        *,
+        actor: str,
+        label: str | None = None,
+        max_concurrency: int | None = None,
+        enabled: bool | None = None,
+    ) -> Document:
+        """Change a key's label, max_concurrency or enabled state (audited); enabling a
+        disabled key makes it active, disabling takes it out of the pool at once."""
+        current = await keys.get_key(self._db, key_id)
+        if current is None:
+            raise ScraperKeyNotFound()
+        now = utc_now()
+        fields: Document = {"updated_at": now}
+        if label is not None:
+            fields["label"] = label
+        if max_concurrency is not None:
+            fields["max_concurrency"] = max_concurrency
+        source = KeyStatus(current["status"])
+        target = source
+        if enabled is False and source is not KeyStatus.DISABLED:
+            target = KeyStatus.DISABLED
+        elif enabled is True and source is KeyStatus.DISABLED:
+            target = KeyStatus.ACTIVE
+            fields.update(limited_at=None, cooldown_until=None)
+        fields["status"] = target.value
+        expected = {"status": source.value}
+        before = await keys.compare_and_set(
+            self._db, key_id, expected=expected, update={"$set": fields}
+        )
+        if before is None:
+            raise ScraperKeyChanged()
+        after = await keys.get_key(self._db, key_id) or before
+        await self._audit(key_id, "scraper_key.update", actor, before, after)
+        if target is not source:
+            event = KeyEventName.DISABLED if target is KeyStatus.DISABLED else KeyEventName.RESET
+            await self._lifecycle.report(
+                key_id, event, source=source, target=target, at=now,
+                reason=f"{'disabled' if enabled is False else 'enabled'} by {actor}",
+            )  # fmt: skip
+        await self._pool.refresh_keys()
+        in_flight = await self._pool.in_flight_by_key()
+        return {**after, "in_flight": in_flight.get(key_id, 0)}
 
     async def reset_key(self, key_id: str, *, actor: str) -> Document:
         """→ active with its usage count cleared (its leases in flight stay counted)."""

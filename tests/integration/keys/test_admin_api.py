@@ -222,6 +222,38 @@ async def test_the_summary_counts_keys_by_state(
     assert summary["cooldownUntil"] is not None
 
 
+async def test_an_admin_changes_label_concurrency_and_enabled_audited(
+    http: httpx.AsyncClient, admin: dict[str, str], client: KeyManagerClient, mongo_db: Database
+) -> None:
+    key_id = (await http.get(BASE, headers=admin)).json()["data"][0]["id"]
+    changed = await http.patch(
+        f"{BASE}/{key_id}", json={"label": "pool-9", "maxConcurrency": 2}, headers=admin
+    )
+    assert changed.status_code == 200, changed.text
+    assert (changed.json()["label"], changed.json()["maxConcurrency"]) == ("pool-9", 2)
+    assert "apiKey" not in changed.json()
+    entry = await mongo_db[AUDIT_LOG].find_one({"action": "scraper_key.update", "target": key_id})
+    assert entry is not None
+    assert (entry["before"]["label"], entry["after"]["label"]) != ("pool-9", "pool-9")
+    assert entry["after"]["max_concurrency"] == 2
+
+    disabled = await http.patch(f"{BASE}/{key_id}", json={"enabled": False}, headers=admin)
+    assert disabled.json()["status"] == "disabled"
+    for _ in range(6):
+        lease = await client.lease()
+        assert lease.key_id != key_id
+        await client.release(lease)
+    enabled = await http.patch(f"{BASE}/{key_id}", json={"enabled": True}, headers=admin)
+    assert enabled.json()["status"] == "active"
+    assert await mongo_db[AUDIT_LOG].count_documents({"action": "scraper_key.update"}) == 3
+
+    for body in ({}, {"maxConcurrency": 0}, {"label": ""}, {"enabled": None}, {"apiKey": "x"}):
+        refused = await http.patch(f"{BASE}/{key_id}", json=body, headers=admin)
+        assert refused.status_code == 422, (body, refused.text)
+    missing = await http.patch(f"{BASE}/nope", json={"label": "x"}, headers=admin)
+    assert (missing.status_code, missing.json()["code"]) == (404, "not_found")
+
+
 async def test_the_summary_shows_the_upstreams_circuit_breakers(
     http: httpx.AsyncClient, admin: dict[str, str], mongo_db: Database
 ) -> None:

@@ -18,6 +18,7 @@ from git44_keys.models import (
     ScraperKeyCreate,
     ScraperKeyPublic,
     ScraperKeysPublic,
+    ScraperKeyUpdate,
 )
 
 router = APIRouter(
@@ -93,6 +94,26 @@ async def delete_scraper_key(key_id: str, registry: Registry, admin: AdminUser) 
     """Remove a key from the pool."""
     await registry.delete_key(key_id, actor=admin.user_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.patch(
+    "/{key_id}",
+    response_model=ScraperKeyPublic,
+    response_model_by_alias=True,
+    responses=problems(described={409: "conflict: the key's state changed meanwhile"}),
+)
+async def update_scraper_key(
+    key_id: str, body: ScraperKeyUpdate, registry: Registry, admin: AdminUser
+) -> ScraperKeyPublic:
+    """Change a key's label, maxConcurrency or enabled state (audited)."""
+    key = await registry.update_key(
+        key_id,
+        actor=admin.user_id,
+        label=body.label,
+        max_concurrency=body.max_concurrency,
+        enabled=body.enabled,
+    )
+    return ScraperKeyPublic.from_doc(key)
 
 
 @router.post("/{key_id}/reset", response_model=ScraperKeyPublic, response_model_by_alias=True)
