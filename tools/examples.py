@@ -43,7 +43,8 @@ CIRCUIT = {"upstream": "scraperapi", "state": "open", "openedAt": AT,
            "reason": "5 failures in a row", "nextProbeAt": LATER, "openedCount": 2}  # fmt: skip
 SCRAPER_KEY = {"id": "sk_41f2", "label": "pool-1", "maskedKey": "5e2f…a91c", "status": "active",
                "usageCount": 1280, "inFlight": 1, "maxConcurrency": 5, "lastUsed": LATER,
-               "limitedAt": None, "cooldownUntil": None, "createdAt": AT,
+               "limitedAt": None, "cooldownUntil": None, "creditsLeft": 98720,
+               "planConcurrency": 10, "planReadAt": LATER, "createdAt": AT,
                "updatedAt": LATER}  # fmt: skip
 PASSWORD = "correct-Horse-battery-9"
 

@@ -218,6 +218,7 @@ class LocalStack:
             "KEYS_SEED_KEYS": ",".join(DEMO_SCRAPER_KEYS),
             "AUTH_SMTP_URL": f"smtp://127.0.0.1:{self._port('smtp', SMTP_SINK_DEFAULT_PORT)}",
             "WORKER_SCRAPERAPI_URL": f"{sim}/",
+            "KEYS_SCRAPERAPI_URL": f"{sim}/",
             "WORKER_REMOVESORA_URL": f"{sim}/removesora",
         }
         for spec in SERVICES:

@@ -2347,6 +2347,9 @@ export interface components {
          *       "lastUsed": "2026-12-01T09:30:07Z",
          *       "limitedAt": null,
          *       "cooldownUntil": null,
+         *       "creditsLeft": 98720,
+         *       "planConcurrency": 10,
+         *       "planReadAt": "2026-12-01T09:30:07Z",
          *       "createdAt": "2026-12-01T09:30:00Z",
          *       "updatedAt": "2026-12-01T09:30:07Z"
          *     }
@@ -2377,6 +2380,18 @@ export interface components {
             limitedAt?: string | null;
             /** Cooldownuntil */
             cooldownUntil?: string | null;
+            /**
+             * Creditsleft
+             * @description per ScraperAPI's /account at `planReadAt` (null: not read)
+             */
+            creditsLeft?: number | null;
+            /**
+             * Planconcurrency
+             * @description the plan's concurrency limit; it caps `maxConcurrency`
+             */
+            planConcurrency?: number | null;
+            /** Planreadat */
+            planReadAt?: string | null;
             /**
              * Createdat
              * Format: date-time
@@ -2421,6 +2436,9 @@ export interface components {
          *           "lastUsed": "2026-12-01T09:30:07Z",
          *           "limitedAt": null,
          *           "cooldownUntil": null,
+         *           "creditsLeft": 98720,
+         *           "planConcurrency": 10,
+         *           "planReadAt": "2026-12-01T09:30:07Z",
          *           "createdAt": "2026-12-01T09:30:00Z",
          *           "updatedAt": "2026-12-01T09:30:07Z"
          *         }

@@ -26,6 +26,7 @@ from git44_keys.context import KeysContext
 from git44_keys.core.config import KeysSettings
 from git44_keys.core.db import INDEXES
 from git44_keys.maintenance import run_maintenance
+from git44_keys.plans import PlanChecker, run_plan_checks
 
 SERVICE = "key-manager"
 _SHUTDOWN_GRACE_SECONDS = 5.0
@@ -68,8 +69,23 @@ async def _start_maintenance(stack: AsyncExitStack, context: KeysContext) -> Non
             interval=context.settings.maintenance_interval_seconds,
         )
     )
-
     stack.push_async_callback(stop_task, task)
+    settings = context.settings
+    if settings.account_check_seconds <= 0:
+        return
+    checker = PlanChecker(
+        context.db,
+        cipher=context.cipher,
+        lifecycle=context.lifecycle,
+        pool=context.pool,
+        scraperapi_url=settings.scraperapi_url,
+        every_seconds=settings.account_check_seconds,
+        credit_reserve=settings.credit_reserve,
+    )
+    stack.push_async_callback(checker.aclose)
+    interval = min(max(settings.account_check_seconds / 10, 0.2), 60.0)
+    plans = asyncio.create_task(run_plan_checks(checker, interval=interval), name="key plans")
+    stack.push_async_callback(stop_task, plans)
 
 
 def create_app(settings: KeysSettings | None = None) -> FastAPI:

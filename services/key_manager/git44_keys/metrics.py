@@ -24,6 +24,12 @@ KEYS_BACKOFFS = Counter(
     "git44_keys_backoffs_total",
     "429s (too many concurrent requests on a key's plan): the key backed off, no state change.",
 )
+KEYS_PLAN_CHECKS = Counter(
+    "git44_keys_plan_checks_total",
+    "Reads of a key's ScraperAPI /account, by result (ok, reserve: limited before it ran "
+    "out, invalid: disabled, error).",
+    ["result"],
+)
 KEYS_RELEASES = Counter("git44_keys_releases_total", "Lease releases, by outcome.", ["outcome"])
 KEYS_LEASES_EXPIRED = Counter(
     "git44_keys_leases_expired_total",

@@ -53,12 +53,24 @@ class ScraperKeyPublic(ApiModel):
     last_used: IsoTime | None = None
     limited_at: IsoTime | None = None
     cooldown_until: IsoTime | None = None
+    credits_left: int | None = Field(
+        default=None, description="per ScraperAPI's /account at `planReadAt` (null: not read)"
+    )
+    plan_concurrency: int | None = Field(
+        default=None, description="the plan's concurrency limit; it caps `maxConcurrency`"
+    )
+    plan_read_at: IsoTime | None = None
     created_at: IsoTime
     updated_at: IsoTime
 
     @classmethod
     def from_doc(cls, doc: Mapping[str, Any], **fields: Any) -> Self:
         """A key, masked: only its hint is shown."""
+        plan = doc.get("plan") or {}
+        if plan:
+            fields.setdefault("credits_left", plan["request_limit"] - plan["request_count"])
+            fields.setdefault("plan_concurrency", plan["concurrency_limit"])
+            fields.setdefault("plan_read_at", plan.get("read_at"))
         return super().from_doc(doc, masked_key=doc["key_hint"], **fields)
 
 

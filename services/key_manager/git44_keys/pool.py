@@ -63,10 +63,15 @@ class PoolKey:
     def from_doc(cls, doc: Document, *, seen: PoolKey | None) -> PoolKey:
         stored = doc.get("last_used") or _NEVER
         stored = stored.replace(tzinfo=UTC) if stored.tzinfo is None else stored
+        # the admin's limit, capped by what the key's plan admits (plans.py)
+        plan_limit = (doc.get("plan") or {}).get("concurrency_limit")
+        limit = int(doc["max_concurrency"])
+        if plan_limit is not None and int(plan_limit) > 0:
+            limit = min(limit, int(plan_limit))
         return cls(
             key_id=doc["_id"],
             status=KeyStatus(doc["status"]),
-            max_concurrency=int(doc["max_concurrency"]),
+            max_concurrency=limit,
             token=doc["api_key_encrypted"],
             last_used=max(stored, seen.last_used) if seen else stored,
         )

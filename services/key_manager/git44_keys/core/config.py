@@ -60,6 +60,12 @@ class KeysSettings(ServiceSettings):
         default=1.0, gt=0, description="cooldown answered when every key stayed busy"
     )
     maintenance_interval_seconds: float = Field(default=2.0, gt=0)
+    # ScraperAPI (its free `/account` endpoint: each key's credits and concurrency)
+    scraperapi_url: str = "http://127.0.0.1:8090/"
+    # how often each key's plan is read (0: never); a key with this many credits left
+    # or fewer is limited before it runs out
+    account_check_seconds: float = Field(default=300.0, ge=0)
+    credit_reserve: int = Field(default=50, ge=0)
     # a key answering 429 (too many concurrent requests) is not leased for this long,
     # doubling while the 429s go on, up to the max
     backoff_seconds: float = Field(default=2.0, gt=0)

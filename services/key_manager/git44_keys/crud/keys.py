@@ -71,8 +71,30 @@ async def pool_keys(db: Database) -> list[Document]:
         "max_concurrency": 1,
         "api_key_encrypted": 1,
         "last_used": 1,
+        "plan.concurrency_limit": 1,
     }
     return await db[SCRAPER_KEYS].find({}, projection=projection).sort("_id").to_list()
+
+
+async def claim_plan_check(
+    db: Database, key_id: str, *, due_before: datetime, now: datetime
+) -> Document | None:
+    """The key, claimed for a plan check if its last one is older than `due_before`."""
+    return await db[SCRAPER_KEYS].find_one_and_update(
+        {
+            "_id": key_id,
+            "$or": [
+                {"plan_checked_at": None},
+                {"plan_checked_at": {"$lt": due_before}},
+            ],
+        },
+        {"$set": {"plan_checked_at": now}},
+    )
+
+
+async def store_plan(db: Database, key_id: str, plan: Mapping[str, int], *, now: datetime) -> None:
+    """What ScraperAPI's `/account` said of the key's plan."""
+    await db[SCRAPER_KEYS].update_one({"_id": key_id}, {"$set": {"plan": {**plan, "read_at": now}}})
 
 
 async def add_usage(db: Database, uses: Mapping[str, tuple[int, datetime]]) -> None:
