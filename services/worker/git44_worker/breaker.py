@@ -12,8 +12,10 @@ A failure is a timeout, a refused connection or a 5xx (adapters.removesora says 
 While a circuit is open, `permit` refuses calls with UpstreamDown: the job waits like a
 key wait (`setbacks.wait_for_key`, `circuit_wait` set), no retry, poll or credit spent.
 Once `next_probe_at` has passed, one call anywhere goes out as the probe: an answer
-closes the circuit and wakes the waiting jobs, oldest submission first; a failure keeps
-it open and doubles the probe interval up to `WORKER_BREAKER_PROBE_MAX_SECONDS`.
+closes the circuit and wakes the waiting jobs, published oldest submission first (a
+job's own delayed message, due at the next probe, may bring it back a little earlier);
+a failure keeps it open and doubles the probe interval up to
+`WORKER_BREAKER_PROBE_MAX_SECONDS`.
 """
 
 from __future__ import annotations

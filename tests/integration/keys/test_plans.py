@@ -13,7 +13,7 @@ from git44_common.collections import KEY_EVENTS, SCRAPER_KEYS
 from git44_common.mongo import Database
 from git44_sim.client import SimControl
 from tests.integration.keys.conftest import SEED, StartKeyManager
-from tests.utils.processes import ManagedProcess, free_port, python_module
+from tests.utils.sim import running_sim
 from tests.utils.waiting import eventually
 
 pytestmark = pytest.mark.integration
@@ -21,16 +21,8 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture(scope="module")
 def sim_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    port = free_port()
-    args = python_module(
-        "git44_sim", "--port", str(port), "--keys", ",".join(SEED), "--smtp-port", "off"
-    )
-    proc = ManagedProcess("sim", args, log_dir=tmp_path_factory.mktemp("sim")).start()
-    try:
-        proc.wait_http_ok(f"http://127.0.0.1:{port}/healthz", timeout=30)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        proc.stop()
+    with running_sim(SEED, log_dir=tmp_path_factory.mktemp("sim")) as url:
+        yield url
 
 
 @pytest.fixture

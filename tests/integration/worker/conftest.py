@@ -34,25 +34,16 @@ from git44_sim.client import SimControl
 from git44_worker.core.config import WorkerSettings
 from git44_worker.service import WorkerService
 from tests.utils.factories import charged_quota, removal_job
-from tests.utils.processes import ManagedProcess, free_port, python_module
+from tests.utils.sim import running_sim
 
 SIM_KEYS = ("wk-key-1", "wk-key-2", "wk-key-3")
 
 
 @pytest.fixture(scope="module")
 def sim_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    port = free_port()
-    args = python_module(
-        "git44_sim", "--port", str(port), "--keys", ",".join(SIM_KEYS),
-        "--processing-seconds", "0.3", "--failure-rate", "0", "--seed", "11",
-        "--smtp-port", "off",
-    )  # fmt: skip
-    proc = ManagedProcess("sim", args, log_dir=tmp_path_factory.mktemp("sim")).start()
-    try:
-        proc.wait_http_ok(f"http://127.0.0.1:{port}/healthz", timeout=30)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        proc.stop()
+    args = ("--processing-seconds", "0.3", "--failure-rate", "0", "--seed", "11")
+    with running_sim(SIM_KEYS, *args, log_dir=tmp_path_factory.mktemp("sim")) as url:
+        yield url
 
 
 @pytest.fixture

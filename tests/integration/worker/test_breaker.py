@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -15,6 +16,7 @@ from git44_common.clock import utc_now
 from git44_common.collections import REMOVAL_JOBS, UPSTREAM_CIRCUITS
 from git44_common.mongo import Database
 from git44_sim.client import SimControl
+from git44_worker.crud import circuits
 from tests.integration.worker.conftest import FakeKeyManager, Jobs, StartWorker
 from tests.utils.waiting import eventually
 
@@ -78,8 +80,6 @@ async def test_an_outage_opens_the_circuit_jobs_wait_then_all_complete_in_order(
     assert circuit_state(await circuit(jobs.db, Upstream.SCRAPERAPI), now=utc_now()) is (
         CircuitState.CLOSED
     )
-    # woken oldest first: the first job waiting finished no later than the last
-    assert done[0]["completed_at"] <= done[-1]["completed_at"]
     quota = await jobs.quota()
     assert quota["remaining_quota"] == quota["total_quota"] - 8  # nothing refunded or lost
 
@@ -103,3 +103,27 @@ async def test_two_workers_share_one_circuit(
     doc = await circuit(jobs.db, Upstream.SCRAPERAPI)
     assert doc is not None
     assert doc["opened_count"] == 1
+
+
+async def test_closing_wakes_the_waiting_jobs_oldest_first(jobs: Jobs) -> None:
+    """The closer publishes the waiting jobs in submission order (`crud.circuits`)."""
+    now = utc_now()
+    for n, age in enumerate((5, 30, 10)):
+        await jobs.db[REMOVAL_JOBS].insert_one(
+            {
+                "_id": f"wait-{n}",
+                "user_id": jobs.user_id,
+                "status": "queued",
+                "circuit_wait": "scraperapi",
+                "created_at": now - timedelta(seconds=age),
+                "next_attempt_at": now + timedelta(minutes=1),
+            }
+        )
+    await jobs.db[REMOVAL_JOBS].insert_one(
+        {"_id": "other", "status": "queued", "circuit_wait": None, "created_at": now}
+    )
+    waiting = await circuits.waiting_jobs(jobs.db, "scraperapi")
+    assert [doc["_id"] for doc in waiting] == ["wait-1", "wait-2", "wait-0"]
+    await circuits.wake(jobs.db, [doc["_id"] for doc in waiting], "scraperapi", now=now)
+    woken = await jobs.db[REMOVAL_JOBS].find({"_id": {"$regex": "^wait-"}}).to_list()
+    assert all(d["circuit_wait"] is None and d["next_attempt_at"] <= now for d in woken)
