@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from git44_common.amqp import Publisher
 from git44_common.mongo import Database, MongoClient
-from git44_worker.adapters.removesora import RemoveSoraClient
+from git44_worker.adapters.provider import Providers
 from git44_worker.breaker import UpstreamBreakers
 from git44_worker.core.config import WorkerSettings
 from git44_worker.domain.poll_policy import PollPolicy
@@ -23,7 +23,7 @@ class WorkerContext:
     db: Database
     publisher: Publisher
     leaser: KeyLeaser
-    upstream: RemoveSoraClient
+    providers: Providers
     policy: PollPolicy
     notifier: JobNotifier
     breakers: UpstreamBreakers

@@ -152,8 +152,9 @@ class JobRun:
 
     async def _create_task(self) -> None:
         link = str(self.doc["input_link"])
+        provider = self.ctx.providers.for_new_task()
         outcome = await self._call(
-            "create", lambda key: self.ctx.upstream.create_task(api_key=key, video_url=link)
+            "create", lambda key: provider.create(api_key=key, video_url=link)
         )
         if not isinstance(outcome, TaskCreated):
             reason = outcome.reason if isinstance(outcome, UpstreamError) else "key refused"
@@ -164,6 +165,7 @@ class JobRun:
             self.doc,
             worker_id=self.worker_id,
             task_id=outcome.task_id,
+            provider=provider.name,
             now=now,
             estimated_ready_at=self._estimated_ready_at(now),
         )
@@ -212,12 +214,13 @@ class JobRun:
         taken once a key is leased, as the request leaves — the time the policy
         schedules, without the wait for a key)."""
         task_id = str(self.doc["task_id"])
+        provider = self.ctx.providers.for_job(self.doc)
         sent_at = 0.0
 
         async def poll(key: str) -> object:
             nonlocal sent_at
             sent_at = self._elapsed()
-            return await self.ctx.upstream.get_task(api_key=key, task_id=task_id)
+            return await provider.status(api_key=key, task_id=task_id)
 
         outcome = await self._call("poll", poll)
         if isinstance(outcome, TaskSucceeded):

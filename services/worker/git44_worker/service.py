@@ -23,6 +23,7 @@ from git44_common.contracts import (
 )
 from git44_common.runtime import ServiceRuntime
 from git44_common.webhook_endpoints import EndpointDirectory
+from git44_worker.adapters.provider import Providers
 from git44_worker.adapters.removesora import RemoveSoraClient
 from git44_worker.breaker import UpstreamBreakers
 from git44_worker.consumers.accounts import AccountDeletedConsumer
@@ -63,7 +64,7 @@ class WorkerService:
     ) -> None:
         self.settings = settings
         self.runtime = ServiceRuntime(settings, name=SERVICE)
-        self.upstream = RemoveSoraClient(
+        removesora = RemoveSoraClient(
             scraperapi_url=settings.scraperapi_url,
             removesora_url=settings.removesora_url,
             read_timeout=settings.scraperapi_timeout_seconds,
@@ -71,6 +72,7 @@ class WorkerService:
             require_https=not settings.is_development,
             transport=upstream_transport,
         )
+        self.providers = Providers([removesora])
         self.sender = WebhookSender(
             timeout=settings.webhook_timeout_seconds,
             allow_private=settings.webhook_allow_private,
@@ -122,7 +124,7 @@ class WorkerService:
             db=runtime.db,
             publisher=runtime.publisher,
             leaser=leaser,
-            upstream=self.upstream,
+            providers=self.providers,
             policy=policy,
             notifier=JobNotifier(runtime.publisher, runtime.db, endpoints),
             breakers=UpstreamBreakers(db=runtime.db, publisher=runtime.publisher, settings=s),
@@ -199,6 +201,6 @@ class WorkerService:
         self._consumers.clear()
         if self._rpc is not None:
             await self._rpc.close()
-        await self.upstream.aclose()
+        await self.providers.aclose()
         await self.sender.aclose()
         await self.runtime.close()

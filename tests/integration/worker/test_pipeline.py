@@ -66,6 +66,7 @@ async def test_a_queued_job_succeeds_with_the_simulators_download_link(
     assert sample("git44_worker_upstream_calls_total", op="create") == creates + 1
     tasks = await sim.tasks()
     assert [t.task_id for t in tasks] == [done["task_id"]]
+    assert done["provider"] == "removesora"  # the task stays with the provider that made it
     assert f"/files/{done['task_id']}.mp4?expires=" in done["output_link"]
     assert done["poll_count"] >= 1
     assert done["started_at"] is not None

@@ -39,7 +39,7 @@ async def test_create_posts_the_video_url_through_the_proxy_with_the_key() -> No
         seen.append(request)
         return httpx.Response(200, json={"taskId": "t-1"})
 
-    outcome = await client(handler).create_task(
+    outcome = await client(handler).create(
         api_key="k-123", video_url="https://sora.chatgpt.com/p/a"
     )
 
@@ -59,7 +59,7 @@ async def test_poll_gets_the_task_through_the_proxy() -> None:
         seen.append(request)
         return httpx.Response(200, json={"taskId": "t-1", "status": "processing"})
 
-    assert await client(handler).get_task(api_key="k", task_id="t-1") == TaskProcessing()
+    assert await client(handler).status(api_key="k", task_id="t-1") == TaskProcessing()
     query = parse_qs(urlsplit(str(seen[0].url)).query)
     assert query["url"] == [f"{BASE}/api/v1/tasks/t-1"]
     assert seen[0].method == "GET"
@@ -98,7 +98,7 @@ async def test_poll_answers_map_to_outcomes(status: int, body: object, expected:
             return httpx.Response(status, text=body)
         return httpx.Response(status, json=body)
 
-    assert await client(handler).get_task(api_key="k", task_id="t") == expected
+    assert await client(handler).status(api_key="k", task_id="t") == expected
 
 
 @pytest.mark.parametrize(
@@ -120,7 +120,7 @@ async def test_a_success_with_an_unusable_download_link_is_a_failed_task(link: o
     def handler(request: httpx.Request) -> httpx.Response:
         return httpx.Response(200, json={"status": "success", "downloadUrl": link})
 
-    outcome = await client(handler).get_task(api_key="k", task_id="t")
+    outcome = await client(handler).status(api_key="k", task_id="t")
     assert isinstance(outcome, TaskFailed)
     assert outcome.error.startswith("the task answered an unusable download link")
 
@@ -135,11 +135,11 @@ async def test_the_simulators_http_links_pass_where_https_is_not_required() -> N
         scraperapi_url=PROXY, removesora_url=BASE, require_https=False,
         transport=httpx.MockTransport(handler),
     )  # fmt: skip
-    assert await upstream.get_task(api_key="k", task_id="t") == TaskSucceeded(
+    assert await upstream.status(api_key="k", task_id="t") == TaskSucceeded(
         "http://127.0.0.1:8090/d/x.mp4"
     )
     production = client(handler)
-    assert isinstance(await production.get_task(api_key="k", task_id="t"), TaskFailed)
+    assert isinstance(await production.status(api_key="k", task_id="t"), TaskFailed)
 
 
 @pytest.mark.parametrize(
@@ -167,7 +167,7 @@ async def test_create_answers_map_to_outcomes(status: int, body: object, expecte
         return httpx.Response(status, json=body)
 
     assert (
-        await client(handler).create_task(api_key="k", video_url="https://sora.chatgpt.com/p/a")
+        await client(handler).create(api_key="k", video_url="https://sora.chatgpt.com/p/a")
         == expected
     )
 
@@ -176,7 +176,7 @@ async def test_a_timeout_is_an_upstream_error_that_never_mentions_the_key() -> N
     def handler(request: httpx.Request) -> httpx.Response:
         raise httpx.ReadTimeout("timed out", request=request)
 
-    outcome = await client(handler).create_task(
+    outcome = await client(handler).create(
         api_key="k-secret-123", video_url="https://sora.chatgpt.com/p/a"
     )
 
@@ -188,6 +188,6 @@ async def test_an_unreachable_proxy_is_a_scraperapi_failure() -> None:
     def handler(request: httpx.Request) -> httpx.Response:
         raise httpx.ConnectError("refused", request=request)
 
-    outcome = await client(handler).create_task(api_key="k", video_url="https://x")
+    outcome = await client(handler).create(api_key="k", video_url="https://x")
     assert isinstance(outcome, UpstreamError)
     assert (outcome.status_code, outcome.upstream) == (None, Upstream.SCRAPERAPI)

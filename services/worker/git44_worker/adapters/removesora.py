@@ -142,7 +142,10 @@ def parse_polled(response: httpx.Response, *, require_https: bool = True) -> Pol
 
 
 class RemoveSoraClient:
-    """Calls RemoveSora through ScraperAPI with a leased key."""
+    """Calls RemoveSora through ScraperAPI with a leased key (a `Provider`)."""
+
+    name = "removesora"
+    keys = "scraperapi"
 
     def __init__(
         self,
@@ -164,7 +167,7 @@ class RemoveSoraClient:
     async def aclose(self) -> None:
         await self._http.aclose()
 
-    async def create_task(self, *, api_key: str, video_url: str) -> CreateOutcome:
+    async def create(self, *, api_key: str, video_url: str) -> CreateOutcome:
         """Ask RemoveSora to start removing the watermark of `video_url`."""
         params = {"api_key": api_key, "url": self._tasks_url}
         try:
@@ -177,7 +180,7 @@ class RemoveSoraClient:
             )
         return parse_created(response)
 
-    async def get_task(self, *, api_key: str, task_id: str) -> PollOutcome:
+    async def status(self, *, api_key: str, task_id: str) -> PollOutcome:
         """Ask RemoveSora how task `task_id` is doing."""
         params = {"api_key": api_key, "url": f"{self._tasks_url}/{quote(task_id, safe='')}"}
         try:

@@ -137,10 +137,13 @@ async def store_task(
     task_id: str,
     now: datetime,
     estimated_ready_at: datetime | None = None,
+    provider: str | None = None,
 ) -> Document | None:
-    """Record the created upstream task (before any poll), still `processing`."""
+    """Record the created upstream task (before any poll) and its provider, still
+    `processing`."""
     fields: Document = {
         "task_id": task_id,
+        "provider": provider,
         "task_created_at": now,
         "poll_count": 0,
         "estimated_ready_at": estimated_ready_at,

@@ -1,0 +1,59 @@
+"""The provider interface: what the job run needs of a hosted watermark-removal service,
+whatever its HTTP shapes (issue 16; RemoveSora through ScraperAPI is the first).
+
+A provider starts a task for a video (`create`) and says how a task is doing
+(`status`), returning the typed outcomes of `adapters.removesora` — never raising for
+an HTTP or network failure — so retries, key swaps and circuit breakers work the same
+for all. `keys` names the key pool its calls lease from (`scraperapi`).
+
+A job's task belongs to the provider that created it (`provider` on the job, stored
+with the task id): polls, a takeover and a resume after a key wait go to that provider;
+only a new attempt (a retry) may start elsewhere.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Protocol
+
+from git44_common.mongo import Document
+from git44_worker.adapters.removesora import CreateOutcome, PollOutcome
+
+
+class Provider(Protocol):
+    name: str
+    keys: str
+
+    async def create(self, *, api_key: str, video_url: str) -> CreateOutcome: ...
+
+    async def status(self, *, api_key: str, task_id: str) -> PollOutcome: ...
+
+    async def aclose(self) -> None: ...
+
+
+class Providers:
+    """The configured providers, in the order of preference (`WORKER_PROVIDERS`)."""
+
+    def __init__(self, providers: Iterable[Provider]) -> None:
+        self._by_name: Mapping[str, Provider] = {p.name: p for p in providers}
+        if not self._by_name:
+            raise ValueError("at least one provider is needed")
+        self._order = list(self._by_name)
+
+    def for_new_task(self) -> Provider:
+        """Where a new task goes: the first in the order of preference."""
+        return self._by_name[self._order[0]]
+
+    def for_job(self, job: Document) -> Provider:
+        """The provider holding the job's task (a job from before providers: the first)."""
+        name = job.get("provider")
+        if name is None or not job.get("task_id"):
+            return self.for_new_task()
+        provider = self._by_name.get(str(name))
+        if provider is None:
+            raise LookupError(f"job {job['_id']}'s task is at {name}, not configured here")
+        return provider
+
+    async def aclose(self) -> None:
+        for provider in self._by_name.values():
+            await provider.aclose()

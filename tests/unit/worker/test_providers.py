@@ -1,0 +1,43 @@
+"""Which provider a job's calls go to (adapters/provider.py): a new task to the first
+in the order of preference; a stored task to the provider that made it."""
+
+from __future__ import annotations
+
+import pytest
+
+from git44_worker.adapters.provider import Providers
+from git44_worker.adapters.removesora import CreateOutcome, PollOutcome, TaskCreated
+
+
+class Named:
+    keys = "scraperapi"
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    async def create(self, *, api_key: str, video_url: str) -> CreateOutcome:
+        return TaskCreated(f"{self.name}-task")
+
+    async def status(self, *, api_key: str, task_id: str) -> PollOutcome:
+        raise NotImplementedError
+
+    async def aclose(self) -> None:
+        return None
+
+
+def test_a_new_task_goes_to_the_preferred_provider_and_a_stored_one_stays() -> None:
+    first, second = Named("first"), Named("second")
+    providers = Providers([first, second])
+    assert providers.for_new_task() is first
+    assert providers.for_job({"_id": "j", "task_id": None, "provider": "second"}) is first
+    assert providers.for_job({"_id": "j", "task_id": "t", "provider": "second"}) is second
+    # a task stored before providers were recorded: the only provider then was the first
+    assert providers.for_job({"_id": "j", "task_id": "t"}) is first
+
+
+def test_a_task_at_a_provider_not_configured_here_is_an_error_not_a_second_task() -> None:
+    providers = Providers([Named("first")])
+    with pytest.raises(LookupError, match="elsewhere"):
+        providers.for_job({"_id": "j", "task_id": "t", "provider": "elsewhere"})
+    with pytest.raises(ValueError, match="at least one"):
+        Providers([])
