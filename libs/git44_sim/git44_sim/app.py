@@ -1,4 +1,5 @@
-"""The simulator's ASGI app: ScraperAPI at `/`, RemoveSora at `/removesora`, `/_control`,
+"""The simulator's ASGI app: ScraperAPI at `/`, RemoveSora at `/removesora`, a second
+provider at `/kie`, `/_control`,
 and, when given a port, the SMTP sink (`smtp.py`) on the same event loop."""
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from contextlib import AsyncExitStack, asynccontextmanager
 import httpx
 from fastapi import FastAPI
 
-from git44_sim import control, removesora, scraperapi
+from git44_sim import control, kie, removesora, scraperapi
 from git44_sim.smtp import start_smtp_sink, stop_smtp_sink
 from git44_sim.state import SimState
 
@@ -50,6 +51,7 @@ def create_app(
     app.state.sim = state
     app.include_router(control.router)
     app.include_router(removesora.router)
+    app.include_router(kie.router)
     app.include_router(scraperapi.router)
 
     @app.get("/healthz", tags=["health"])

@@ -16,6 +16,7 @@ class Options:
     port: int
     smtp_port: int | None  # None: no SMTP sink
     keys: list[str]
+    kie_keys: list[str]
     credits: int
     concurrency: int
     seed: int | None
@@ -26,6 +27,7 @@ class Options:
     def build_state(self) -> SimState:
         return SimState(
             keys=self.keys,
+            kie_keys=self.kie_keys,
             request_limit=self.credits,
             concurrency_limit=self.concurrency,
             config=self.config,
@@ -81,6 +83,11 @@ def build_parser(env: Mapping[str, str]) -> argparse.ArgumentParser:
         help="SMTP sink port on --host (mail listed at /_control/mail); 0 or off: none",
     )
     add("--keys", default=default("keys", ""), help="comma-separated keys to create at start")
+    add(
+        "--kie-keys",
+        default=default("kie-keys", "kie-demo-key-1,kie-demo-key-2"),
+        help="comma-separated API keys of the second provider (/kie)",
+    )
     add("--credits", type=int, default=default("credits", "1000"), help="requestLimit per key")
     add(
         "--concurrency",
@@ -160,6 +167,7 @@ def parse_options(argv: Sequence[str] | None, env: Mapping[str, str]) -> Options
         port=args.port,
         smtp_port=args.smtp_port,
         keys=[key.strip() for key in args.keys.split(",") if key.strip()],
+        kie_keys=[key.strip() for key in args.kie_keys.split(",") if key.strip()],
         credits=args.credits,
         concurrency=args.concurrency,
         seed=args.seed,

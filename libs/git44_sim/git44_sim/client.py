@@ -130,6 +130,9 @@ class SimControl:
         removesora_latency_ms: float | None = None,
         forward_timeout_seconds: float | None = None,
         download_link_ttl_seconds: float | None = None,
+        kie_latency_ms: float | None = None,
+        kie_failure_rate: float | None = None,
+        kie_callbacks: bool | None = None,
     ) -> ConfigPublic:
         """Change only the arguments given; `processing_seconds` is (min, max)."""
         payload = _without_none(
@@ -140,6 +143,9 @@ class SimControl:
             removesoraLatencyMs=removesora_latency_ms,
             forwardTimeoutSeconds=forward_timeout_seconds,
             downloadLinkTtlSeconds=download_link_ttl_seconds,
+            kieLatencyMs=kie_latency_ms,
+            kieFailureRate=kie_failure_rate,
+            kieCallbacks=kie_callbacks,
         )
         if processing_seconds is not None:
             payload["processingSeconds"] = {

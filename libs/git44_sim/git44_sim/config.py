@@ -20,12 +20,16 @@ class SimConfig:
     forward_timeout_s: float = 70.0
     # how long a download link works (a signed URL with `expires`, as object stores do)
     download_link_ttl_s: float = 3600.0
+    # the second provider (kie.py): latency, injected 500s, callbacks sent or withheld
+    kie_latency_ms: float = 0.0
+    kie_failure_rate: float = 0.0
+    kie_callbacks: bool = True
 
     def copy(self) -> SimConfig:
         """An independent copy (reset restores the start-up config from one)."""
         return replace(self)
 
-    def update(self, **changes: float | int) -> None:
+    def update(self, **changes: float | int | bool) -> None:
         """Set the given fields; names are this dataclass's field names."""
         known = {f.name for f in fields(self)}
         unknown = set(changes) - known

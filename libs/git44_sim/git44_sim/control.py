@@ -126,6 +126,9 @@ def config_public(config: SimConfig) -> ConfigPublic:
         removesora_latency_ms=config.removesora_latency_ms,
         forward_timeout_seconds=config.forward_timeout_s,
         download_link_ttl_seconds=config.download_link_ttl_s,
+        kie_latency_ms=config.kie_latency_ms,
+        kie_failure_rate=config.kie_failure_rate,
+        kie_callbacks=config.kie_callbacks,
     )
 
 
@@ -148,4 +151,8 @@ def stats_public(stats: SimStats) -> StatsPublic:
         tasks_by_video_url=dict(stats.tasks_by_video_url),
         task_polls=stats.polls,
         max_concurrent_by_key={k: s.max_concurrent for k, s in stats.by_key.items()},
+        kie_served_by_status={str(code): n for code, n in sorted(stats.kie_served.items())},
+        kie_tasks_created=stats.kie_tasks_created,
+        kie_polls=stats.kie_polls,
+        kie_callbacks_sent=stats.kie_callbacks_sent,
     )

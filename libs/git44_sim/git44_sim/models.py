@@ -97,6 +97,9 @@ class ConfigPublic(CamelModel):
     removesora_latency_ms: float
     forward_timeout_seconds: float
     download_link_ttl_seconds: float
+    kie_latency_ms: float = 0.0
+    kie_failure_rate: float = 0.0
+    kie_callbacks: bool = True
 
 
 class ConfigUpdate(CamelModel):
@@ -110,6 +113,9 @@ class ConfigUpdate(CamelModel):
     removesora_latency_ms: float | None = Field(default=None, ge=0)
     forward_timeout_seconds: float | None = Field(default=None, gt=0)
     download_link_ttl_seconds: float | None = Field(default=None, gt=0)
+    kie_latency_ms: float | None = Field(default=None, ge=0)
+    kie_failure_rate: float | None = Field(default=None, ge=0, le=1)
+    kie_callbacks: bool | None = None
 
 
 class KeyStatsPublic(CamelModel):
@@ -131,6 +137,10 @@ class StatsPublic(CamelModel):
     max_concurrent_by_key: dict[str, int] = Field(
         description="peak in-flight requests per key (never above its limit; excess got 429)"
     )
+    kie_served_by_status: dict[str, int] = Field(default_factory=dict)
+    kie_tasks_created: int = 0
+    kie_polls: int = 0
+    kie_callbacks_sent: int = 0
 
 
 class TaskInfo(CamelModel):

@@ -40,6 +40,11 @@ class SimStats:
     tasks_created: int = 0
     tasks_by_video_url: Counter[str] = field(default_factory=Counter)
     polls: int = 0
+    # the second provider (kie.py)
+    kie_served: Counter[int] = field(default_factory=Counter)
+    kie_tasks_created: int = 0
+    kie_polls: int = 0
+    kie_callbacks_sent: int = 0
 
     def for_key(self, api_key: str) -> KeyStats:
         return self.by_key.setdefault(api_key, KeyStats())

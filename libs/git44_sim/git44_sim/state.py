@@ -27,6 +27,9 @@ TASK_ERRORS = (
 )
 
 
+DEFAULT_KIE_KEYS = ("kie-demo-key-1", "kie-demo-key-2")
+
+
 class SimState:
     """Accounts, tasks, counters and config of one simulator process."""
 
@@ -38,7 +41,10 @@ class SimState:
         concurrency_limit: int = 5,
         config: SimConfig | None = None,
         seed: int | None = None,
+        kie_keys: Iterable[str] = DEFAULT_KIE_KEYS,
     ) -> None:
+        # the second provider's API keys (kie.py): a bearer token each, no quota
+        self.kie_keys = set(kie_keys)
         self.default_request_limit = request_limit
         self.default_concurrency_limit = concurrency_limit
         self.startup_config = (config or SimConfig()).copy()
