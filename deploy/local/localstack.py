@@ -219,6 +219,9 @@ class LocalStack:
             "AUTH_SMTP_URL": f"smtp://127.0.0.1:{self._port('smtp', SMTP_SINK_DEFAULT_PORT)}",
             "WORKER_SCRAPERAPI_URL": f"{sim}/",
             "KEYS_SCRAPERAPI_URL": f"{sim}/",
+            # the second provider, ready for WORKER_PROVIDERS=removesora,kie
+            "WORKER_KIE_URL": f"{sim}/kie",
+            "WORKER_KIE_API_KEYS": "kie-demo-key-1,kie-demo-key-2",
             "WORKER_REMOVESORA_URL": f"{sim}/removesora",
         }
         for spec in SERVICES:

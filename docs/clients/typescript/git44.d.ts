@@ -2566,7 +2566,7 @@ export interface components {
          * @example scraperapi
          * @enum {string}
          */
-        Upstream: "scraperapi" | "removesora";
+        Upstream: "scraperapi" | "removesora" | "kie";
         /**
          * UserAdminPublic
          * @example {

@@ -28,6 +28,7 @@ from git44_common.clock import as_utc
 class Upstream(StrEnum):
     SCRAPERAPI = "scraperapi"
     REMOVESORA = "removesora"
+    KIE = "kie"  # the second provider (worker adapters/kie.py)
 
 
 class CircuitState(StrEnum):

@@ -25,6 +25,7 @@ import time
 from collections import deque
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from git44_common.amqp import REMOVAL_REQUESTED, Publisher
 from git44_common.circuits import CircuitState, Upstream, circuit_state
@@ -39,13 +40,20 @@ from git44_worker.exceptions import UpstreamDown
 
 log = logging.getLogger(__name__)
 
+
+class HasUpstreams(Protocol):
+    upstreams: tuple[Upstream, ...]
+
+
 _STATE_VALUE = {CircuitState.CLOSED: 0, CircuitState.OPEN: 1, CircuitState.HALF_OPEN: 2}
 
 
 @dataclass(frozen=True)
 class Permit:
-    """Leave to make one call; `probes`: the open circuits this call tests."""
+    """Leave to make one call along `upstreams` (outermost first); `probes`: the open
+    circuits this call tests."""
 
+    upstreams: tuple[Upstream, ...] = ()
     probes: tuple[Upstream, ...] = ()
 
 
@@ -70,14 +78,27 @@ class UpstreamBreakers:
         size = self.settings.breaker_window_calls
         self._watch = {name: _Watch(deque(maxlen=size)) for name in Upstream}
 
-    async def permit(self) -> Permit:
-        """Leave to call the upstreams, or UpstreamDown while a circuit is open."""
+    async def refresh(self) -> None:
+        """Read the shared circuits if the copy here is older than the refresh period."""
+        await self._refresh()
+
+    def healthy(self, provider: HasUpstreams) -> bool:
+        """No open circuit on the provider's path, as last read (no I/O)."""
+        now = utc_now()
+        return not self.settings.breaker_enabled or all(
+            circuit_state(self._view.get(name), now=now) is CircuitState.CLOSED
+            for name in provider.upstreams
+        )
+
+    async def permit(self, upstreams: tuple[Upstream, ...]) -> Permit:
+        """Leave to call along `upstreams`, or UpstreamDown while a circuit on the way
+        is open."""
         if not self.settings.breaker_enabled:
-            return Permit()
+            return Permit(upstreams)
         await self._refresh()
         now = utc_now()
         probes: list[Upstream] = []
-        for name in Upstream:
+        for name in upstreams:
             doc = self._view.get(name)
             state = circuit_state(doc, now=now)
             if state is CircuitState.CLOSED:
@@ -91,10 +112,10 @@ class UpstreamBreakers:
                     self._view[name] = claimed
                     probes.append(name)
                     continue
-            await self.abandon(Permit(tuple(probes)))
+            await self.abandon(Permit(upstreams, tuple(probes)))
             metrics.CIRCUIT_HELD.labels(name).inc()
             raise self._down(name, doc, now)
-        return Permit(tuple(probes))
+        return Permit(upstreams, tuple(probes))
 
     async def record(self, permit: Permit, outcome: object) -> UpstreamDown | None:
         """Learn from the call's outcome; the wait the job must go into when it failed
@@ -102,12 +123,10 @@ class UpstreamBreakers:
         if not self.settings.breaker_enabled:
             return None
         failed = outcome.upstream if isinstance(outcome, UpstreamError) else None
-        # who answered: nobody behind ScraperAPI when it failed itself
-        answered = (
-            []
-            if failed is Upstream.SCRAPERAPI
-            else [name for name in Upstream if name is not failed]
-        )
+        # who answered: those on the path before the one that failed (nothing behind a
+        # proxy that failed itself was reached)
+        chain = list(permit.upstreams)
+        answered = chain[: chain.index(failed)] if failed in chain else chain
         now = utc_now()
         for name in permit.probes:
             if name is failed:

@@ -31,7 +31,8 @@ from git44_common.contracts import JobStatus, new_event_id
 from git44_common.jobs import DEFAULT_MAX_POLLS, TERMINAL
 from git44_common.logs import redact
 from git44_common.mongo import Document
-from git44_worker import setbacks
+from git44_worker import metrics, setbacks
+from git44_worker.adapters.provider import Provider
 from git44_worker.adapters.removesora import (
     TaskCreated,
     TaskFailed,
@@ -135,13 +136,21 @@ class JobRun:
                 return
         raise FlightWait(key, leader=leader)
 
-    async def _call(self, op: str, call: Callable[[str], Awaitable[OutcomeT]]) -> OutcomeT:
-        """One upstream call under a key lease, let through by the circuit breakers;
-        UpstreamDown (the job waits) instead of a failure when an upstream is down."""
+    async def _call(
+        self, provider: Provider, op: str, call: Callable[[str], Awaitable[OutcomeT]]
+    ) -> OutcomeT:
+        """One call to `provider` — under a key lease, or with its own key — let through
+        by the circuit breakers; UpstreamDown (the job waits) instead of a failure when
+        an upstream on its path is down."""
         breakers = self.ctx.breakers
-        permit = await breakers.permit()
+        permit = await breakers.permit(provider.upstreams)
         try:
-            outcome = await self.ctx.leaser.call_with_key(job_id=self.job_id, op=op, call=call)
+            own_key = provider.own_key()
+            if own_key is None:
+                outcome = await self.ctx.leaser.call_with_key(job_id=self.job_id, op=op, call=call)
+            else:
+                metrics.UPSTREAM_CALLS.labels(op).inc()
+                outcome = await call(own_key)
         except BaseException:
             await breakers.abandon(permit)
             raise
@@ -152,9 +161,10 @@ class JobRun:
 
     async def _create_task(self) -> None:
         link = str(self.doc["input_link"])
-        provider = self.ctx.providers.for_new_task()
+        await self.ctx.breakers.refresh()
+        provider = self.ctx.providers.for_new_task(self.ctx.breakers.healthy)
         outcome = await self._call(
-            "create", lambda key: provider.create(api_key=key, video_url=link)
+            provider, "create", lambda key: provider.create(api_key=key, video_url=link)
         )
         if not isinstance(outcome, TaskCreated):
             reason = outcome.reason if isinstance(outcome, UpstreamError) else "key refused"
@@ -222,7 +232,7 @@ class JobRun:
             sent_at = self._elapsed()
             return await provider.status(api_key=key, task_id=task_id)
 
-        outcome = await self._call("poll", poll)
+        outcome = await self._call(provider, "poll", poll)
         if isinstance(outcome, TaskSucceeded):
             return outcome, sent_at  # counted by the success's own write: one write less
         previous, now = JobStatus(self.doc["status"]), utc_now()

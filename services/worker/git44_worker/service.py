@@ -23,7 +23,8 @@ from git44_common.contracts import (
 )
 from git44_common.runtime import ServiceRuntime
 from git44_common.webhook_endpoints import EndpointDirectory
-from git44_worker.adapters.provider import Providers
+from git44_worker.adapters.kie import KieClient
+from git44_worker.adapters.provider import Provider, Providers
 from git44_worker.adapters.removesora import RemoveSoraClient
 from git44_worker.breaker import UpstreamBreakers
 from git44_worker.consumers.accounts import AccountDeletedConsumer
@@ -64,15 +65,9 @@ class WorkerService:
     ) -> None:
         self.settings = settings
         self.runtime = ServiceRuntime(settings, name=SERVICE)
-        removesora = RemoveSoraClient(
-            scraperapi_url=settings.scraperapi_url,
-            removesora_url=settings.removesora_url,
-            read_timeout=settings.scraperapi_timeout_seconds,
-            connect_timeout=settings.connect_timeout_seconds,
-            require_https=not settings.is_development,
-            transport=upstream_transport,
+        self.providers = Providers(
+            build_provider(name, settings, upstream_transport) for name in settings.provider_order
         )
-        self.providers = Providers([removesora])
         self.sender = WebhookSender(
             timeout=settings.webhook_timeout_seconds,
             allow_private=settings.webhook_allow_private,
@@ -204,3 +199,26 @@ class WorkerService:
         await self.providers.aclose()
         await self.sender.aclose()
         await self.runtime.close()
+
+
+def build_provider(
+    name: str, settings: WorkerSettings, transport: httpx.AsyncBaseTransport | None
+) -> Provider:
+    """The configured provider `name` (WORKER_PROVIDERS)."""
+    if name == "kie":
+        return KieClient(
+            base_url=settings.kie_url,
+            api_keys=settings.kie_key_list,
+            timeout=settings.kie_timeout_seconds,
+            connect_timeout=settings.connect_timeout_seconds,
+            require_https=not settings.is_development,
+            transport=transport,
+        )
+    return RemoveSoraClient(
+        scraperapi_url=settings.scraperapi_url,
+        removesora_url=settings.removesora_url,
+        read_timeout=settings.scraperapi_timeout_seconds,
+        connect_timeout=settings.connect_timeout_seconds,
+        require_https=not settings.is_development,
+        transport=transport,
+    )

@@ -10,6 +10,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from pydantic import SecretStr
 
 from git44_common.circuits import CircuitState, Upstream, circuit_state
 from git44_common.clock import utc_now
@@ -127,3 +128,29 @@ async def test_closing_wakes_the_waiting_jobs_oldest_first(jobs: Jobs) -> None:
     await circuits.wake(jobs.db, [doc["_id"] for doc in waiting], "scraperapi", now=now)
     woken = await jobs.db[REMOVAL_JOBS].find({"_id": {"$regex": "^wait-"}}).to_list()
     assert all(d["circuit_wait"] is None and d["next_attempt_at"] <= now for d in woken)
+
+
+async def test_with_scraperapi_down_new_tasks_go_to_the_next_provider(
+    start_worker: StartWorker,
+    jobs: Jobs,
+    keys: FakeKeyManager,
+    outage: SimControl,
+    sim_url: str,
+) -> None:
+    """Providers in the order removesora, kie: once ScraperAPI's circuit opens, jobs
+    create their task at kie (its own keys, no ScraperAPI) and complete during the
+    outage; none fails."""
+    await start_worker(
+        **FAST_PROBES,
+        providers="removesora,kie",
+        kie_url=f"{sim_url}/kie",
+        kie_api_keys=SecretStr("kie-demo-key-1,kie-demo-key-2"),  # model_copy: no coercion
+    )
+    ids = [(await jobs.submit(f"kie-{n}"))["_id"] for n in range(8)]
+    done = [await jobs.wait_for(job_id, {"success", "failed"}, within=30) for job_id in ids]
+    assert [d["status"] for d in done] == ["success"] * 8
+    assert {d["provider"] for d in done} == {"kie"}
+    assert "/removesora/files/" in done[0]["output_link"]  # the simulator's shared store
+    stats = await outage.stats()
+    assert stats.kie_tasks_created == 8
+    assert sum(int(d["retry_count"]) for d in done) <= 4

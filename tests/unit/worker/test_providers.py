@@ -5,12 +5,17 @@ from __future__ import annotations
 
 import pytest
 
+from git44_common.circuits import Upstream
 from git44_worker.adapters.provider import Providers
 from git44_worker.adapters.removesora import CreateOutcome, PollOutcome, TaskCreated
 
 
 class Named:
-    keys = "scraperapi"
+    keys = "own"
+    upstreams: tuple[Upstream, ...] = (Upstream.KIE,)
+
+    def own_key(self) -> str | None:
+        return "k"
 
     def __init__(self, name: str) -> None:
         self.name = name
@@ -41,3 +46,10 @@ def test_a_task_at_a_provider_not_configured_here_is_an_error_not_a_second_task(
         providers.for_job({"_id": "j", "task_id": "t", "provider": "elsewhere"})
     with pytest.raises(ValueError, match="at least one"):
         Providers([])
+
+
+def test_a_new_task_skips_a_preferred_provider_that_is_not_healthy() -> None:
+    first, second = Named("first"), Named("second")
+    providers = Providers([first, second])
+    assert providers.for_new_task(lambda p: p is not first) is second
+    assert providers.for_new_task(lambda p: False) is first  # all down: the first; it waits

@@ -13,16 +13,20 @@ only a new attempt (a retry) may start elsewhere.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Protocol
 
+from git44_common.circuits import Upstream
 from git44_common.mongo import Document
 from git44_worker.adapters.removesora import CreateOutcome, PollOutcome
 
 
 class Provider(Protocol):
     name: str
-    keys: str
+    keys: str  # "scraperapi": leased from key-manager; "own": `own_key()`
+    upstreams: tuple[Upstream, ...]  # the calls' path, outermost first (circuit breakers)
+
+    def own_key(self) -> str | None: ...
 
     async def create(self, *, api_key: str, video_url: str) -> CreateOutcome: ...
 
@@ -40,9 +44,15 @@ class Providers:
             raise ValueError("at least one provider is needed")
         self._order = list(self._by_name)
 
-    def for_new_task(self) -> Provider:
-        """Where a new task goes: the first in the order of preference."""
-        return self._by_name[self._order[0]]
+    def for_new_task(self, healthy: Callable[[Provider], bool] = lambda _: True) -> Provider:
+        """Where a new task goes: the first in the order of preference that is
+        `healthy` (no open circuit on its path), else the first (its job waits)."""
+        candidates = [self._by_name[name] for name in self._order]
+        return next((p for p in candidates if healthy(p)), candidates[0])
+
+    @property
+    def names(self) -> list[str]:
+        return list(self._order)
 
     def for_job(self, job: Document) -> Provider:
         """The provider holding the job's task (a job from before providers: the first)."""

@@ -146,6 +146,11 @@ class RemoveSoraClient:
 
     name = "removesora"
     keys = "scraperapi"
+    # the calls' path, outermost first: a failure of one says nothing of those behind it
+    upstreams: tuple[Upstream, ...] = (Upstream.SCRAPERAPI, Upstream.REMOVESORA)
+
+    def own_key(self) -> str | None:
+        return None  # leased from key-manager
 
     def __init__(
         self,

@@ -7,7 +7,7 @@ import socket
 import uuid
 from typing import ClassVar, Literal, Self
 
-from pydantic import Field, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from git44_common.result_cache import ResultCacheSettings
@@ -17,6 +17,9 @@ from git44_common.webhook_secrets import WebhookSecretsSettings
 def default_worker_id() -> str:
     """Unique per process: a restarted worker must not mistake its old leases for its own."""
     return f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+
+
+KNOWN_PROVIDERS = frozenset({"removesora", "kie"})
 
 
 class WorkerSettings(WebhookSecretsSettings, ResultCacheSettings):
@@ -36,6 +39,24 @@ class WorkerSettings(WebhookSecretsSettings, ResultCacheSettings):
         default=70.0, gt=0, description="ScraperAPI retries for up to 70 s before a 500"
     )
     connect_timeout_seconds: float = Field(default=10.0, gt=0)
+    # the providers, in the order of preference: a new task goes to the first whose
+    # circuits are closed (adapters/provider.py); "removesora" and "kie"
+    providers: str = "removesora"
+    # the kie-style provider (adapters/kie.py): its base URL and API keys (comma-separated)
+    kie_url: str = "http://127.0.0.1:8090/kie"
+    kie_api_keys: SecretStr | None = None
+    kie_timeout_seconds: float = Field(default=30.0, gt=0)
+
+    @property
+    def provider_order(self) -> list[str]:
+        return [name.strip() for name in self.providers.split(",") if name.strip()]
+
+    @property
+    def kie_key_list(self) -> list[str]:
+        if self.kie_api_keys is None:
+            return []
+        keys = self.kie_api_keys.get_secret_value().split(",")
+        return [key.strip() for key in keys if key.strip()]
 
     # polling (max_polls itself is stored on each job)
     poll_policy: Literal["fixed", "adaptive", "frontier"] = Field(
@@ -121,6 +142,19 @@ class WorkerSettings(WebhookSecretsSettings, ResultCacheSettings):
     @property
     def webhook_max_attempts(self) -> int:
         return len(self.webhook_retry_delays_seconds) + 1
+
+    @model_validator(mode="after")
+    def _providers_are_known_and_configured(self) -> Self:
+        order = self.provider_order
+        unknown = set(order) - KNOWN_PROVIDERS
+        if not order or unknown or len(set(order)) != len(order):
+            raise ValueError(
+                f"providers must name each of {sorted(KNOWN_PROVIDERS)} at most once, "
+                f"got {self.providers!r}"
+            )
+        if "kie" in order and not self.kie_key_list:
+            raise ValueError("the kie provider needs kie_api_keys")
+        return self
 
     @model_validator(mode="after")
     def _polls_are_ordered(self) -> Self:
