@@ -163,6 +163,7 @@ EXAMPLES: dict[str, Any] = {
         "webhookEndpoints": [ENDPOINT],
     },  # fmt: skip
     "EventType": "removal.success",
+    "CallbackAccepted": {"received": True},
     "WebhookEndpointCreate": {
         "url": HOOK,
         "description": "production receiver",

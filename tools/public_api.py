@@ -56,6 +56,10 @@ TAGS = [
         "description": "Webhook endpoints (`X-API-Key` or bearer token): "
         "subscriptions, secret rotation, deliveries, redelivery, ping.",
     },
+    {
+        "name": "providers",
+        "description": "Where removal providers call back (the path's token is the credential).",
+    },
     {"name": "admin", "description": "Operators (`role: admin`): users, quotas, jobs, stats."},
     {"name": "admin: scraper keys", "description": "Operators: the ScraperAPI key pool."},
     {"name": "jwks", "description": "The public keys that verify access tokens."},

@@ -222,6 +222,8 @@ class LocalStack:
             # the second provider, ready for WORKER_PROVIDERS=removesora,kie
             "WORKER_KIE_URL": f"{sim}/kie",
             "WORKER_KIE_API_KEYS": "kie-demo-key-1,kie-demo-key-2",
+            # providers that call back reach jobs-api directly (no gateway needed here)
+            "WORKER_CALLBACK_BASE_URL": self.url("jobs-api"),
             "WORKER_REMOVESORA_URL": f"{sim}/removesora",
         }
         for spec in SERVICES:

@@ -132,6 +132,7 @@ def test_rendering_refuses_a_missing_value() -> None:
         ("POST", "/api/removal", "jobs-api"),
         ("GET", "/api/removal/abc?x=1", "jobs-api"),
         ("GET", "/api/v1/removals", "jobs-api"),
+        ("POST", "/api/providers/kie/callback/t0k3n", "jobs-api"),
         ("GET", "/api/admin/jobs?status=failed", "jobs-api"),
         ("GET", "/api/admin/stats", "jobs-api"),
         ("DELETE", "/api/admin/result-cache?link=x", "jobs-api"),

@@ -251,6 +251,15 @@ class WebhookDeliveryRequested(Contract):
         return self.msg_id or self.event_id
 
 
+class CallbackReceived(Contract):
+    """jobs-api → workers (`callback.received` on `git44.events`): the provider called
+    back for `job_id`'s task; the result is stored on the job (`callback`)."""
+
+    job_id: str
+    provider: str
+    event_id: str = Field(default_factory=new_event_id)
+
+
 class AccountNotice(Contract):
     """Something the owner of `user_id` must be told by mail (`account.notice`, to auth,
     which knows the address): `kind` names the mail, `context` fills it."""

@@ -8,6 +8,7 @@ from git44_common.amqp import Publisher
 from git44_common.mongo import Database, MongoClient
 from git44_worker.adapters.provider import Providers
 from git44_worker.breaker import UpstreamBreakers
+from git44_worker.callbacks import CallbackWaiters
 from git44_worker.core.config import WorkerSettings
 from git44_worker.domain.poll_policy import PollPolicy
 from git44_worker.events import JobNotifier
@@ -27,3 +28,4 @@ class WorkerContext:
     policy: PollPolicy
     notifier: JobNotifier
     breakers: UpstreamBreakers
+    callbacks: CallbackWaiters

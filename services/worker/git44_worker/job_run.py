@@ -40,6 +40,7 @@ from git44_worker.adapters.removesora import (
     TaskSucceeded,
     UpstreamError,
 )
+from git44_worker.callbacks import new_callback_token
 from git44_worker.context import WorkerContext
 from git44_worker.crud import jobs as crud
 from git44_worker.crud import results
@@ -107,6 +108,10 @@ class JobRun:
         if not self.doc.get("task_id"):
             await self._lead_flight()
             await self._create_task()
+        called_back = await self._await_callback()
+        if called_back is not None:
+            await self._succeed(called_back, polls=0)
+            return
         download_url = await self._poll_until_done()
         await self._succeed(download_url)
 
@@ -163,8 +168,11 @@ class JobRun:
         link = str(self.doc["input_link"])
         await self.ctx.breakers.refresh()
         provider = self.ctx.providers.for_new_task(self.ctx.breakers.healthy)
+        callback_url, token_hash = self._callback_for(provider.name, provider.callbacks)
         outcome = await self._call(
-            provider, "create", lambda key: provider.create(api_key=key, video_url=link)
+            provider,
+            "create",
+            lambda key: provider.create(api_key=key, video_url=link, callback_url=callback_url),
         )
         if not isinstance(outcome, TaskCreated):
             reason = outcome.reason if isinstance(outcome, UpstreamError) else "key refused"
@@ -176,12 +184,55 @@ class JobRun:
             worker_id=self.worker_id,
             task_id=outcome.task_id,
             provider=provider.name,
+            callback_token_hash=token_hash,
             now=now,
             estimated_ready_at=self._estimated_ready_at(now),
         )
         self._saved(saved)
         self._created_task = True
         log.info("task created", extra={**self.log_extra, "task_id": outcome.task_id})
+
+    def _callback_for(self, provider: str, callbacks: bool) -> tuple[str | None, str | None]:
+        """The callback URL for a new task (with the hash to store), if the provider
+        calls back and a public base URL is set."""
+        base = self.ctx.settings.callback_base_url
+        if not callbacks or not base:
+            return None, None
+        token, token_hash = new_callback_token()
+        return f"{base.rstrip('/')}/api/providers/{provider}/callback/{token}", token_hash
+
+    async def _await_callback(self) -> str | None:
+        """Wait for the provider's callback, up to the policy's first poll and a grace;
+        the download link it brought (None: none came, poll as usual). AttemptFailed
+        when it said the task failed."""
+        if not self.doc.get("callback_token_hash") or int(self.doc.get("poll_count") or 0):
+            return None
+        waiters = self.ctx.callbacks
+        arrived = waiters.register(self.job_id)
+        try:
+            first_poll = self.ctx.policy.next_delay(poll_number=1, elapsed=self._elapsed())
+            wait = first_poll + self.ctx.settings.callback_grace_seconds
+            doc = await crud.get_job(self.ctx.db, self.job_id)  # it may have come already
+            if doc is not None and not doc.get("callback"):
+                try:
+                    async with asyncio.timeout(wait):
+                        await arrived.wait()
+                except TimeoutError:
+                    metrics.CALLBACKS.labels("late").inc()
+                    return None
+                doc = await crud.get_job(self.ctx.db, self.job_id)
+        finally:
+            waiters.forget(self.job_id)
+        result = (doc or {}).get("callback") or {}
+        if result.get("task_id") != self.doc.get("task_id"):
+            return None
+        if result.get("state") == "success" and result.get("output_link"):
+            metrics.CALLBACKS.labels("success").inc()
+            return str(result["output_link"])
+        if result.get("state") == "fail":
+            metrics.CALLBACKS.labels("failed").inc()
+            raise AttemptFailed(str(result.get("error") or "the task failed upstream"))
+        return None
 
     def _elapsed(self) -> float:
         created = self.doc.get("task_created_at") or self.doc.get("started_at") or utc_now()
@@ -252,7 +303,9 @@ class JobRun:
         after = self.ctx.policy.estimated_ready_after((now - created).total_seconds())
         return None if after is None else created + timedelta(seconds=after)
 
-    async def _succeed(self, download_url: str) -> None:
+    async def _succeed(self, download_url: str, *, polls: int = 1) -> None:
+        """`polls`: the poll that found the task done, not recorded on its own (0 when
+        the provider called back)."""
         previous, event_id, now = JobStatus(self.doc["status"]), new_event_id(), utc_now()
         if self.flight_key is not None:
             # cached before the job succeeds: a crash in between leaves the result where
@@ -274,7 +327,7 @@ class JobRun:
             output_link=download_url,
             event_id=event_id,
             now=now,
-            polls=1,  # the poll that found it done, not recorded on its own
+            polls=polls,
             ready_window=self._ready_window,
             first_poll_at=self._first_poll_at,
             webhook_pending=await self.ctx.notifier.webhook_wanted(self.doc, JobStatus.SUCCESS),

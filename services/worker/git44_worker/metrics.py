@@ -37,6 +37,12 @@ UPSTREAM_RESPONSES = Counter(
 )
 RETRIES = Counter("git44_worker_retries_total", "Job attempts that failed and were retried.")
 REFUNDS = Counter("git44_worker_refunds_total", "Credits refunded for failed jobs.")
+CALLBACKS = Counter(
+    "git44_worker_callbacks_total",
+    "Tasks of providers that call back: success/failed (completed with no poll), late "
+    "(not waited for longer: polled as usual).",
+    ["outcome"],
+)
 CIRCUIT_STATE = Gauge(
     "git44_worker_upstream_circuit_state",
     "An upstream's circuit as this worker last read it: 0 closed, 1 open, 2 half-open.",

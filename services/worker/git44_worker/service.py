@@ -13,10 +13,17 @@ from typing import Any, TypeVar
 import httpx
 from pydantic import BaseModel
 
-from git44_common.amqp import Consumer, MessageHandler, RpcClient, start_consumer
+from git44_common.amqp import (
+    CALLBACK_RECEIVED,
+    Consumer,
+    MessageHandler,
+    RpcClient,
+    start_consumer,
+)
 from git44_common.clock import utc_now
 from git44_common.contracts import (
     AccountDeleted,
+    CallbackReceived,
     JobEvent,
     RemovalRequested,
     WebhookDeliveryRequested,
@@ -27,6 +34,7 @@ from git44_worker.adapters.kie import KieClient
 from git44_worker.adapters.provider import Provider, Providers
 from git44_worker.adapters.removesora import RemoveSoraClient
 from git44_worker.breaker import UpstreamBreakers
+from git44_worker.callbacks import CallbackWaiters
 from git44_worker.consumers.accounts import AccountDeletedConsumer
 from git44_worker.consumers.removal import RemovalConsumer
 from git44_worker.consumers.webhooks import JobEventWebhooks, WebhookConsumer
@@ -68,6 +76,7 @@ class WorkerService:
         self.providers = Providers(
             build_provider(name, settings, upstream_transport) for name in settings.provider_order
         )
+        self.callbacks = CallbackWaiters()
         self.sender = WebhookSender(
             timeout=settings.webhook_timeout_seconds,
             allow_private=settings.webhook_allow_private,
@@ -123,6 +132,7 @@ class WorkerService:
             policy=policy,
             notifier=JobNotifier(runtime.publisher, runtime.db, endpoints),
             breakers=UpstreamBreakers(db=runtime.db, publisher=runtime.publisher, settings=s),
+            callbacks=self.callbacks,
         )
 
     async def _learn_from_earlier_workers(self, policy: PollPolicy) -> None:
@@ -164,6 +174,15 @@ class WorkerService:
             webhooks.handle,
             model=WebhookDeliveryRequested,
             prefetch=WEBHOOK_PREFETCH,
+        )
+        # this replica's own queue of `callback.received` (every replica hears each)
+        channel = await runtime.amqp.channel()
+        queue = await channel.declare_queue(exclusive=True, auto_delete=True)
+        await queue.bind(topology.events_exchange, CALLBACK_RECEIVED)
+        self._consumers.append(
+            await start_consumer(
+                channel, queue.name, ctx.callbacks.handle, model=CallbackReceived, prefetch=64
+            )
         )
         progress = JobEventWebhooks(publisher=runtime.publisher, endpoints=endpoints)
         await self._consume(

@@ -20,7 +20,11 @@ class Named:
     def __init__(self, name: str) -> None:
         self.name = name
 
-    async def create(self, *, api_key: str, video_url: str) -> CreateOutcome:
+    callbacks = False
+
+    async def create(
+        self, *, api_key: str, video_url: str, callback_url: str | None = None
+    ) -> CreateOutcome:
         return TaskCreated(f"{self.name}-task")
 
     async def status(self, *, api_key: str, task_id: str) -> PollOutcome:

@@ -32,6 +32,7 @@ from git44_common.amqp.rpc import DIRECT_REPLY_TO, RpcClient, RpcHandler, RpcSer
 from git44_common.amqp.topology import (
     ACCOUNT_DELETED,
     ACCOUNT_NOTICE,
+    CALLBACK_RECEIVED,
     JOB_EVENTS,
     KEY_EVENTS,
     KEYS_RELEASE,
@@ -65,6 +66,7 @@ __all__ = [
     "MAIL_DELAY_TIERS",
     "ACCOUNT_DELETED",
     "ACCOUNT_NOTICE",
+    "CALLBACK_RECEIVED",
     "MAIL_SEND",
     "REMOVAL_DEAD",
     "REMOVAL_DELAY_TIERS",

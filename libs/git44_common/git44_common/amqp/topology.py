@@ -63,6 +63,8 @@ PROGRESS_EVENT_KEYS = ("job.queued", "job.processing")
 # an account's jobs still at the upstream are looked at again after this many seconds
 ACCOUNT_DELAY_TIERS = (10,)
 JOB_EVENTS = "job.*"
+# jobs-api → every worker replica: a provider called back (git44_worker.callbacks)
+CALLBACK_RECEIVED = "callback.received"
 KEY_EVENTS = "key.*"
 
 REMOVAL_DELAY_TIERS: tuple[int, ...] = (1, 5, 30, 120, 600, 1800)

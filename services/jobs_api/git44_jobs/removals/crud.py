@@ -41,6 +41,9 @@ INDEXES = (
     # the worker wakes the jobs waiting for the job processing the same link
     _index("flight", ("flight_key", ASCENDING), ("status", ASCENDING),
            partial_filter={"flight_key": {"$type": "string"}}),
+    # a provider's callback finds its job by the task's token (providers/service.py)
+    _index("callback_token", ("callback_token_hash", ASCENDING),
+           partial_filter={"callback_token_hash": {"$type": "string"}}),
     # the worker wakes the jobs waiting for an upstream's circuit to close, oldest first
     _index("circuit_wait", ("circuit_wait", ASCENDING), ("created_at", ASCENDING),
            partial_filter={"circuit_wait": {"$type": "string"}}),
@@ -285,3 +288,21 @@ async def count_active_user_jobs(db: Database, user_id: str) -> int:
     """How many of the user's jobs are at the upstream (processing or polling)."""
     active = sorted(str(s) for s in ACTIVE)
     return await db[REMOVAL_JOBS].count_documents({"user_id": user_id, "status": {"$in": active}})
+
+
+# --- provider callbacks (git44_jobs.providers) -----------------------------------------
+
+
+async def job_of_callback(db: Database, token_hash: str, provider: str) -> Document | None:
+    return await db[REMOVAL_JOBS].find_one(
+        {"callback_token_hash": token_hash, "provider": provider}
+    )
+
+
+async def store_callback(db: Database, job_id: str, result: Document) -> Document | None:
+    """The job with `result` stored, unless a callback was stored already (a replay)."""
+    return await db[REMOVAL_JOBS].find_one_and_update(
+        {"_id": job_id, "callback": None},
+        {"$set": {"callback": result}},
+        return_document=ReturnDocument.AFTER,
+    )

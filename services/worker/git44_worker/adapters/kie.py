@@ -54,6 +54,7 @@ class KieClient:
     name = "kie"
     keys = "own"
     upstreams: tuple[Upstream, ...] = (Upstream.KIE,)
+    callbacks = True
 
     def __init__(
         self,
@@ -83,8 +84,12 @@ class KieClient:
     async def aclose(self) -> None:
         await self._http.aclose()
 
-    async def create(self, *, api_key: str, video_url: str) -> CreateOutcome:
-        payload = {"model": MODEL, "input": {"video_url": video_url}}
+    async def create(
+        self, *, api_key: str, video_url: str, callback_url: str | None = None
+    ) -> CreateOutcome:
+        payload: dict[str, Any] = {"model": MODEL, "input": {"video_url": video_url}}
+        if callback_url is not None:
+            payload["callBackUrl"] = callback_url
         try:
             response = await self._http.post(
                 f"{self._jobs}/createTask", json=payload, headers=_auth(api_key)

@@ -25,10 +25,13 @@ class Provider(Protocol):
     name: str
     keys: str  # "scraperapi": leased from key-manager; "own": `own_key()`
     upstreams: tuple[Upstream, ...]  # the calls' path, outermost first (circuit breakers)
+    callbacks: bool  # it calls `callback_url` back when a task ends
 
     def own_key(self) -> str | None: ...
 
-    async def create(self, *, api_key: str, video_url: str) -> CreateOutcome: ...
+    async def create(
+        self, *, api_key: str, video_url: str, callback_url: str | None = None
+    ) -> CreateOutcome: ...
 
     async def status(self, *, api_key: str, task_id: str) -> PollOutcome: ...
 

@@ -148,6 +148,7 @@ class RemoveSoraClient:
     keys = "scraperapi"
     # the calls' path, outermost first: a failure of one says nothing of those behind it
     upstreams: tuple[Upstream, ...] = (Upstream.SCRAPERAPI, Upstream.REMOVESORA)
+    callbacks = False  # RemoveSora is polled
 
     def own_key(self) -> str | None:
         return None  # leased from key-manager
@@ -172,7 +173,9 @@ class RemoveSoraClient:
     async def aclose(self) -> None:
         await self._http.aclose()
 
-    async def create(self, *, api_key: str, video_url: str) -> CreateOutcome:
+    async def create(
+        self, *, api_key: str, video_url: str, callback_url: str | None = None
+    ) -> CreateOutcome:
         """Ask RemoveSora to start removing the watermark of `video_url`."""
         params = {"api_key": api_key, "url": self._tasks_url}
         try:

@@ -46,6 +46,10 @@ class WorkerSettings(WebhookSecretsSettings, ResultCacheSettings):
     kie_url: str = "http://127.0.0.1:8090/kie"
     kie_api_keys: SecretStr | None = None
     kie_timeout_seconds: float = Field(default=30.0, gt=0)
+    # providers that call back get `<this>/api/providers/<name>/callback/<token>` (the
+    # gateway's public address; None: no callbacks, every task is polled)
+    callback_base_url: str | None = None
+    callback_grace_seconds: float = Field(default=5.0, ge=0)
 
     @property
     def provider_order(self) -> list[str]:

@@ -138,12 +138,14 @@ async def store_task(
     now: datetime,
     estimated_ready_at: datetime | None = None,
     provider: str | None = None,
+    callback_token_hash: str | None = None,
 ) -> Document | None:
-    """Record the created upstream task (before any poll) and its provider, still
-    `processing`."""
+    """Record the created upstream task (before any poll), its provider and the hash of
+    its callback token (None: it is polled), still `processing`."""
     fields: Document = {
         "task_id": task_id,
         "provider": provider,
+        "callback_token_hash": callback_token_hash,
         "task_created_at": now,
         "poll_count": 0,
         "estimated_ready_at": estimated_ready_at,

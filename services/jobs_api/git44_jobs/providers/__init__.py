@@ -1,0 +1,1 @@
+"""Provider callbacks: a hosted removal service telling us a task ended (issue 16)."""
