@@ -146,6 +146,16 @@ EXAMPLES: dict[str, Any] = {
         "deadLetters": 0,
         "upstreamCalls": 18210,
         "upstreamCallsSaved": 2950,
+        "byProvider": {
+            "removesora": {
+                "jobs": 9100,
+                "succeeded": 9080,
+                "failed": 10,
+                "calls": 18210,
+                "calledBack": 0,
+            },
+            "kie": {"jobs": 732, "succeeded": 730, "failed": 2, "calls": 741, "calledBack": 721},
+        },
         "quota": {
             "users": 1240,
             "totalCredits": 620000,
@@ -156,6 +166,7 @@ EXAMPLES: dict[str, Any] = {
         "generatedAt": LATER,
     },  # fmt: skip
     "CachePurgePublic": {"link": LINK, "purged": 1},
+    "ProviderStats": {"jobs": 732, "succeeded": 730, "failed": 2, "calls": 741, "calledBack": 721},
     "JobsExportPublic": {
         "quota": QUOTA,
         "jobs": [JOB],

@@ -2175,6 +2175,31 @@ export interface components {
             errors?: Record<string, never>[];
         };
         /**
+         * ProviderStats
+         * @description The jobs whose current task is at one provider: `calls` is their tasks' creates
+         *     and polls (the provider's credits), `calledBack` those completed by the provider's
+         *     callback with no poll.
+         * @example {
+         *       "jobs": 732,
+         *       "succeeded": 730,
+         *       "failed": 2,
+         *       "calls": 741,
+         *       "calledBack": 721
+         *     }
+         */
+        ProviderStats: {
+            /** Jobs */
+            jobs: number;
+            /** Succeeded */
+            succeeded: number;
+            /** Failed */
+            failed: number;
+            /** Calls */
+            calls: number;
+            /** Calledback */
+            calledBack: number;
+        };
+        /**
          * QuotaPublic
          * @example {
          *       "totalQuota": 500,
@@ -2534,6 +2559,22 @@ export interface components {
          *       "deadLetters": 0,
          *       "upstreamCalls": 18210,
          *       "upstreamCallsSaved": 2950,
+         *       "byProvider": {
+         *         "removesora": {
+         *           "jobs": 9100,
+         *           "succeeded": 9080,
+         *           "failed": 10,
+         *           "calls": 18210,
+         *           "calledBack": 0
+         *         },
+         *         "kie": {
+         *           "jobs": 732,
+         *           "succeeded": 730,
+         *           "failed": 2,
+         *           "calls": 741,
+         *           "calledBack": 721
+         *         }
+         *       },
          *       "quota": {
          *         "users": 1240,
          *         "totalCredits": 620000,
@@ -2565,6 +2606,13 @@ export interface components {
             upstreamCalls: number;
             /** Upstreamcallssaved */
             upstreamCallsSaved: number;
+            /**
+             * Byprovider
+             * @default {}
+             */
+            byProvider: {
+                [key: string]: components["schemas"]["ProviderStats"];
+            };
             quota: components["schemas"]["QuotaUsage"];
             /**
              * Generatedat

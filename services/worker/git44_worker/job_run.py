@@ -149,6 +149,7 @@ class JobRun:
         an upstream on its path is down."""
         breakers = self.ctx.breakers
         permit = await breakers.permit(provider.upstreams)
+        metrics.PROVIDER_CALLS.labels(provider.name, op).inc()
         try:
             own_key = provider.own_key()
             if own_key is None:

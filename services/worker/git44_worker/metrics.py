@@ -24,6 +24,11 @@ UPSTREAM_CALLS = Counter(
     "Calls to RemoveSora through ScraperAPI, by operation (create, poll).",
     ["op"],
 )
+PROVIDER_CALLS = Counter(
+    "git44_worker_provider_calls_total",
+    "Calls made to each provider (removesora, kie), by operation (create, poll).",
+    ["provider", "op"],
+)
 UPSTREAM_CALLS_BY_KEY = Counter(
     "git44_worker_upstream_calls_by_key_total",
     "Upstream calls (each one ScraperAPI credit) by key id, operation (create, poll) and "

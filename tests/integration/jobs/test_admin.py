@@ -129,3 +129,26 @@ async def test_stats_count_upstream_calls_made_and_saved_by_the_cache(
     stats = response.json()
     assert stats["upstreamCalls"] == 3 + 6 + 0 + 3
     assert stats["upstreamCallsSaved"] == round(1 * (3 + 6) / 2)
+
+
+async def test_stats_split_jobs_and_calls_by_provider(
+    jobs: Jobs, users: Users, mongo_db: Database
+) -> None:
+    admin, user = await users.create(role="admin"), await users.create(quota={"total": 10})
+    ids = [await _submit(jobs, users, user) for _ in range(4)]
+    updates = [
+        {"status": "success", "provider": "removesora", "task_id": "t1", "poll_count": 2},
+        {"status": "failed", "provider": "removesora", "task_id": "t2", "poll_count": 5},
+        {"status": "success", "provider": "kie", "task_id": "t3", "poll_count": 0,
+         "callback": {"state": "success"}},
+        {"status": "success", "provider": "kie", "task_id": "t4", "poll_count": 1},
+    ]  # fmt: skip
+    for job_id, fields in zip(ids, updates, strict=True):
+        await mongo_db.removal_jobs.update_one({"_id": job_id}, {"$set": fields})
+
+    response = await jobs.client.get("/api/admin/stats", headers=users.bearer(admin, role="admin"))
+
+    assert response.json()["byProvider"] == {
+        "removesora": {"jobs": 2, "succeeded": 1, "failed": 1, "calls": 2 + 7, "calledBack": 0},
+        "kie": {"jobs": 2, "succeeded": 2, "failed": 0, "calls": 2 + 1, "calledBack": 1},
+    }

@@ -10,6 +10,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from prometheus_client import REGISTRY
 from pydantic import SecretStr
 
 from git44_common.circuits import CircuitState, Upstream, circuit_state
@@ -153,4 +154,9 @@ async def test_with_scraperapi_down_new_tasks_go_to_the_next_provider(
     assert "/removesora/files/" in done[0]["output_link"]  # the simulator's shared store
     stats = await outage.stats()
     assert stats.kie_tasks_created == 8
+    kie_creates = REGISTRY.get_sample_value(
+        "git44_worker_provider_calls_total", {"provider": "kie", "op": "create"}
+    )
+    assert kie_creates is not None
+    assert kie_creates >= 8
     assert sum(int(d["retry_count"]) for d in done) <= 4

@@ -13,6 +13,18 @@ class QuotaUsage(ApiModel):
     daily_used_today: int
 
 
+class ProviderStats(ApiModel):
+    """The jobs whose current task is at one provider: `calls` is their tasks' creates
+    and polls (the provider's credits), `calledBack` those completed by the provider's
+    callback with no poll."""
+
+    jobs: int
+    succeeded: int
+    failed: int
+    calls: int
+    called_back: int
+
+
 class StatsPublic(ApiModel):
     jobs_by_status: dict[str, int]
     total_jobs: int
@@ -25,5 +37,6 @@ class StatsPublic(ApiModel):
     # jobs completed from the result cache (at the average cost of an upstream success)
     upstream_calls: int
     upstream_calls_saved: int
+    by_provider: dict[str, ProviderStats] = {}
     quota: QuotaUsage
     generated_at: IsoTime

@@ -10,7 +10,7 @@ from aio_pika.abc import AbstractRobustConnection
 
 from git44_common.amqp import Topology
 from git44_common.mongo import Database
-from git44_jobs.admin.models import QuotaUsage, StatsPublic
+from git44_jobs.admin.models import ProviderStats, QuotaUsage, StatsPublic
 from git44_jobs.credits import crud as credits_crud
 from git44_jobs.removals import crud as jobs_crud
 
@@ -62,6 +62,16 @@ async def collect_stats(
         dead_letters=await queue_depth(connection, topology.removal_dead_queue),
         upstream_calls=calls,
         upstream_calls_saved=saved,
+        by_provider={
+            name: ProviderStats(
+                jobs=row["jobs"],
+                succeeded=row["succeeded"],
+                failed=row["failed"],
+                calls=row["jobs"] + row["polls"],
+                called_back=row["called_back"],
+            )
+            for name, row in (await jobs_crud.provider_totals(db)).items()
+        },
         quota=QuotaUsage(
             users=int(totals["users"]),
             total_credits=int(totals["total"]),

@@ -234,6 +234,28 @@ async def recent_durations(db: Database, *, sample: int) -> list[float]:
     return [(doc["completed_at"] - doc["started_at"]).total_seconds() async for doc in cursor]
 
 
+async def provider_totals(db: Database) -> dict[str, dict[str, int]]:
+    """Per provider holding a job's current task: jobs, succeeded, failed, polls and
+    completed by the provider's callback (no poll)."""
+    pipeline: list[Document] = [
+        {"$match": {"provider": {"$type": "string"}}},
+        {
+            "$group": {
+                "_id": "$provider",
+                "jobs": {"$sum": 1},
+                "succeeded": {"$sum": {"$cond": [{"$eq": ["$status", "success"]}, 1, 0]}},
+                "failed": {"$sum": {"$cond": [{"$eq": ["$status", "failed"]}, 1, 0]}},
+                "polls": {"$sum": {"$ifNull": ["$poll_count", 0]}},
+                "called_back": {"$sum": {"$cond": [{"$ifNull": ["$callback.state", False]}, 1, 0]}},
+            }
+        },
+    ]
+    return {
+        str(row["_id"]): {key: int(value) for key, value in row.items() if key != "_id"}
+        async for row in await db[REMOVAL_JOBS].aggregate(pipeline)
+    }
+
+
 async def upstream_call_totals(db: Database) -> dict[tuple[str, bool], dict[str, int]]:
     """Per (status, cached): jobs, and the upstream calls their attempts made (a create
     for each attempt that got a task, plus its polls; the running attempt of an active
