@@ -8,7 +8,10 @@ read back from the jobs and the simulator's control plane: upstream calls per
 successful job (1 create + polls), ready→success p50/p99, jobs/s, and per successful
 job the MongoDB writes and broker messages of every process (tests/bench/_cost.py).
 `frontier-restarted` is `frontier` in a worker started after the `frontier` run: it
-starts from what that run learnt, as a restarted or added worker does.
+starts from what that run learnt, as a restarted or added worker does. `kie` and
+`kie-callbacks` run `frontier` against the second provider (the simulator's `/kie`, its
+own keys), polled or calling back (issue 16); their calls per job are that provider's
+(creates + polls).
 
 The simulator has K keys with concurrency C each (key-manager is told the same C);
 the worker runs K·C jobs at a time, so at most K·C tasks are being processed and the
@@ -56,6 +59,7 @@ POLICIES = os.environ.get(
     "BENCH_PIPELINE_POLICIES", "fixed,adaptive,frontier,frontier-restarted"
 ).split(",")
 RESTARTED = "-restarted"  # a policy run that keeps what the runs before it learnt
+KIE = "kie"  # `kie`, `kie-callbacks`: the second provider, polled or calling back
 # key-manager replicas sharing the keys (docs/operations.md promises two work)
 KEY_MANAGERS = env_int("BENCH_PIPELINE_KEY_MANAGERS", 2)
 
@@ -112,7 +116,13 @@ async def run_policy(
         await forget_learning(stack)
     async with SimControl(stack.url("sim")) as sim:
         await sim.reset(keep_config=True)
-        stack.extra_env["WORKER_POLL_POLICY"] = policy.removesuffix(RESTARTED)
+        provider = "kie" if policy.startswith(KIE) else "removesora"
+        stack.extra_env["WORKER_PROVIDERS"] = provider
+        stack.extra_env["WORKER_CALLBACK_BASE_URL"] = (
+            stack.url("jobs-api") if policy == f"{KIE}-callbacks" else ""
+        )
+        base_policy = "frontier" if provider == "kie" else policy.removesuffix(RESTARTED)
+        stack.extra_env["WORKER_POLL_POLICY"] = base_policy
         name = f"worker-{policy}"
         await start_ready(stack, SPECS["worker"], name=name)
         key_managers = ["key-manager", *(f"key-manager-{n}" for n in range(2, KEY_MANAGERS + 1))]
@@ -155,7 +165,9 @@ def summarise(
     done: list[dict[str, Any]], stats: dict[str, Any], tasks: dict[str, Any]
 ) -> dict[str, Any]:
     successes = [j for j in done if j["status"] == "success"]
+    # ScraperAPI's charged calls, and the second provider's (creates + polls)
     charged = sum(k["charged"] for k in stats["requests_by_key"].values())
+    charged += stats.get("kie_tasks_created", 0) + stats.get("kie_polls", 0)
     delays = [
         (parse_time(j["completedAt"]) - tasks[j["taskId"]].ready_at).total_seconds()
         for j in successes
@@ -181,6 +193,9 @@ def summarise(
         "upstream_calls_per_success": per_job,
         "tasks_created": stats["tasks_created"],
         "task_polls": stats["task_polls"],
+        "kie_tasks_created": stats.get("kie_tasks_created", 0),
+        "kie_polls": stats.get("kie_polls", 0),
+        "kie_callbacks_sent": stats.get("kie_callbacks_sent", 0),
         "max_concurrent_by_key": stats["max_concurrent_by_key"],
         "ready_to_success_ms": ready_delay,
     }

@@ -37,6 +37,7 @@ log = logging.getLogger(__name__)
 
 MODEL = "sora-watermark-remover"
 CALLBACK_TIMEOUT_S = 10.0
+_CALLBACKS: set[asyncio.Task[None]] = set()
 
 
 async def apply_kie_latency(state: State) -> None:
@@ -88,7 +89,12 @@ async def create_task(
     task = state.create_task(video_url)
     state.stats.kie_tasks_created += 1
     if callback:
-        asyncio.create_task(_call_back(state, http, task, callback, str(request.base_url)))
+        pending = asyncio.create_task(
+            _call_back(state, http, task, callback, str(request.base_url))
+        )
+        # the loop keeps only a weak reference to a task: hold it until it is done
+        _CALLBACKS.add(pending)
+        pending.add_done_callback(_CALLBACKS.discard)
     return answer(state, 200, "success", {"taskId": task.task_id})
 
 
@@ -109,9 +115,11 @@ async def record_info(
     return answer(state, 200, "success", record(state, task, str(request.base_url)))
 
 
-def record(state: SimState, task: Task, base_url: str) -> dict[str, Any]:
-    """The task as `recordInfo` shows it now."""
-    now = datetime.now(UTC)
+def record(
+    state: SimState, task: Task, base_url: str, *, now: datetime | None = None
+) -> dict[str, Any]:
+    """The task as `recordInfo` shows it at `now` (default: now)."""
+    now = now or datetime.now(UTC)
     status = task.status_at(now)
     data: dict[str, Any] = {
         "taskId": task.task_id,
@@ -149,7 +157,9 @@ async def _call_back(
     await asyncio.sleep(max(0.0, (task.ready_at - datetime.now(UTC)).total_seconds()))
     if not state.config.kie_callbacks:
         return
-    body = {"code": 200, "msg": "success", "data": record(state, task, base_url)}
+    # a timer may fire a hair before `ready_at`: the callback describes the ended task
+    ended = max(datetime.now(UTC), task.ready_at)
+    body = {"code": 200, "msg": "success", "data": record(state, task, base_url, now=ended)}
     try:
         await http.post(url, json=body, timeout=CALLBACK_TIMEOUT_S)
     except httpx.HTTPError as exc:
