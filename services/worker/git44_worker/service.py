@@ -74,7 +74,11 @@ class WorkerService:
         self.settings = settings
         self.runtime = ServiceRuntime(settings, name=SERVICE)
         self.providers = Providers(
-            build_provider(name, settings, upstream_transport) for name in settings.provider_order
+            (
+                build_provider(name, settings, upstream_transport)
+                for name in settings.provider_order
+            ),
+            weights=settings.provider_weight_map,
         )
         self.callbacks = CallbackWaiters()
         self.sender = WebhookSender(

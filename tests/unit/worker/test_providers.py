@@ -3,11 +3,15 @@ in the order of preference; a stored task to the provider that made it."""
 
 from __future__ import annotations
 
+from collections import Counter
+from random import Random
+
 import pytest
 
 from git44_common.circuits import Upstream
 from git44_worker.adapters.provider import Providers
 from git44_worker.adapters.removesora import CreateOutcome, PollOutcome, TaskCreated
+from git44_worker.core.config import WorkerSettings
 
 
 class Named:
@@ -57,3 +61,22 @@ def test_a_new_task_skips_a_preferred_provider_that_is_not_healthy() -> None:
     providers = Providers([first, second])
     assert providers.for_new_task(lambda p: p is not first) is second
     assert providers.for_new_task(lambda p: False) is first  # all down: the first; it waits
+
+
+def test_weights_share_new_tasks_among_the_healthy_providers() -> None:
+    first, second = Named("first"), Named("second")
+    providers = Providers([first, second], weights={"first": 3, "second": 1}, rng=Random(5))
+    picks = Counter(providers.for_new_task().name for _ in range(4000))
+    assert 0.70 < picks["first"] / 4000 < 0.80
+    # a provider that is down gets nothing, whatever its weight
+    assert {providers.for_new_task(lambda p: p is second).name for _ in range(50)} == {"second"}
+
+
+def test_weights_must_name_configured_providers() -> None:
+    with pytest.raises(ValueError, match="provider_weights"):
+        WorkerSettings(providers="removesora", provider_weights="kie:1")
+    with pytest.raises(ValueError, match="provider_weights"):
+        WorkerSettings(providers="removesora", provider_weights="removesora:x")
+    assert WorkerSettings(provider_weights="removesora:2").provider_weight_map == {
+        "removesora": 2.0
+    }

@@ -13,6 +13,7 @@ only a new attempt (a retry) may start elsewhere.
 
 from __future__ import annotations
 
+import random
 from collections.abc import Callable, Iterable, Mapping
 from typing import Protocol
 
@@ -41,17 +42,38 @@ class Provider(Protocol):
 class Providers:
     """The configured providers, in the order of preference (`WORKER_PROVIDERS`)."""
 
-    def __init__(self, providers: Iterable[Provider]) -> None:
+    def __init__(
+        self,
+        providers: Iterable[Provider],
+        *,
+        weights: Mapping[str, float] | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
         self._by_name: Mapping[str, Provider] = {p.name: p for p in providers}
         if not self._by_name:
             raise ValueError("at least one provider is needed")
         self._order = list(self._by_name)
+        self._weights = dict(weights or {})
+        self._rng = rng or random.Random()
 
     def for_new_task(self, healthy: Callable[[Provider], bool] = lambda _: True) -> Provider:
-        """Where a new task goes: the first in the order of preference that is
-        `healthy` (no open circuit on its path), else the first (its job waits)."""
+        """Where a new task goes: among the `healthy` providers (no open circuit on
+        their path), the first in the order of preference — or, with weights, one drawn
+        in proportion to them; when none is healthy, the first (its job waits)."""
         candidates = [self._by_name[name] for name in self._order]
-        return next((p for p in candidates if healthy(p)), candidates[0])
+        up = [p for p in candidates if healthy(p)]
+        if not up:
+            return candidates[0]
+        weighted = [(p, self._weights.get(p.name, 0.0)) for p in up]
+        total = sum(w for _, w in weighted)
+        if not self._weights or total <= 0:
+            return up[0]
+        pick = self._rng.uniform(0, total)
+        for provider, weight in weighted:
+            pick -= weight
+            if pick <= 0 and weight > 0:
+                return provider
+        return next(p for p, w in reversed(weighted) if w > 0)
 
     @property
     def names(self) -> list[str]:

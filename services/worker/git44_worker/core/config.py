@@ -42,6 +42,9 @@ class WorkerSettings(WebhookSecretsSettings, ResultCacheSettings):
     # the providers, in the order of preference: a new task goes to the first whose
     # circuits are closed (adapters/provider.py); "removesora" and "kie"
     providers: str = "removesora"
+    # optional weights to share new tasks among the healthy providers, e.g.
+    # "removesora:3,kie:1" (none: always the first healthy one in the order)
+    provider_weights: str = ""
     # the kie-style provider (adapters/kie.py): its base URL and API keys (comma-separated)
     kie_url: str = "http://127.0.0.1:8090/kie"
     kie_api_keys: SecretStr | None = None
@@ -54,6 +57,15 @@ class WorkerSettings(WebhookSecretsSettings, ResultCacheSettings):
     @property
     def provider_order(self) -> list[str]:
         return [name.strip() for name in self.providers.split(",") if name.strip()]
+
+    @property
+    def provider_weight_map(self) -> dict[str, float]:
+        weights: dict[str, float] = {}
+        for entry in self.provider_weights.split(","):
+            if entry.strip():
+                name, _, value = entry.partition(":")
+                weights[name.strip()] = float(value)
+        return weights
 
     @property
     def kie_key_list(self) -> list[str]:
@@ -156,6 +168,12 @@ class WorkerSettings(WebhookSecretsSettings, ResultCacheSettings):
                 f"providers must name each of {sorted(KNOWN_PROVIDERS)} at most once, "
                 f"got {self.providers!r}"
             )
+        try:
+            weights = self.provider_weight_map
+        except ValueError:
+            raise ValueError("provider_weights must look like 'removesora:3,kie:1'") from None
+        if set(weights) - set(order) or any(w < 0 for w in weights.values()):
+            raise ValueError("provider_weights names only configured providers, weights >= 0")
         if "kie" in order and not self.kie_key_list:
             raise ValueError("the kie provider needs kie_api_keys")
         return self
