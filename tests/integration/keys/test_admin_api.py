@@ -261,6 +261,7 @@ async def test_the_summary_shows_the_upstreams_circuit_breakers(
     assert [(c["upstream"], c["state"]) for c in summary["circuits"]] == [
         ("scraperapi", "closed"),
         ("removesora", "closed"),
+        ("kie", "closed"),
     ]
     now = utc_now()
     await mongo_db[UPSTREAM_CIRCUITS].insert_one(
