@@ -11,6 +11,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -18,22 +19,36 @@ from pathlib import Path
 
 import httpx
 
+_HANDED_OUT: set[int] = set()
+_HANDED_OUT_LOCK = threading.Lock()
+
 
 def free_port() -> int:
     """A port nothing listens on, picked below the kernel's ephemeral range: a port the
     kernel hands out (bind to 0) can be taken by an outgoing connection before the
-    service binds it, and the suite makes thousands of those."""
-    for _ in range(200):
-        port = random.randint(20000, 30999)
-        with socket.socket() as sock:
-            try:
-                sock.bind(("127.0.0.1", port))
-            except OSError:
+    service binds it, and the suite makes thousands of those.
+
+    A port is handed out once per process: a stack picks all its ports before any of
+    its services binds one, so two picks of the same free port would give two services
+    one port, and the readiness check of the one that lost the bind would be answered
+    by the other (a CI run saw jobs-api's URL answered by another service)."""
+    with _HANDED_OUT_LOCK:
+        for _ in range(400):
+            port = random.randint(20000, 30999)
+            if port in _HANDED_OUT:
                 continue
+            with socket.socket() as sock:
+                try:
+                    sock.bind(("127.0.0.1", port))
+                except OSError:
+                    continue
+            _HANDED_OUT.add(port)
             return port
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = int(sock.getsockname()[1])
+        _HANDED_OUT.add(port)
+        return port
 
 
 def port_open(host: str, port: int, timeout: float = 0.5) -> bool:
