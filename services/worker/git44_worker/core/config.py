@@ -78,7 +78,7 @@ class WorkerSettings(WebhookSecretsSettings, ResultCacheSettings):
     poll_policy: Literal["fixed", "adaptive", "frontier"] = Field(
         default="frontier",
         description=(
-            "frontier (default; ~2.17 upstream calls per job and ready→success p50 < 0.8 s"
+            "frontier (default; ~2.15 upstream calls per job and ready→success p50 ~0.7 s"
             " on the pipeline bench, docs/benchmarks.md): first poll at the learnt"
             " poll_first_quantile,"
             " second just after the learnt maximum; fixed: every poll after poll_min..max"
@@ -87,7 +87,7 @@ class WorkerSettings(WebhookSecretsSettings, ResultCacheSettings):
         ),
     )
     poll_first_quantile: float = Field(
-        default=0.88,
+        default=0.85,
         gt=0.5,
         lt=1.0,
         description=(
