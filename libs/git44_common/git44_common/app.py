@@ -25,6 +25,7 @@ from git44_common.middleware import (
 from git44_common.openapi import document_problems, operation_id
 from git44_common.problems import install_problem_handlers
 from git44_common.settings import ServiceSettings
+from git44_common.tracing import configure_tracing, instrument_app
 
 
 class Lifespan(Protocol):
@@ -74,6 +75,8 @@ def create_service_app(
 def serve(app: FastAPI, settings: ServiceSettings, *, service: str) -> None:
     """Run `app` with uvicorn on the configured host and port, logging as JSON."""
     configure_logging(service=service, level=settings.log_level, json=settings.log_json)
+    configure_tracing(service)
+    instrument_app(app)
     config = uvicorn.Config(
         app,
         host=settings.host,

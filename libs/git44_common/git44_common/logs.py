@@ -19,6 +19,7 @@ from typing import Any
 from pythonjsonlogger.json import JsonFormatter
 
 from git44_common.correlation import get_correlation_id
+from git44_common.tracing import current_ids
 
 REDACTED = "[REDACTED]"
 MIN_SECRET_LENGTH = 8
@@ -96,6 +97,8 @@ _STANDARD_ATTRS = frozenset(logging.makeLogRecord({}).__dict__) | {
     "taskName",
     "service",
     "correlation_id",
+    "trace_id",
+    "span_id",
 }
 _EXCEPTION_FORMATTER = logging.Formatter()
 _HANDLER_MARK = "_git44_handler"
@@ -179,7 +182,8 @@ def _redact_message(record: logging.LogRecord) -> None:
 
 
 class ContextFilter(logging.Filter):
-    """Adds `service` and the current `correlation_id` to every record."""
+    """Adds `service`, the current `correlation_id` and, inside a trace, its `trace_id`
+    and `span_id` to every record."""
 
     def __init__(self, service: str) -> None:
         super().__init__()
@@ -189,13 +193,16 @@ class ContextFilter(logging.Filter):
         record.service = self.service
         if getattr(record, "correlation_id", None) is None:
             record.correlation_id = get_correlation_id()
+        ids = current_ids()
+        record.trace_id, record.span_id = ids if ids is not None else (None, None)
         return True
 
 
 def json_formatter() -> logging.Formatter:
-    """One JSON object a line: time, level, logger, message, service, correlation_id, extras."""
+    """One JSON object a line: time, level, logger, message, service, correlation_id,
+    trace_id, span_id, extras."""
     return JsonFormatter(
-        ["levelname", "name", "message", "service", "correlation_id"],
+        ["levelname", "name", "message", "service", "correlation_id", "trace_id", "span_id"],
         rename_fields={"levelname": "level", "name": "logger"},
         timestamp="time",
     )

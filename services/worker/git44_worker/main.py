@@ -13,6 +13,7 @@ from fastapi import FastAPI
 
 from git44_common.app import create_service_app
 from git44_common.logs import configure_logging
+from git44_common.tracing import configure_tracing
 from git44_worker.core.config import WorkerSettings
 from git44_worker.service import SERVICE, WorkerService
 
@@ -61,6 +62,7 @@ async def _started_before_stop(worker: WorkerService, stop: asyncio.Event) -> bo
 async def main() -> None:
     settings = WorkerSettings()
     configure_logging(service=SERVICE, level=settings.log_level, json=settings.log_json)
+    configure_tracing(SERVICE)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):

@@ -35,12 +35,8 @@ from git44_common.amqp.errors import (
 from git44_common.amqp.metrics import MESSAGES_PUBLISHED
 from git44_common.amqp.topology import QueueFamily, Topology
 from git44_common.clock import utc_now
-from git44_common.correlation import (
-    CORRELATION_HEADER,
-    TRACEPARENT_HEADER,
-    get_correlation_id,
-    get_traceparent,
-)
+from git44_common.correlation import CORRELATION_HEADER, TRACEPARENT_HEADER, get_correlation_id
+from git44_common.tracing import traceparent as current_traceparent
 
 log = logging.getLogger(__name__)
 
@@ -48,11 +44,13 @@ JSON_CONTENT_TYPE = "application/json"
 
 
 def tracing_headers(headers: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """`headers` plus x-correlation-id and traceparent from the current context."""
+    """`headers` plus x-correlation-id and traceparent from the current context (with
+    tracing on, aio-pika's instrumentation replaces the traceparent by its publish
+    span's)."""
     result = dict(headers or {})
     if (correlation_id := get_correlation_id()) is not None:
         result.setdefault(CORRELATION_HEADER, correlation_id)
-    if (traceparent := get_traceparent()) is not None:
+    if (traceparent := current_traceparent()) is not None:
         result.setdefault(TRACEPARENT_HEADER, traceparent)
     return result
 

@@ -32,11 +32,13 @@ from pydantic import BaseModel
 from git44_common.clock import Clock
 from git44_common.mongo import Database, Document
 from git44_common.tasks import run_every
+from git44_common.tracing import restored, tracer
 from git44_jobs import metrics
 from git44_jobs.outbox.publish import Outbox
 from git44_jobs.removals import crud as jobs_crud
 
 log = logging.getLogger(__name__)
+TRACER = tracer(__name__)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -96,6 +98,16 @@ class OutboxRelay:
         )
 
     async def _publish(self, job: Document, now: datetime) -> bool:
+        """Publish `job` in the trace of the submission that stored it."""
+        with (
+            restored(job.get("traceparent")),
+            TRACER.start_as_current_span(
+                "outbox relay", attributes={"git44.job_id": str(job["_id"])}
+            ),
+        ):
+            return await self._publish_in_trace(job, now)
+
+    async def _publish_in_trace(self, job: Document, now: datetime) -> bool:
         if not await self._outbox.request_removal(job):
             await jobs_crud.release_relay_claim(self._db, job["_id"])
             return False

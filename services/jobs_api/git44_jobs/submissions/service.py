@@ -26,6 +26,7 @@ from git44_common.exceptions import InvalidLink, ValidationFailed
 from git44_common.jobs import Source, new_job_document
 from git44_common.links import validate_callback_url, validate_sora_link
 from git44_common.mongo import Database, Document, is_duplicate_key_error
+from git44_common.tracing import traceparent
 from git44_common.webhook_endpoints import EndpointDirectory
 from git44_jobs import metrics
 from git44_jobs.core.batching import Batcher
@@ -136,6 +137,8 @@ class Submitter:
         # off it meanwhile (released at once if the publish fails), so a normal
         # submission is published once, not also by the relay.
         job["relay_claimed_until"] = now + timedelta(seconds=self.request_claim_seconds)
+        if (parent := traceparent()) is not None:
+            job["traceparent"] = parent  # a relay that publishes it continues its trace
         return job
 
     async def _existing_or_refusal(self, user_id: str, job_id: str, *, now: datetime) -> Document:
