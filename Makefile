@@ -38,7 +38,7 @@ clients-lock:  ## re-resolve docs/clients/typescript's lockfile, without hosts o
 contract: $(STAMP) $(CLIENTS_STAMP)  ## rewrite the public OpenAPI document and its TypeScript types
 	$(BIN)/python -m tools.public_api
 
-system-packages:  ## Debian's nginx, promtool, Node.js and Chromium for the gateway, deployment, contract and browser tests (root)
+system-packages:  ## Debian's nginx, promtool, amtool, Node.js and Chromium for the gateway, deployment, contract and browser tests (root)
 	.ci/install-system-packages.sh
 
 run: $(STAMP)  ## run everything locally: SecantusDB, RabbitMQ check, simulator, four services

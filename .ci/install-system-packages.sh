@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # Debian packages the deployment tests need: promtool (package `prometheus`) to check
-# the Prometheus config, alert rules and /metrics output, nginx for `nginx -t` and
+# the Prometheus config, alert rules and /metrics output, amtool (package
+# `prometheus-alertmanager`) to check the Alertmanager config, nginx for `nginx -t` and
 # the gateway e2e test, Node.js/npm for the public contract's TypeScript types, and
-# Chromium for the browser test. Idempotent: does nothing when both tools are already installed.
+# Chromium for the browser test. Idempotent: does nothing when every tool is already installed.
 # Package daemons are NOT started (only the binaries are used).
 set -euo pipefail
 
 missing=()
 command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
+command -v amtool >/dev/null 2>&1 || missing+=(prometheus-alertmanager)
 command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || missing+=(nginx-light)
 # Node.js and npm: the public contract's TypeScript types (docs/clients/typescript)
 command -v node >/dev/null 2>&1 || missing+=(nodejs)
@@ -18,7 +20,7 @@ command -v openssl >/dev/null 2>&1 || missing+=(openssl)
 # Chromium: the SPA path in a real browser (tests/browser, Playwright drives it)
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 if [ ${#missing[@]} -eq 0 ]; then
-    echo "system packages: promtool, nginx, node, jq, openssl and chromium already installed"
+    echo "system packages: promtool, amtool, nginx, node, jq, openssl and chromium already installed"
     exit 0
 fi
 
@@ -28,7 +30,8 @@ if [ "$(id -u)" -ne 0 ]; then
     SUDO="sudo"
 fi
 
-# Keep the packages' init scripts from starting daemons (nginx on :80, prometheus on :9090).
+# Keep the packages' init scripts from starting daemons (nginx on :80, prometheus on :9090,
+# alertmanager on :9093).
 policy=/usr/sbin/policy-rc.d
 created_policy=""
 if [ ! -e "$policy" ]; then

@@ -1,6 +1,7 @@
 """What Prometheus and Grafana get from the running services: every /metrics output
-passes `promtool check metrics`, and every metric the dashboard and the alert rules
-query is one the services (or RabbitMQ's prometheus plugin, or Prometheus) export."""
+passes `promtool check metrics`, and every metric the dashboards and the alert rules
+query is one the services (or RabbitMQ's prometheus plugin, the MongoDB exporter, or
+Prometheus) export."""
 
 from __future__ import annotations
 
@@ -18,13 +19,13 @@ from localstack import SERVICES, LocalStack
 pytestmark = pytest.mark.e2e
 
 ROOT = Path(__file__).resolve().parents[2]
-DASHBOARD = ROOT / "deploy" / "grafana" / "dashboards" / "git44-job-flow.json"
+DASHBOARDS = sorted((ROOT / "deploy" / "grafana" / "dashboards").glob("*.json"))
 RULES = ROOT / "deploy" / "prometheus" / "alerts.yml"
 NAMES = [spec.name for spec in SERVICES]
 
 # Not from our services: Prometheus' own `up`, and RabbitMQ's prometheus plugin,
 # /metrics/detailed families queue_coarse_metrics and queue_consumer_count (RabbitMQ's
-# "Monitoring with Prometheus" guide, configurable metric groups).
+# "Monitoring with Prometheus" guide, configurable metric groups) ...
 EXTERNAL = {
     "up",
     "rabbitmq_detailed_queue_messages_ready",
@@ -32,6 +33,37 @@ EXTERNAL = {
     "rabbitmq_detailed_queue_messages",
     "rabbitmq_detailed_queue_process_reductions_total",
     "rabbitmq_detailed_queue_consumers",
+}
+# ... its aggregated /metrics (rabbitmq-server deps/rabbitmq_prometheus, collectors
+# prometheus_rabbitmq_core_metrics_collector and _global_metrics_collector) ...
+EXTERNAL |= {
+    "rabbitmq_alarms_memory_used_watermark",
+    "rabbitmq_alarms_free_disk_space_watermark",
+    "rabbitmq_process_resident_memory_bytes",
+    "rabbitmq_resident_memory_limit_bytes",
+    "rabbitmq_disk_space_available_bytes",
+    "rabbitmq_disk_space_available_limit_bytes",
+    "rabbitmq_queue_messages_ready",
+    "rabbitmq_queue_messages_unacked",
+    "rabbitmq_global_messages_received_total",
+    "rabbitmq_global_messages_confirmed_total",
+    "rabbitmq_global_messages_delivered_total",
+    "rabbitmq_connections",
+    "rabbitmq_channels",
+    "rabbitmq_queues",
+}
+# ... and percona/mongodb_exporter 0.47 (its README and exporter/v1_compatibility.go):
+# mongodb_up, replSetGetStatus (mongodb_rs_*), getDiagnosticData's serverStatus
+# (mongodb_ss_*) and dbStats (mongodb_dbstats_*).
+EXTERNAL |= {
+    "mongodb_up",
+    "mongodb_rs_members_optimeDate",
+    "mongodb_ss_opcounters",
+    "mongodb_ss_connections",
+    "mongodb_dbstats_dataSize",
+    "mongodb_dbstats_storageSize",
+    "mongodb_dbstats_indexSize",
+    "mongodb_dbstats_objects",
 }
 SUFFIXES = {
     "counter": ("_total", "_created"),
@@ -68,10 +100,12 @@ def metric_names(expr: str) -> set[str]:
     }
 
 
-def dashboard_queries() -> Iterator[tuple[str, str]]:
-    for panel in json.loads(DASHBOARD.read_text())["panels"]:
-        for target in panel.get("targets", []):
-            yield panel["title"], target["expr"].replace("$__rate_interval", "5m")
+def dashboard_queries(dashboard: Path | None = None) -> Iterator[tuple[str, str]]:
+    for path in [dashboard] if dashboard else DASHBOARDS:
+        for panel in json.loads(path.read_text())["panels"]:
+            for target in panel.get("targets", []):
+                where = f"{path.stem}: {panel['title']}"
+                yield where, target["expr"].replace("$__rate_interval", "5m")
 
 
 def rule_queries() -> Iterator[tuple[str, str]]:
@@ -108,9 +142,14 @@ def test_metric_names_follow_prometheus_conventions(expositions: dict[str, str])
             assert not re.search(r"_(ms|milliseconds|minutes|hours)(_|$)", family), family
 
 
-def test_the_dashboard_is_valid_grafana_json() -> None:
-    dashboard = json.loads(DASHBOARD.read_text())
-    assert dashboard["uid"] == "git44-job-flow"
+def test_both_dashboards_ship() -> None:
+    assert [path.stem for path in DASHBOARDS] == ["git44-broker-database", "git44-job-flow"]
+
+
+@pytest.mark.parametrize("path", DASHBOARDS, ids=lambda path: path.stem)
+def test_the_dashboard_is_valid_grafana_json(path: Path) -> None:
+    dashboard = json.loads(path.read_text())
+    assert dashboard["uid"] == path.stem
     ids = [panel["id"] for panel in dashboard["panels"]]
     assert len(ids) == len(set(ids))
     for panel in dashboard["panels"]:
@@ -119,7 +158,25 @@ def test_the_dashboard_is_valid_grafana_json() -> None:
             assert target["datasource"] == {"type": "prometheus", "uid": "prometheus"}
             assert target["expr"]
             assert target["refId"]
-    assert len(list(dashboard_queries())) >= 20
+    assert len(list(dashboard_queries(path))) >= 20
+
+
+def test_every_dashboard_query_parses(promtool: str, tmp_path: Path) -> None:
+    """Each query as a recording rule: `promtool check rules` parses its PromQL."""
+    records = [
+        {"record": f"dashboard:query_{index}", "expr": expr}
+        for index, (_, expr) in enumerate(dashboard_queries())
+    ]
+    rules = tmp_path / "dashboards.yml"
+    rules.write_text(yaml.safe_dump({"groups": [{"name": "dashboards", "rules": records}]}))
+    result = subprocess.run(
+        [promtool, "check", "rules", str(rules)],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_every_queried_metric_is_exported(expositions: dict[str, str]) -> None:
