@@ -120,13 +120,17 @@ class UpstreamBreakers:
     async def record(self, permit: Permit, outcome: object) -> UpstreamDown | None:
         """Learn from the call's outcome; the wait the job must go into when it failed
         because an upstream is down (its circuit open now), else None."""
-        if not self.settings.breaker_enabled:
-            return None
         failed = outcome.upstream if isinstance(outcome, UpstreamError) else None
         # who answered: those on the path before the one that failed (nothing behind a
         # proxy that failed itself was reached)
         chain = list(permit.upstreams)
         answered = chain[: chain.index(failed)] if failed in chain else chain
+        for name in answered:
+            metrics.UPSTREAM_OUTCOMES.labels(name, "answered").inc()
+        if failed is not None:
+            metrics.UPSTREAM_OUTCOMES.labels(failed, "failed").inc()
+        if not self.settings.breaker_enabled:
+            return None
         now = utc_now()
         for name in permit.probes:
             if name is failed:

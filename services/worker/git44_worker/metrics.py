@@ -48,6 +48,12 @@ CALLBACKS = Counter(
     "(not waited for longer: polled as usual).",
     ["outcome"],
 )
+UPSTREAM_OUTCOMES = Counter(
+    "git44_worker_upstream_outcomes_total",
+    "Each upstream on a call's path (scraperapi, removesora, kie), by whether it answered "
+    "or failed (5xx or no answer: what the circuit breaker counts).",
+    ["upstream", "outcome"],
+)
 CIRCUIT_STATE = Gauge(
     "git44_worker_upstream_circuit_state",
     "An upstream's circuit as this worker last read it: 0 closed, 1 open, 2 half-open.",
