@@ -97,7 +97,10 @@ def instrument_app(app: Any) -> None:
     from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 
     FastAPIInstrumentor.instrument_app(
-        app, excluded_urls=EXCLUDED_URLS, server_request_hook=_scrub_served
+        app,
+        excluded_urls=EXCLUDED_URLS,
+        server_request_hook=_scrub_served,
+        exclude_spans=["receive", "send"],  # one span per request, not one per ASGI event
     )
 
 
