@@ -3,7 +3,7 @@ SHELL := /bin/bash
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
-PACKAGES := libs/git44_common libs/git44_sim services/auth services/jobs_api services/worker services/key_manager
+PACKAGES := libs/git44_common libs/git44_sim libs/git44_ctl services/auth services/jobs_api services/worker services/key_manager
 STAMP := $(VENV)/.installed
 CLIENTS := docs/clients/typescript
 CLIENTS_STAMP := $(CLIENTS)/node_modules/.installed
@@ -23,7 +23,7 @@ $(STAMP): requirements.lock $(addsuffix /pyproject.toml,$(PACKAGES))
 		$(addprefix -e ,$(PACKAGES))
 	touch $(STAMP)
 
-venv: $(STAMP)  ## create .venv with the hash-pinned dependencies and the six packages
+venv: $(STAMP)  ## create .venv with the hash-pinned dependencies and the seven packages
 
 $(CLIENTS_STAMP): $(CLIENTS)/package-lock.json
 	cd $(CLIENTS) && npm ci --ignore-scripts --no-audit --no-fund
@@ -57,7 +57,7 @@ lint: $(STAMP)  ## ruff (lint + format check) and mypy --strict
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy libs/git44_common/git44_common libs/git44_sim/git44_sim services/auth/git44_auth \
 		services/jobs_api/git44_jobs services/worker/git44_worker services/key_manager/git44_keys \
-		tools
+		libs/git44_ctl/git44_ctl tools
 
 format: $(STAMP)  ## apply ruff's fixes and formatting
 	$(BIN)/ruff check --fix .
@@ -75,7 +75,7 @@ lock: $(STAMP)  ## re-resolve requirements.in into the hash-pinned requirements.
 	$(BIN)/uv pip compile requirements.in --generate-hashes --python-version 3.11 --no-header \
 		--no-emit-package git44-common --no-emit-package git44-sim --no-emit-package git44-auth \
 		--no-emit-package git44-jobs --no-emit-package git44-worker --no-emit-package git44-keys \
-		-o requirements.lock
+		--no-emit-package git44-ctl -o requirements.lock
 	deploy/lock.sh
 
 clean:  ## remove the venv, local run data and caches

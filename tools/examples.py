@@ -46,6 +46,19 @@ SCRAPER_KEY = {"id": "sk_41f2", "label": "pool-1", "maskedKey": "5e2f…a91c", "
                "limitedAt": None, "cooldownUntil": None, "creditsLeft": 98720,
                "planConcurrency": 10, "planReadAt": LATER, "createdAt": AT,
                "updatedAt": LATER}  # fmt: skip
+DEAD_LETTER = {"id": "9b2e41c07d5a4f18a3c6e0d2b7f45a13", "queue": "removal", "jobId": JOB_ID,
+               "userId": USER_ID, "reason": "delivery_limit", "sourceQueue": "git44.removal",
+               "deathCount": 5, "deadAt": AT, "storedAt": LATER,
+               "body": '{"schema_version":1,"job_id":"5f0c3e9a8b7d4c2e9f1a6b3c4d5e6f70"}',
+               "bodyTruncated": False}  # fmt: skip
+REPLAYED = {"id": DEAD_LETTER["id"], "jobId": JOB_ID, "replayed": True, "status": "queued",
+            "detail": None}  # fmt: skip
+KEPT = {"id": "4d1a7e0c2b9f4e3a8d6c5b1a0f9e8d7c", "jobId": None, "replayed": False,
+        "status": None, "detail": "The letter is not a removal request: purge it."}  # fmt: skip
+AUDIT_ENTRY = {"id": "0c4f9d2a7e1b4c3d8a5f6e7d9c0b1a2e", "service": "jobs-api",
+               "actor": "e7d9c0b1a2e30c4f9d2a7e1b4c3d8a5f", "action": "dead_letter.replay",
+               "target": JOB_ID, "before": {"letter": DEAD_LETTER["id"], "status": "queued"},
+               "after": {"status": "queued"}, "at": LATER}  # fmt: skip
 PASSWORD = "correct-Horse-battery-9"
 
 EXAMPLES: dict[str, Any] = {
@@ -166,6 +179,13 @@ EXAMPLES: dict[str, Any] = {
         "generatedAt": LATER,
     },  # fmt: skip
     "CachePurgePublic": {"link": LINK, "purged": 1},
+    "DeadLetterPublic": DEAD_LETTER,
+    "DeadLettersPublic": {"data": [DEAD_LETTER], "nextCursor": None},
+    "DeadLetterReplayPublic": REPLAYED,
+    "DeadLettersReplayPublic": {"data": [REPLAYED, KEPT], "nextCursor": None},
+    "DeadLettersPurgedPublic": {"purged": 2},
+    "AuditEntryPublic": AUDIT_ENTRY,
+    "AuditEntriesPublic": {"data": [AUDIT_ENTRY], "nextCursor": "eyJhdCI6IjIwMjYtMTIifQ"},
     "ProviderStats": {"jobs": 732, "succeeded": 730, "failed": 2, "calls": 741, "calledBack": 721},
     "JobsExportPublic": {
         "quota": QUOTA,

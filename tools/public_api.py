@@ -60,7 +60,11 @@ TAGS = [
         "name": "providers",
         "description": "Where removal providers call back (the path's token is the credential).",
     },
-    {"name": "admin", "description": "Operators (`role: admin`): users, quotas, jobs, stats."},
+    {
+        "name": "admin",
+        "description": "Operators (`role: admin`): users, quotas, jobs, stats, dead letters, "
+        "the audit log.",
+    },
     {"name": "admin: scraper keys", "description": "Operators: the ScraperAPI key pool."},
     {"name": "jwks", "description": "The public keys that verify access tokens."},
 ]

@@ -866,6 +866,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/admin/jobs/{job_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Read Removal
+         * @description Any user's job.
+         */
+        get: operations["adminReadRemoval"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/admin/jobs/{job_id}/retry": {
         parameters: {
             query?: never;
@@ -941,6 +961,112 @@ export interface paths {
          * @description Forget the cached results of a Sora link (audited): its next job creates a task.
          */
         delete: operations["adminPurgeResultCache"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/audit-log": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Audit Entries
+         * @description Every service's admin actions, newest first; filter by actor, action, target, time.
+         */
+        get: operations["adminListAuditEntries"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/dead-letters": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Dead Letters
+         * @description The removal queue's dead letters, oldest first (taken over from the dead queue).
+         */
+        get: operations["adminListDeadLetters"];
+        put?: never;
+        post?: never;
+        /**
+         * Purge Dead Letters
+         * @description Forget every dead letter of the removal queue, stored or still queued (audited).
+         */
+        delete: operations["adminPurgeDeadLetters"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/dead-letters/replay": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Replay Dead Letters
+         * @description Replay a page of dead letters, oldest first (audited): each job back to the worker,
+         *     a failed one queued again free of charge; letters that cannot be replayed are kept.
+         */
+        post: operations["adminReplayDeadLetters"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/dead-letters/{letter_id}/replay": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Replay Dead Letter
+         * @description Replay one dead letter (audited): its job back to the worker, a failed one queued
+         *     again free of charge.
+         */
+        post: operations["adminReplayDeadLetter"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/dead-letters/{letter_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Purge Dead Letter
+         * @description Forget one dead letter for good (audited).
+         */
+        delete: operations["adminPurgeDeadLetter"];
         options?: never;
         head?: never;
         patch?: never;
@@ -1487,6 +1613,80 @@ export interface components {
             nextCursor?: string | null;
         };
         /**
+         * AuditEntriesPublic
+         * @example {
+         *       "data": [
+         *         {
+         *           "id": "0c4f9d2a7e1b4c3d8a5f6e7d9c0b1a2e",
+         *           "service": "jobs-api",
+         *           "actor": "e7d9c0b1a2e30c4f9d2a7e1b4c3d8a5f",
+         *           "action": "dead_letter.replay",
+         *           "target": "5f0c3e9a8b7d4c2e9f1a6b3c4d5e6f70",
+         *           "before": {
+         *             "letter": "9b2e41c07d5a4f18a3c6e0d2b7f45a13",
+         *             "status": "queued"
+         *           },
+         *           "after": {
+         *             "status": "queued"
+         *           },
+         *           "at": "2026-12-01T09:30:07Z"
+         *         }
+         *       ],
+         *       "nextCursor": "eyJhdCI6IjIwMjYtMTIifQ"
+         *     }
+         */
+        AuditEntriesPublic: {
+            /** Data */
+            data: components["schemas"]["AuditEntryPublic"][];
+            /** Nextcursor */
+            nextCursor: string | null;
+        };
+        /**
+         * AuditEntryPublic
+         * @description One admin action: who (`actor`, a user id, or a service acting on its own), what
+         *     (`action`, e.g. `job.retry`), on what (`target`), the changed fields before and after.
+         * @example {
+         *       "id": "0c4f9d2a7e1b4c3d8a5f6e7d9c0b1a2e",
+         *       "service": "jobs-api",
+         *       "actor": "e7d9c0b1a2e30c4f9d2a7e1b4c3d8a5f",
+         *       "action": "dead_letter.replay",
+         *       "target": "5f0c3e9a8b7d4c2e9f1a6b3c4d5e6f70",
+         *       "before": {
+         *         "letter": "9b2e41c07d5a4f18a3c6e0d2b7f45a13",
+         *         "status": "queued"
+         *       },
+         *       "after": {
+         *         "status": "queued"
+         *       },
+         *       "at": "2026-12-01T09:30:07Z"
+         *     }
+         */
+        AuditEntryPublic: {
+            /** Id */
+            id: string;
+            /** Service */
+            service?: string | null;
+            /** Actor */
+            actor: string;
+            /** Action */
+            action: string;
+            /** Target */
+            target?: string | null;
+            /** Before */
+            before?: {
+                [key: string]: unknown;
+            } | null;
+            /** After */
+            after?: {
+                [key: string]: unknown;
+            } | null;
+            /**
+             * At
+             * Format: date-time
+             */
+            at: string;
+        };
+        /**
          * BatchItemResult
          * @description One item of a batch: the job (status 202) or the problem that refused it.
          * @example {
@@ -1626,6 +1826,146 @@ export interface components {
          * @enum {string}
          */
         CircuitState: "closed" | "open" | "half_open";
+        /**
+         * DeadLetterPublic
+         * @description A message of `git44.removal.dead`, taken over by jobs-api until it is replayed or
+         *     purged. `jobId` is null when the body is not a removal request (it cannot be
+         *     replayed, only purged).
+         * @example {
+         *       "id": "9b2e41c07d5a4f18a3c6e0d2b7f45a13",
+         *       "queue": "removal",
+         *       "jobId": "5f0c3e9a8b7d4c2e9f1a6b3c4d5e6f70",
+         *       "userId": "a1b2c3d4e5f60718293a4b5c6d7e8f90",
+         *       "reason": "delivery_limit",
+         *       "sourceQueue": "git44.removal",
+         *       "deathCount": 5,
+         *       "deadAt": "2026-12-01T09:30:00Z",
+         *       "storedAt": "2026-12-01T09:30:07Z",
+         *       "body": "{\"schema_version\":1,\"job_id\":\"5f0c3e9a8b7d4c2e9f1a6b3c4d5e6f70\"}",
+         *       "bodyTruncated": false
+         *     }
+         */
+        DeadLetterPublic: {
+            /** Id */
+            id: string;
+            /** Queue */
+            queue: string;
+            /** Jobid */
+            jobId: string | null;
+            /** Userid */
+            userId: string | null;
+            /**
+             * Reason
+             * @description RabbitMQ's reason: `rejected`, `delivery_limit`, `expired`, `maxlen`
+             */
+            reason: string | null;
+            /** Sourcequeue */
+            sourceQueue: string | null;
+            /** Deathcount */
+            deathCount: number;
+            /** Deadat */
+            deadAt: string | null;
+            /**
+             * Storedat
+             * Format: date-time
+             */
+            storedAt: string;
+            /**
+             * Body
+             * @description the message body (its first 4096 characters)
+             */
+            body: string;
+            /** Bodytruncated */
+            bodyTruncated: boolean;
+        };
+        /**
+         * DeadLetterReplayPublic
+         * @description What a replay did with one letter: `replayed` with the job's status after it,
+         *     or kept (`detail` says why).
+         * @example {
+         *       "id": "9b2e41c07d5a4f18a3c6e0d2b7f45a13",
+         *       "jobId": "5f0c3e9a8b7d4c2e9f1a6b3c4d5e6f70",
+         *       "replayed": true,
+         *       "status": "queued",
+         *       "detail": null
+         *     }
+         */
+        DeadLetterReplayPublic: {
+            /** Id */
+            id: string;
+            /** Jobid */
+            jobId: string | null;
+            /** Replayed */
+            replayed: boolean;
+            status: components["schemas"]["JobStatus"] | null;
+            /** Detail */
+            detail?: string | null;
+        };
+        /**
+         * DeadLettersPublic
+         * @example {
+         *       "data": [
+         *         {
+         *           "id": "9b2e41c07d5a4f18a3c6e0d2b7f45a13",
+         *           "queue": "removal",
+         *           "jobId": "5f0c3e9a8b7d4c2e9f1a6b3c4d5e6f70",
+         *           "userId": "a1b2c3d4e5f60718293a4b5c6d7e8f90",
+         *           "reason": "delivery_limit",
+         *           "sourceQueue": "git44.removal",
+         *           "deathCount": 5,
+         *           "deadAt": "2026-12-01T09:30:00Z",
+         *           "storedAt": "2026-12-01T09:30:07Z",
+         *           "body": "{\"schema_version\":1,\"job_id\":\"5f0c3e9a8b7d4c2e9f1a6b3c4d5e6f70\"}",
+         *           "bodyTruncated": false
+         *         }
+         *       ],
+         *       "nextCursor": null
+         *     }
+         */
+        DeadLettersPublic: {
+            /** Data */
+            data: components["schemas"]["DeadLetterPublic"][];
+            /** Nextcursor */
+            nextCursor: string | null;
+        };
+        /**
+         * DeadLettersPurgedPublic
+         * @example {
+         *       "purged": 2
+         *     }
+         */
+        DeadLettersPurgedPublic: {
+            /** Purged */
+            purged: number;
+        };
+        /**
+         * DeadLettersReplayPublic
+         * @example {
+         *       "data": [
+         *         {
+         *           "id": "9b2e41c07d5a4f18a3c6e0d2b7f45a13",
+         *           "jobId": "5f0c3e9a8b7d4c2e9f1a6b3c4d5e6f70",
+         *           "replayed": true,
+         *           "status": "queued",
+         *           "detail": null
+         *         },
+         *         {
+         *           "id": "4d1a7e0c2b9f4e3a8d6c5b1a0f9e8d7c",
+         *           "jobId": null,
+         *           "replayed": false,
+         *           "status": null,
+         *           "detail": "The letter is not a removal request: purge it."
+         *         }
+         *       ],
+         *       "nextCursor": null
+         *     }
+         */
+        DeadLettersReplayPublic: {
+            /** Data */
+            data: components["schemas"]["DeadLetterReplayPublic"][];
+            /** Nextcursor */
+            nextCursor: string | null;
+        };
         /**
          * DeliveryQueuedPublic
          * @description A delivery queued (redelivery, ping): `webhookId` is the `webhook-id` it carries.
@@ -7759,6 +8099,100 @@ export interface operations {
             };
         };
     };
+    adminReadRemoval: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                job_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdminJobPublic"];
+                };
+            };
+            /** @description bad_request: the request cannot be read */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description unauthorized / token_expired / token_invalid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description not_found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description uri_too_long: the gateway refuses a request line over its buffers (8 KiB) */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description rate_limited: a request limit of the caller (RateLimit headers, Retry-After) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description service_unavailable: a dependency is down or the request ran out of time */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     adminRetryRemoval: {
         parameters: {
             query?: never;
@@ -8118,6 +8552,557 @@ export interface operations {
                 };
             };
             /** @description validation_failed: not a Sora share link */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description rate_limited: a request limit of the caller (RateLimit headers, Retry-After) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description service_unavailable: a dependency is down or the request ran out of time */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    adminListAuditEntries: {
+        parameters: {
+            query?: {
+                /** @description a user id */
+                actor?: string | null;
+                /** @description e.g. `job.retry` */
+                action?: string | null;
+                target?: string | null;
+                /** @description from this time on */
+                since?: string | null;
+                /** @description before this time */
+                until?: string | null;
+                cursor?: string | null;
+                /** @description Items per page (default and maximum: JOBS_PAGE_SIZE_*) */
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuditEntriesPublic"];
+                };
+            };
+            /** @description bad_request: the request cannot be read */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description unauthorized / token_expired / token_invalid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description uri_too_long: the gateway refuses a request line over its buffers (8 KiB) */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description rate_limited: a request limit of the caller (RateLimit headers, Retry-After) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description service_unavailable: a dependency is down or the request ran out of time */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    adminListDeadLetters: {
+        parameters: {
+            query?: {
+                jobId?: string | null;
+                cursor?: string | null;
+                /** @description Items per page (default and maximum: JOBS_PAGE_SIZE_*) */
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeadLettersPublic"];
+                };
+            };
+            /** @description bad_request: the request cannot be read */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description unauthorized / token_expired / token_invalid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description uri_too_long: the gateway refuses a request line over its buffers (8 KiB) */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description rate_limited: a request limit of the caller (RateLimit headers, Retry-After) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description service_unavailable: a dependency is down or the request ran out of time */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    adminPurgeDeadLetters: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeadLettersPurgedPublic"];
+                };
+            };
+            /** @description bad_request: the request cannot be read */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description unauthorized / token_expired / token_invalid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description uri_too_long: the gateway refuses a request line over its buffers (8 KiB) */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description validation_failed */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description rate_limited: a request limit of the caller (RateLimit headers, Retry-After) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description service_unavailable: a dependency is down or the request ran out of time */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    adminReplayDeadLetters: {
+        parameters: {
+            query?: {
+                cursor?: string | null;
+                /** @description Items per page (default and maximum: JOBS_PAGE_SIZE_*) */
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeadLettersReplayPublic"];
+                };
+            };
+            /** @description bad_request: the request cannot be read */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description unauthorized / token_expired / token_invalid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description uri_too_long: the gateway refuses a request line over its buffers (8 KiB) */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description rate_limited: a request limit of the caller (RateLimit headers, Retry-After) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description service_unavailable: the broker did not take a job */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    adminReplayDeadLetter: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                letter_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeadLetterReplayPublic"];
+                };
+            };
+            /** @description bad_request: the request cannot be read */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description unauthorized / token_expired / token_invalid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description not_found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description conflict: the letter's job no longer exists, or it is not a removal request */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description uri_too_long: the gateway refuses a request line over its buffers (8 KiB) */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description rate_limited: a request limit of the caller (RateLimit headers, Retry-After) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description service_unavailable: a dependency is down or the request ran out of time */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    adminPurgeDeadLetter: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                letter_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeadLettersPurgedPublic"];
+                };
+            };
+            /** @description bad_request: the request cannot be read */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description unauthorized / token_expired / token_invalid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description not_found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description uri_too_long: the gateway refuses a request line over its buffers (8 KiB) */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation Error */
             422: {
                 headers: {
                     [name: string]: unknown;

@@ -24,6 +24,8 @@ WEBHOOK_SECRETS: Final = "webhook_secrets"
 # jobs-api (writes endpoints); the worker reads them and keeps their failure state
 WEBHOOK_ENDPOINTS: Final = "webhook_endpoints"
 SSE_STREAMS: Final = "sse_streams"
+# jobs-api: messages taken over from `git44.removal.dead` until replayed or purged
+DEAD_LETTERS: Final = "dead_letters"
 # worker
 WEBHOOK_DELIVERIES: Final = "webhook_deliveries"
 # worker (writes; jobs-api reads at submission and purges): git44_common.result_cache

@@ -20,7 +20,16 @@ from git44_common.sessions import watch_sessions
 from git44_common.tasks import stop_task
 from git44_common.tokens import JWKSClient
 from git44_jobs.accounts.consumer import start_account_deletions
-from git44_jobs.api.routes import admin, contract, dev, events, providers, removals, webhooks
+from git44_jobs.api.routes import (
+    admin,
+    contract,
+    dead_letters,
+    dev,
+    events,
+    providers,
+    removals,
+    webhooks,
+)
 from git44_jobs.context import JobsContext
 from git44_jobs.core.config import JobsSettings
 from git44_jobs.core.db import INDEXES
@@ -92,6 +101,7 @@ def create_app(settings: JobsSettings | None = None, *, clock: Clock = utc_now) 
             webhooks.router,
             providers.router,
             admin.router,
+            dead_letters.router,
         ],
         description="Removal jobs, quotas, live job events, the Dev API and admin job tools.",
         version=version("git44-jobs"),

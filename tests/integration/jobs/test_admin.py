@@ -152,3 +152,16 @@ async def test_stats_split_jobs_and_calls_by_provider(
         "removesora": {"jobs": 2, "succeeded": 1, "failed": 1, "calls": 2 + 7, "calledBack": 0},
         "kie": {"jobs": 2, "succeeded": 2, "failed": 0, "calls": 2 + 1, "calledBack": 1},
     }
+
+
+async def test_an_admin_reads_any_users_job(jobs: Jobs, users: Users) -> None:
+    admin, user = await users.create(role="admin"), await users.create()
+    headers = users.bearer(admin, role="admin")
+    job_id = await _submit(jobs, users, user)
+    response = await jobs.client.get(f"/api/admin/jobs/{job_id}", headers=headers)
+    assert response.status_code == 200
+    assert (response.json()["id"], response.json()["userId"]) == (job_id, user)
+    missing = await jobs.client.get("/api/admin/jobs/nope", headers=headers)
+    assert missing.status_code == 404
+    other = await jobs.client.get(f"/api/admin/jobs/{job_id}", headers=users.bearer(user))
+    assert other.status_code == 403

@@ -31,6 +31,7 @@ JOBS_API_OWNERS = {
     "sse_streams": "live/crud.py",
     "users": "admin/crud.py",
     "audit_log": "admin/crud.py",
+    "dead_letters": "dead_letters/crud.py",
 }
 
 

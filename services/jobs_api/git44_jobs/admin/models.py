@@ -1,8 +1,12 @@
-"""The admin panel's numbers."""
+"""The admin panel's numbers, and the audit log's entries."""
 
 from __future__ import annotations
 
-from git44_common.schemas import ApiModel, IsoTime
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any, Self
+
+from git44_common.schemas import ApiModel, IsoTime, Page, iso_utc
 
 
 class QuotaUsage(ApiModel):
@@ -40,3 +44,46 @@ class StatsPublic(ApiModel):
     by_provider: dict[str, ProviderStats] = {}
     quota: QuotaUsage
     generated_at: IsoTime
+
+
+def json_safe(value: Any) -> Any:
+    """A stored value as JSON: times as ISO-8601 UTC, anything else not JSON as text."""
+    if isinstance(value, Mapping):
+        return {str(key): json_safe(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_safe(item) for item in value]
+    if isinstance(value, datetime):
+        return iso_utc(value)
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    return str(value)
+
+
+class AuditEntryPublic(ApiModel):
+    """One admin action: who (`actor`, a user id, or a service acting on its own), what
+    (`action`, e.g. `job.retry`), on what (`target`), the changed fields before and after."""
+
+    id: str
+    service: str | None = None
+    actor: str
+    action: str
+    target: str | None = None
+    before: dict[str, Any] | None = None
+    after: dict[str, Any] | None = None
+    at: IsoTime
+
+    @classmethod
+    def from_doc(cls, doc: Mapping[str, Any], **fields: Any) -> Self:
+        """An entry, its before/after snapshots made JSON-safe."""
+        fields.setdefault("before", _snapshot(doc.get("before")))
+        fields.setdefault("after", _snapshot(doc.get("after")))
+        return super().from_doc(doc, **fields)
+
+
+def _snapshot(value: Any) -> dict[str, Any] | None:
+    safe = json_safe(value)
+    return safe if safe is None or isinstance(safe, dict) else {"value": safe}
+
+
+class AuditEntriesPublic(Page[AuditEntryPublic]):
+    pass

@@ -12,6 +12,7 @@ from git44_common.amqp import Topology
 from git44_common.mongo import Database
 from git44_jobs.admin.models import ProviderStats, QuotaUsage, StatsPublic
 from git44_jobs.credits import crud as credits_crud
+from git44_jobs.dead_letters.service import count_waiting
 from git44_jobs.removals import crud as jobs_crud
 
 DURATION_SAMPLE = 1000
@@ -59,7 +60,9 @@ async def collect_stats(
         avg_processing_seconds=average,
         p95_processing_seconds=p95,
         queue_depth=await queue_depth(connection, topology.removal_queue),
-        dead_letters=await queue_depth(connection, topology.removal_dead_queue),
+        dead_letters=await count_waiting(
+            db, await queue_depth(connection, topology.removal_dead_queue)
+        ),
         upstream_calls=calls,
         upstream_calls_saved=saved,
         by_provider={

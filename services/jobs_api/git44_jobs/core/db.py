@@ -5,6 +5,7 @@ reads auth's `users` and `api_keys` (through git44_common.security).
 """
 
 from git44_jobs.admin import crud as admin
+from git44_jobs.dead_letters import crud as dead_letters
 from git44_jobs.idempotency import crud as idempotency
 from git44_jobs.live import crud as live
 from git44_jobs.ratelimits import crud as ratelimits
@@ -17,5 +18,6 @@ INDEXES = (
     *ratelimits.INDEXES,
     *live.INDEXES,
     *admin.INDEXES,
+    *dead_letters.INDEXES,
     *webhooks.ENDPOINT_INDEXES,
 )

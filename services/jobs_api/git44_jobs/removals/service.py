@@ -45,6 +45,14 @@ async def own_job(db: Database, user_id: str, job_id: str) -> Document:
     return job
 
 
+async def get_any_job(db: Database, job_id: str) -> Document:
+    """Any user's job (an admin's view), or 404."""
+    job = await crud.get_job(db, job_id[:64])
+    if job is None:
+        raise NotFound("No such job.")
+    return job
+
+
 async def list_jobs(
     db: Database, query: Document, *, cursor: str | None, limit: int
 ) -> tuple[list[Document], str | None]:

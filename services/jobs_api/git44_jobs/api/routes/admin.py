@@ -1,4 +1,5 @@
-"""Admin routes: every job, retries, quotas, stats, the result cache (role `admin` only)."""
+"""Admin routes: every job, retries, quotas, stats, the result cache, the audit log (role
+`admin` only)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ from git44_common.contracts import JobStatus
 from git44_common.jobs import AdminJobPublic, AdminJobsPublic
 from git44_common.openapi import prefixed_operation_ids, problems
 from git44_common.quota import view_quota
-from git44_jobs.admin.models import StatsPublic
+from git44_jobs.admin.audit import AuditFilter, list_entries
+from git44_jobs.admin.models import AuditEntriesPublic, AuditEntryPublic, StatsPublic
 from git44_jobs.admin.quotas import change_user_quota
 from git44_jobs.admin.stats import collect_stats
 from git44_jobs.api.deps import AdminUser, Ctx, require_admin
@@ -56,6 +58,12 @@ async def list_removals(
         query["created_at"] = created
     page, next_cursor = await removals.list_jobs(ctx.db, query, cursor=cursor, limit=limit)
     return AdminJobsPublic(data=[AdminJobPublic.from_doc(d) for d in page], next_cursor=next_cursor)
+
+
+@router.get("/jobs/{job_id}", response_model=AdminJobPublic)
+async def read_removal(job_id: str, ctx: Ctx) -> AdminJobPublic:
+    """Any user's job."""
+    return AdminJobPublic.from_doc(await removals.get_any_job(ctx.db, job_id))
 
 
 @router.post(
@@ -108,3 +116,22 @@ async def purge_result_cache(
         target=canonical, before=None, after={"purged": purged}, at=ctx.now(),
     )  # fmt: skip
     return CachePurgePublic(link=canonical, purged=purged)
+
+
+@router.get("/audit-log", response_model=AuditEntriesPublic)
+async def list_audit_entries(
+    ctx: Ctx,
+    limit: PageSize,
+    actor: Annotated[str | None, Query(max_length=64, description="a user id")] = None,
+    action: Annotated[str | None, Query(max_length=64, description="e.g. `job.retry`")] = None,
+    target: Annotated[str | None, Query(max_length=256)] = None,
+    since: Annotated[datetime | None, Query(description="from this time on")] = None,
+    until: Annotated[datetime | None, Query(description="before this time")] = None,
+    cursor: Annotated[str | None, Query(max_length=1024)] = None,
+) -> AuditEntriesPublic:
+    """Every service's admin actions, newest first; filter by actor, action, target, time."""
+    which = AuditFilter(actor=actor, action=action, target=target, since=since, until=until)
+    page, next_cursor = await list_entries(ctx.db, which, cursor=cursor, limit=limit)
+    return AuditEntriesPublic(
+        data=[AuditEntryPublic.from_doc(doc) for doc in page], next_cursor=next_cursor
+    )

@@ -1,0 +1,3 @@
+from git44_ctl.cli import main
+
+main()

@@ -1,0 +1,1 @@
+"""git44ctl's command groups, one module each: users, quota, keys, jobs, dlq, audit."""
