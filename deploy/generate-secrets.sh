@@ -7,6 +7,8 @@
 #   mongo_root_password            MongoDB's root user (backups, the health check)
 #   mongo_keyfile                  the replica set's internal authentication key
 #   mongodb_url                    how the services connect: user git44, its own password
+#   mongodb_monitor_url            how the MongoDB exporter connects: user git44-monitor
+#                                  (clusterMonitor: server and replica-set status only)
 #   amqp_url                       the same for RabbitMQ; RabbitMQ's account is made from it
 #   grafana_admin_password         Grafana's admin user
 #   auth_jwt_private_keys          auth's Ed25519 signing key (PEM)
@@ -28,6 +30,7 @@ chmod 700 "$dir"
 password() { openssl rand -hex 24; }
 fernet_key() { openssl rand -base64 32 | tr '+/' '-_'; }
 mongodb_url() { echo "mongodb://git44:$(password)@mongo:27017/?replicaSet=rs0"; }
+mongodb_monitor_url() { echo "mongodb://git44-monitor:$(password)@mongo:27017/?replicaSet=rs0"; }
 amqp_url() { echo "amqp://git44:$(password)@rabbitmq:5672/"; }
 
 make_secret() {
@@ -46,6 +49,7 @@ make_secret() {
 make_secret mongo_root_password password
 make_secret mongo_keyfile openssl rand -base64 756
 make_secret mongodb_url mongodb_url
+make_secret mongodb_monitor_url mongodb_monitor_url
 make_secret amqp_url amqp_url
 make_secret grafana_admin_password password
 make_secret auth_jwt_private_keys openssl genpkey -algorithm ed25519

@@ -8,8 +8,10 @@
 //    replica set there): the image's entrypoint creates root on it, and must be first.
 // 2. Initiate the one-node replica set once (transactions need one) — authenticated.
 // 3. On the primary, create the services' user from the credentials in the mongodb_url
-//    secret, with readWrite on MONGODB_DB only, unless it exists (a changed password is
-//    set by hand: docs/operations.md).
+//    secret, with readWrite on MONGODB_DB only, and the exporter's from
+//    mongodb_monitor_url, with clusterMonitor (server and replica-set status, no
+//    documents), unless they exist (a changed password is set by hand:
+//    docs/operations.md).
 // 4. Healthy only as the writable primary.
 const fs = require('fs');
 
@@ -35,13 +37,18 @@ try {
 
 if (!db.hello().isWritablePrimary) quit(1);
 
-const credentials = /^mongodb(?:\+srv)?:\/\/([^:@/]+):([^@/]*)@/.exec(secret('mongodb_url'));
-if (credentials === null) throw new Error('mongodb_url names no user and password');
-const serviceUser = decodeURIComponent(credentials[1]);
-if (admin.getUser(serviceUser) === null) {
-  admin.createUser({
-    user: serviceUser,
-    pwd: decodeURIComponent(credentials[2]),
-    roles: [{ role: 'readWrite', db: process.env.MONGODB_DB }],
-  });
-}
+// a user from the credentials in the connection-URL secret `name`, unless it exists
+const ensureUser = (name, roles) => {
+  const credentials = /^mongodb(?:\+srv)?:\/\/([^:@/]+):([^@/]*)@/.exec(secret(name));
+  if (credentials === null) throw new Error(`${name} names no user and password`);
+  const user = decodeURIComponent(credentials[1]);
+  if (admin.getUser(user) === null) {
+    admin.createUser({ user, pwd: decodeURIComponent(credentials[2]), roles });
+  }
+};
+
+ensureUser('mongodb_url', [{ role: 'readWrite', db: process.env.MONGODB_DB }]);
+ensureUser('mongodb_monitor_url', [
+  { role: 'clusterMonitor', db: 'admin' },
+  { role: 'read', db: 'local' },
+]);
