@@ -19,6 +19,7 @@ def test_service_is_alive_ready_and_exports_metrics(stack: LocalStack, name: str
     metrics = httpx.get(f"{base}/metrics")
     assert metrics.status_code == 200
     assert "git44_http_requests_total" in metrics.text
+    assert "git44_event_loop_lag_seconds " in metrics.text  # every service watches its loop
 
 
 @pytest.mark.parametrize("name", HTTP_APIS)

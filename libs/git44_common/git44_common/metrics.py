@@ -9,6 +9,7 @@ labelled `unmatched`.
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, Counter, Gauge, Histogram
@@ -86,3 +87,19 @@ class HttpMetricsMiddleware:
 def metrics_endpoint() -> Response:
     """The process's metrics in Prometheus' text format."""
     return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
+
+
+EVENT_LOOP_LAG = Gauge(
+    "git44_event_loop_lag_seconds",
+    "How late the event loop ran a timer, measured once a second: work that blocks the "
+    "loop (a CPU-bound call, a synchronous read) shows here before it shows in latency.",
+)
+
+
+async def watch_event_loop_lag(interval: float = 1.0) -> None:
+    """Set EVENT_LOOP_LAG every `interval` seconds, for as long as the task runs."""
+    loop = asyncio.get_running_loop()
+    while True:
+        started = loop.time()
+        await asyncio.sleep(interval)
+        EVENT_LOOP_LAG.set(max(0.0, loop.time() - started - interval))

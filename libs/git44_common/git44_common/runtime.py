@@ -22,6 +22,7 @@ from git44_common.amqp.connection import connect, is_connection_open
 from git44_common.amqp.publisher import Publisher
 from git44_common.amqp.topology import Topology, declare_topology
 from git44_common.health import ReadinessCheck
+from git44_common.metrics import watch_event_loop_lag
 from git44_common.mongo import (
     Database,
     IndexSpec,
@@ -61,6 +62,7 @@ class ServiceRuntime:
         self._amqp: AbstractRobustConnection | None = None
         self._channel: AbstractChannel | None = None
         self._publisher: Publisher | None = None
+        self._lag_watch: asyncio.Task[None] | None = None
 
     @property
     def amqp(self) -> AbstractRobustConnection:
@@ -79,6 +81,7 @@ class ServiceRuntime:
 
     async def open(self, *, indexes: Iterable[IndexSpec] = (), wait_seconds: float = 60.0) -> None:
         """Connect to both servers (waiting for them), create indexes, declare the topology."""
+        self._lag_watch = asyncio.create_task(watch_event_loop_lag(), name="event-loop-lag")
         deadline = time.monotonic() + wait_seconds
         await _retry_until(lambda: ping_mongo(self.mongo), what="MongoDB", deadline=deadline)
         await ensure_indexes(self.db, indexes)
@@ -99,6 +102,8 @@ class ServiceRuntime:
             await declare_topology(channel, self.topology)
 
     async def close(self) -> None:
+        if self._lag_watch is not None:
+            self._lag_watch.cancel()
         if self._amqp is not None:
             await self._amqp.close()
         await self.mongo.close()

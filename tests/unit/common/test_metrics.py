@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
 import uuid
 
 import httpx
@@ -9,7 +11,7 @@ from fastapi import FastAPI
 from prometheus_client import REGISTRY
 
 from git44_common.health import build_health_router
-from git44_common.metrics import HttpMetricsMiddleware
+from git44_common.metrics import HttpMetricsMiddleware, watch_event_loop_lag
 from git44_common.problems import install_problem_handlers
 
 
@@ -97,3 +99,21 @@ async def test_metrics_are_served_in_prometheus_text_format() -> None:
         f'git44_http_requests_total{{method="GET",route="/api/removal/{{job_id}}",service="{service}"'
         in response.text
     )
+
+
+async def test_the_event_loop_lag_shows_a_blocked_loop() -> None:
+    """Every service runs `watch_event_loop_lag` (ServiceRuntime.open): a loop blocked
+    for 0.3 s runs the watcher's timer about that late."""
+    watcher = asyncio.create_task(watch_event_loop_lag(interval=0.05))
+    try:
+        await asyncio.sleep(0.12)
+        calm = REGISTRY.get_sample_value("git44_event_loop_lag_seconds")
+        time.sleep(0.3)  # noqa: ASYNC251 - what a CPU-bound call in a handler does to the loop
+        await asyncio.sleep(0.01)  # the overdue timer runs first: the watcher measures
+        blocked = REGISTRY.get_sample_value("git44_event_loop_lag_seconds")
+    finally:
+        watcher.cancel()
+    assert calm is not None
+    assert calm < 0.1
+    assert blocked is not None
+    assert blocked >= 0.2
