@@ -7,6 +7,7 @@ trace id."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import secrets
 import uuid
@@ -22,7 +23,8 @@ from git44_common.jobs.record import new_job_document
 from git44_common.mongo import create_mongo_client
 from tests.utils.accounts import register_account
 from tests.utils.otlp import ReceivedSpan, TraceReceiver, serving_trace_receiver
-from tests.utils.stack import running_stack
+from tests.utils.receiver import serving_receiver
+from tests.utils.stack import LOCAL_WEBHOOKS, running_stack
 from tests.utils.waiting import eventually
 
 pytestmark = pytest.mark.e2e
@@ -48,6 +50,7 @@ def stack(
         "OTEL_BSP_SCHEDULE_DELAY": "200",  # ms: spans leave within a fifth of a second
         "JOBS_OUTBOX_INTERVAL_SECONDS": "0.5",
         "JOBS_OUTBOX_GRACE_SECONDS": "1",
+        **LOCAL_WEBHOOKS,  # the job's webhook goes to a receiver on this machine
     }
     with running_stack(
         mongo_url=mongo_url,
@@ -102,20 +105,41 @@ async def test_one_job_is_one_trace_across_every_service(
     stack: LocalStack, traces: TraceReceiver
 ) -> None:
     traceparent, trace_id, parent = new_traceparent()
-    async with httpx.AsyncClient(timeout=30, trust_env=False) as http:
+    secret_path = f"/hooks/{secrets.token_hex(12)}"  # as Slack's: the path is the secret
+    async with (
+        serving_receiver(secret_path) as receiver,
+        httpx.AsyncClient(timeout=30, trust_env=False) as http,
+    ):
         account = await register_account(http, stack.url("auth"), prefix="trace")
         api = {"X-API-Key": account["apiKey"]["key"]}
         submitted = await http.post(
             f"{stack.url('jobs-api')}/api/v1/removals",
-            json={"inputLink": f"https://sora.chatgpt.com/p/s_tr{uuid.uuid4().hex[:16]}"},
+            json={
+                "inputLink": f"https://sora.chatgpt.com/p/s_tr{uuid.uuid4().hex[:16]}",
+                "callbackUrl": receiver.url,
+            },
             headers={**api, "traceparent": traceparent},
         )
         assert submitted.status_code == 202, submitted.text
         job_url = f"{stack.url('jobs-api')}/api/v1/removals/{submitted.json()['id']}"
         await wait_success(http, job_url, api)
+        await eventually(lambda: asyncio.sleep(0, result=receiver.received), within=20)
+    # the webhook request carries the job's trace to the receiver
+    headers, _ = receiver.received[0]
+    assert headers["traceparent"].split("-")[1] == trace_id
 
     services = {"jobs-api", "worker", "key-manager"}
-    spans = await eventually(complete_trace(traces, trace_id, parent, services), within=20)
+    whole = complete_trace(traces, trace_id, parent, services)
+    hook_origin = f"http://127.0.0.1:{receiver.port}"
+
+    async def with_the_webhook() -> list[ReceivedSpan] | None:
+        spans = await whole()
+        sent = spans and any(
+            str(s.attributes.get("http.url", "")).startswith(hook_origin) for s in spans
+        )
+        return spans if sent else None
+
+    spans = await eventually(with_the_webhook, within=20)
     # the request jobs-api served is the caller's child; everything else hangs below it
     roots = [span for span in spans if span.parent_span_id == parent]
     assert [(span.service, span.kind) for span in roots] == [("jobs-api", SERVER)]
@@ -134,6 +158,14 @@ async def test_one_job_is_one_trace_across_every_service(
     assert all("demo-key" not in str(s.attributes) for s in spans)
     assert all("api_key=[REDACTED]" in str(s.attributes["http.url"]) for s in upstream)
     assert len(upstream) >= 2, [s.name for s in by_service["worker"] if s.kind == CLIENT]
+    # the webhook's span keeps only the receiver's origin: its path may be its secret
+    hooks = [
+        s
+        for s in by_service["worker"]
+        if s.kind == CLIENT and str(s.attributes.get("http.url", "")).startswith(hook_origin)
+    ]
+    assert [s.attributes["http.url"] for s in hooks] == [f"{hook_origin}/[REDACTED]"]
+    assert all(secret_path not in str(s.attributes) for s in spans)
     # the database commands are in the trace too
     assert any(s.attributes.get("db.system") == "mongodb" for s in by_service["worker"])
     # and the log lines of that work carry its trace id

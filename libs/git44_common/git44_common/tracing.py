@@ -27,6 +27,7 @@ import re
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
+from urllib.parse import urlsplit
 
 from opentelemetry import context as otel_context
 from opentelemetry import trace
@@ -105,10 +106,12 @@ def instrument_app(app: Any) -> None:
 
 
 # A span keeps the URL it was made for; ours carry secrets: ScraperAPI keys in the
-# query (`api_key=`), tokens in webhook receivers' URLs, the capability token in a
-# provider's callback path. Bodies and headers are never recorded.
+# query (`api_key=`), tokens in webhook receivers' URLs (in any part of them: Slack's
+# and Discord's are in the path), the capability token in a provider's callback path.
+# Bodies and headers are never recorded.
 _URL_ATTRIBUTES = ("http.url", "url.full", "http.target", "url.path", "url.query")
 _CALLBACK_TOKEN = re.compile(r"(/callback/)[^/?#]+")
+REDACTED_PATH = "/[REDACTED]"
 
 
 def scrub_url(url: str) -> str:
@@ -118,22 +121,38 @@ def scrub_url(url: str) -> str:
     return _CALLBACK_TOKEN.sub(r"\1[REDACTED]", redact(url))
 
 
-def _scrub(span: Any) -> None:
+def origin_only(url: str) -> str:
+    """`url` with its path and query replaced: what a span may keep of a URL a user
+    chose, whose every part may be a secret."""
+    parts = urlsplit(url)
+    if not parts.scheme or not parts.hostname:
+        return REDACTED_PATH
+    port = f":{parts.port}" if parts.port else ""
+    return f"{parts.scheme}://{parts.hostname}{port}{REDACTED_PATH}"
+
+
+def _scrub(span: Any, *, users_url: bool = False) -> None:
     if not span.is_recording():
         return
     attributes = getattr(span, "attributes", None) or {}
     for name in _URL_ATTRIBUTES:
         value = attributes.get(name)
         if isinstance(value, str):
-            span.set_attribute(name, scrub_url(value))
+            span.set_attribute(name, origin_only(value) if users_url else scrub_url(value))
+
+
+def _is_webhook(request: Any) -> bool:
+    """A webhook delivery (Standard Webhooks headers): to a URL its owner chose."""
+    headers = getattr(request, "headers", None)
+    return headers is not None and "webhook-id" in headers
 
 
 def _scrub_request(span: Any, request: Any) -> None:
-    _scrub(span)
+    _scrub(span, users_url=_is_webhook(request))
 
 
 async def _scrub_async_request(span: Any, request: Any) -> None:
-    _scrub(span)
+    _scrub(span, users_url=_is_webhook(request))
 
 
 def _scrub_served(span: Any, scope: Any) -> None:

@@ -88,6 +88,10 @@ async def test_a_deleted_account_loses_its_jobs_quota_and_idempotency_keys(
     others = await submit(jobs, users, other)
     # a worker holds this one: it is at the upstream
     await mongo_db.removal_jobs.update_one({"_id": in_flight}, {"$set": {"status": "processing"}})
+    # dead letters an operator had taken over from the broker (their bodies name the user)
+    await mongo_db.dead_letters.insert_many(
+        [{"_id": "letter-user", "user_id": user}, {"_id": "letter-other", "user_id": other}]
+    )
 
     await announce_deletion(jobs, user)
 
@@ -97,6 +101,8 @@ async def test_a_deleted_account_loses_its_jobs_quota_and_idempotency_keys(
     await eventually(idle_gone, within=10)
     assert await mongo_db.user_quotas.find_one({"_id": user}) is None
     assert await mongo_db.idempotency_keys.find_one({"user_id": user}) is None
+    assert await mongo_db.dead_letters.find_one({"_id": "letter-user"}) is None
+    assert await mongo_db.dead_letters.find_one({"_id": "letter-other"}) is not None
     assert await mongo_db.removal_jobs.find_one({"_id": in_flight}) is not None
     assert await mongo_db.removal_jobs.find_one({"_id": others}) is not None
     assert await mongo_db.user_quotas.find_one({"_id": other}) is not None

@@ -13,6 +13,7 @@ from git44_common.correlation import reset_traceparent, set_traceparent
 from git44_common.logs import build_handler
 from git44_common.tracing import (
     current_ids,
+    origin_only,
     restored,
     scrub_url,
     traceparent,
@@ -78,3 +79,11 @@ def test_log_lines_carry_the_trace_and_span_ids(capsys: pytest.CaptureFixture[st
     inside, outside = (json.loads(line) for line in capsys.readouterr().out.splitlines())
     assert (inside["trace_id"], inside["span_id"]) == (TRACE, PARENT)
     assert (outside["trace_id"], outside["span_id"]) == (None, None)
+
+
+def test_a_url_its_owner_chose_keeps_only_its_origin() -> None:
+    assert origin_only("https://hooks.slack.com/services/T0/B0/s3cr3t?x=1") == (
+        "https://hooks.slack.com/[REDACTED]"
+    )
+    assert origin_only("http://127.0.0.1:9000/hooks/abc") == "http://127.0.0.1:9000/[REDACTED]"
+    assert origin_only("not a url") == "/[REDACTED]"

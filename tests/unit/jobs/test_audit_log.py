@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from bson import ObjectId
@@ -40,3 +40,17 @@ def test_snapshots_become_json_whatever_a_service_stored() -> None:
     )
     assert entry.before == {"value": ["odd"]}
     assert entry.service is None
+
+
+def test_bounds_with_and_without_a_zone_compare_as_utc_and_absurd_ones_are_refused() -> None:
+    """Query strings may mix `2026-03-01T12:00:00` (taken as UTC, as MongoDB stores
+    times) with an offset: compared as naive and aware datetimes they would raise (a
+    500); a year past what a date holds once in UTC is a 422, not an OverflowError."""
+    naive = datetime(2026, 3, 1, 11, 0)
+    query = audit_query(AuditFilter(since=naive, until=AT))
+    assert query == {"at": {"$gte": naive.replace(tzinfo=UTC), "$lt": AT}}
+    with pytest.raises(ValidationFailed):
+        audit_query(AuditFilter(since=AT, until=datetime(2026, 3, 1, 12, 0)))
+    too_early = datetime(1, 1, 1, 0, 0, tzinfo=timezone(timedelta(hours=14)))
+    with pytest.raises(ValidationFailed):
+        audit_query(AuditFilter(since=too_early))

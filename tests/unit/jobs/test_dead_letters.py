@@ -4,13 +4,19 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import aio_pika
+import pytest
+from yarl import URL
+
 from git44_common.contracts import RemovalRequested
+from git44_common.exceptions import ServiceUnavailable
 from git44_jobs.dead_letters.letters import (
     MAX_BODY_CHARS,
     letter_document,
     letter_id,
     read_death,
 )
+from git44_jobs.dead_letters.service import dead_queue
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
@@ -51,3 +57,12 @@ def test_a_removal_request_names_its_job_anything_else_is_kept_as_text() -> None
     assert (poison["job_id"], poison["message_id"]) == (None, None)
     assert len(poison["body"]) == MAX_BODY_CHARS
     assert poison["body_truncated"] is True
+
+
+async def test_a_connection_not_open_is_a_503_not_a_500() -> None:
+    """While the robust connection reconnects, aio-pika's channel() raises RuntimeError
+    ("Connection was not opened"): the dead-letter routes answer 503 and Retry-After."""
+    reconnecting = aio_pika.RobustConnection(URL("amqp://guest:guest@127.0.0.1:1/"))
+    with pytest.raises(ServiceUnavailable):
+        async with dead_queue(reconnecting, "git44.removal.dead"):
+            pytest.fail("no queue without a connection")

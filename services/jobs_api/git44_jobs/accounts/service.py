@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from git44_common.mongo import Database, Document
 from git44_jobs.credits import crud as credits
+from git44_jobs.dead_letters import crud as dead_letters
 from git44_jobs.idempotency import crud as idempotency
 from git44_jobs.removals import crud as removals
 from git44_jobs.webhooks import crud as webhooks
@@ -51,6 +52,7 @@ async def forget_user(db: Database, user_id: str) -> ForgetPass:
     await webhooks.delete_secret(db, user_id)
     await webhooks.delete_user_endpoints(db, user_id)
     await idempotency.delete_user_records(db, user_id)
+    await dead_letters.delete_user_letters(db, user_id)
     in_flight = await removals.count_active_user_jobs(db, user_id)
     log.info(
         "deleted user's data forgotten",

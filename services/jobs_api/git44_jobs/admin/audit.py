@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from git44_common.clock import as_utc
 from git44_common.exceptions import ValidationFailed
 from git44_common.mongo import Database, Document
 from git44_common.pagination import after_cursor, split_page
@@ -21,10 +22,23 @@ class AuditFilter:
     until: datetime | None = None
 
 
+def query_time(name: str, value: datetime | None) -> datetime | None:
+    """A time bound from a query string, in UTC (one without a zone is UTC, as MongoDB
+    stores them); ValidationFailed (422) when it falls outside what a date can hold."""
+    if value is None:
+        return None
+    try:
+        return as_utc(value)
+    except OverflowError:
+        error = {"loc": ["query", name], "msg": "out of range", "type": "value_error"}
+        raise ValidationFailed(f"{name} is out of range.", errors=[error]) from None
+
+
 def audit_query(which: AuditFilter) -> Document:
     """The MongoDB filter of `which`; ValidationFailed (422) when `since` is not before
     `until`."""
-    if which.since is not None and which.until is not None and which.since >= which.until:
+    since, until = query_time("since", which.since), query_time("until", which.until)
+    if since is not None and until is not None and since >= until:
         error = {"loc": ["query", "until"], "msg": "must be after since", "type": "value_error"}
         raise ValidationFailed("until must be after since.", errors=[error])
     query: Document = {
@@ -34,10 +48,10 @@ def audit_query(which: AuditFilter) -> Document:
         if value is not None
     }  # fmt: skip
     at: Document = {}
-    if which.since is not None:
-        at["$gte"] = which.since
-    if which.until is not None:
-        at["$lt"] = which.until
+    if since is not None:
+        at["$gte"] = since
+    if until is not None:
+        at["$lt"] = until
     if at:
         query["at"] = at
     return query

@@ -43,6 +43,11 @@ async def delete_letter(db: Database, letter_id: str) -> bool:
     return (await db[DEAD_LETTERS].delete_one({"_id": letter_id})).deleted_count == 1
 
 
+async def delete_user_letters(db: Database, user_id: str) -> int:
+    """Forget a deleted user's letters (their job's body names them); how many."""
+    return (await db[DEAD_LETTERS].delete_many({"user_id": user_id})).deleted_count
+
+
 async def delete_all_letters(db: Database) -> int:
     """How many letters were deleted."""
     return (await db[DEAD_LETTERS].delete_many({})).deleted_count

@@ -33,12 +33,18 @@ async def dead_queue(
     connection: AbstractRobustConnection, name: str
 ) -> AsyncIterator[AbstractQueue]:
     """The dead queue `name` on a channel of its own; closing it returns any message
-    taken and not acked to the queue. A broker error is a 503."""
+    taken and not acked to the queue. A broker error is a 503 — also while the robust
+    connection is reconnecting (aio-pika raises RuntimeError then: "not opened")."""
+    unavailable = ServiceUnavailable("The broker did not answer; try again.", retry_after=5)
     try:
-        async with connection.channel() as channel:
+        channel = await connection.channel()
+    except (aiormq.exceptions.AMQPError, RuntimeError, OSError) as exc:
+        raise unavailable from exc
+    try:
+        async with channel:
             yield await channel.declare_queue(name, passive=True)
     except aiormq.exceptions.AMQPError as exc:
-        raise ServiceUnavailable("The broker did not answer; try again.", retry_after=5) from exc
+        raise unavailable from exc
 
 
 async def take_over(queue: AbstractQueue, db: Database, *, clock: Clock) -> int:

@@ -13,7 +13,7 @@ from git44_common.contracts import JobStatus
 from git44_common.jobs import AdminJobPublic, AdminJobsPublic
 from git44_common.openapi import prefixed_operation_ids, problems
 from git44_common.quota import view_quota
-from git44_jobs.admin.audit import AuditFilter, list_entries
+from git44_jobs.admin.audit import AuditFilter, list_entries, query_time
 from git44_jobs.admin.models import AuditEntriesPublic, AuditEntryPublic, StatsPublic
 from git44_jobs.admin.quotas import change_user_quota
 from git44_jobs.admin.stats import collect_stats
@@ -50,10 +50,10 @@ async def list_removals(
     if user_id is not None:
         query["user_id"] = user_id
     created: dict[str, datetime] = {}
-    if created_from is not None:
-        created["$gte"] = created_from
-    if created_to is not None:
-        created["$lt"] = created_to
+    if (since := query_time("createdFrom", created_from)) is not None:
+        created["$gte"] = since
+    if (until := query_time("createdTo", created_to)) is not None:
+        created["$lt"] = until
     if created:
         query["created_at"] = created
     page, next_cursor = await removals.list_jobs(ctx.db, query, cursor=cursor, limit=limit)
