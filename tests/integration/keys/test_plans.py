@@ -72,8 +72,12 @@ async def test_a_key_scraperapi_does_not_know_is_disabled_by_the_check(
     async def disabled() -> bool:
         return await context.db[SCRAPER_KEYS].count_documents({"status": "disabled"}) == 1
 
+    async def announced() -> bool:  # the event is written after the key's status
+        return await context.db[KEY_EVENTS].count_documents({"event": "disabled"}) >= 1
+
     await eventually(disabled, within=15)
-    assert await context.db[KEY_EVENTS].count_documents({"event": "disabled"}) == 1
+    await eventually(announced, within=5)
+    assert await context.db[KEY_EVENTS].count_documents({"event": "disabled"}) == 1  # once
 
 
 async def planned(db: Database) -> bool:
