@@ -64,16 +64,11 @@ class Providers:
         up = [p for p in candidates if healthy(p)]
         if not up:
             return candidates[0]
-        weighted = [(p, self._weights.get(p.name, 0.0)) for p in up]
-        total = sum(w for _, w in weighted)
-        if not self._weights or total <= 0:
+        weighted = [p for p in up if self._weights.get(p.name, 0.0) > 0]
+        if not weighted:
             return up[0]
-        pick = self._rng.uniform(0, total)
-        for provider, weight in weighted:
-            pick -= weight
-            if pick <= 0 and weight > 0:
-                return provider
-        return next(p for p, w in reversed(weighted) if w > 0)
+        weights = [self._weights[p.name] for p in weighted]
+        return self._rng.choices(weighted, weights=weights)[0]
 
     @property
     def names(self) -> list[str]:
