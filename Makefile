@@ -9,7 +9,7 @@ CLIENTS := docs/clients/typescript
 CLIENTS_STAMP := $(CLIENTS)/node_modules/.installed
 PYTEST_ARGS ?=
 
-.PHONY: help venv clients clients-lock contract system-packages run test test-unit lint format bench chaos lock clean
+.PHONY: help venv clients clients-lock contract system-packages run test test-unit lint format bench chaos soak lock clean
 
 help:  ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -38,7 +38,7 @@ clients-lock:  ## re-resolve docs/clients/typescript's lockfile, without hosts o
 contract: $(STAMP) $(CLIENTS_STAMP)  ## rewrite the public OpenAPI document and its TypeScript types
 	$(BIN)/python -m tools.public_api
 
-system-packages:  ## Debian's nginx, promtool, amtool, Node.js and Chromium for the gateway, deployment, contract and browser tests (root)
+system-packages:  ## Debian's nginx, promtool, amtool, Node.js, Chromium and haproxy for the gateway, deployment, contract, browser and cluster chaos tests (root)
 	.ci/install-system-packages.sh
 
 run: $(STAMP)  ## run everything locally: SecantusDB, RabbitMQ check, simulator, four services
@@ -70,6 +70,11 @@ bench: $(STAMP)  ## benchmarks in tests/bench (print figures, write bench-result
 chaos: $(STAMP)  ## fault-injection scenarios in tests/chaos
 	deploy/local/ensure-rabbitmq.sh
 	$(BIN)/pytest tests/chaos -p no:cacheprovider $(PYTEST_ARGS)
+
+SOAK_MINUTES ?= 60
+soak: $(STAMP)  ## SOAK_MINUTES (60) of mixed load and random faults, then the audit (bench-results/soak/)
+	deploy/local/ensure-rabbitmq.sh
+	SOAK_MINUTES=$(SOAK_MINUTES) $(BIN)/python -m tests.soak
 
 lock: $(STAMP)  ## re-resolve requirements.in into the hash-pinned requirements.lock
 	$(BIN)/uv pip compile requirements.in --generate-hashes --python-version 3.11 --no-header \

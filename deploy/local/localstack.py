@@ -268,10 +268,13 @@ class LocalStack:
         self.processes["sim"] = proc
         proc.wait_http_ok(f"{self.url('sim')}/healthz", timeout=30)
 
-    def start_service(self, spec: ServiceSpec, *, name: str | None = None) -> ManagedProcess:
-        """Start one service process (a second worker gets its own `name` and port)."""
+    def start_service(
+        self, spec: ServiceSpec, *, name: str | None = None, env: Mapping[str, str] | None = None
+    ) -> ManagedProcess:
+        """Start one service process (a second worker gets its own `name` and port; `env`
+        adds to the stack's environment for this process only)."""
         name = name or spec.name
-        env = self.service_env()
+        env = {**self.service_env(), **(env or {})}
         port = self._port(name, spec.default_port)
         env[f"{spec.env_prefix}PORT"] = str(port)
         proc = ManagedProcess(name, python_module(spec.module), env=env, log_dir=self.data_dir)

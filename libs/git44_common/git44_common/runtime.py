@@ -21,6 +21,7 @@ from fastapi import FastAPI
 from git44_common.amqp.connection import connect, is_connection_open
 from git44_common.amqp.publisher import Publisher
 from git44_common.amqp.topology import Topology, declare_topology
+from git44_common.faults import arm_fault_points
 from git44_common.health import ReadinessCheck
 from git44_common.metrics import watch_event_loop_lag
 from git44_common.mongo import (
@@ -56,6 +57,7 @@ class ServiceRuntime:
     def __init__(self, settings: ServiceSettings, *, name: str) -> None:
         self.settings = settings
         self.name = name
+        arm_fault_points(settings.fault_points)
         self.topology = Topology(namespace=settings.amqp_namespace)
         self.mongo: MongoClient = create_mongo_client(settings.mongodb_url, app_name=name)
         self.db: Database = self.mongo[settings.mongodb_db]

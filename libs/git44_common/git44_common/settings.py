@@ -34,6 +34,8 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
+from git44_common.faults import parse_fault_points
+
 # The template's placeholders, RabbitMQ's default account and the development override's
 # passwords (deploy/dev-secrets): none of them is a secret.
 PLACEHOLDER_SECRETS = frozenset(
@@ -45,6 +47,7 @@ _PASSWORDLESS_MECHANISMS = frozenset({"MONGODB-X509", "MONGODB-AWS", "GSSAPI", "
 # field name -> environment variable shared by every service
 SHARED_ENV: dict[str, str] = {
     "environment": "GIT44_ENV",
+    "fault_points": "GIT44_FAULT_POINTS",
     "mongodb_url": "MONGODB_URL",
     "mongodb_db": "MONGODB_DB",
     "amqp_url": "AMQP_URL",
@@ -152,6 +155,12 @@ class ServiceSettings(BaseSettings):
         "was missed (the 5 s bound on refusing an ended session's tokens)",
     )
 
+    fault_points: str = Field(
+        default="",
+        description="test-only fault points (git44_common.faults), `name=probability,...`; "
+        "refused unless GIT44_ENV=test",
+    )
+
     @classmethod
     def settings_customise_sources(
         cls,
@@ -187,6 +196,15 @@ class ServiceSettings(BaseSettings):
                 if getattr(self, name):
                     variable = f"{self.model_config.get('env_prefix', '')}{name}".upper()
                     raise ValueError(f"{variable} is for development and tests only")
+        return self
+
+    @model_validator(mode="after")
+    def _refuse_fault_points_outside_tests(self) -> Self:
+        if not self.fault_points.strip():
+            return self
+        if self.environment is not Environment.TEST:
+            raise ValueError("GIT44_FAULT_POINTS is for tests only (GIT44_ENV=test)")
+        parse_fault_points(self.fault_points)
         return self
 
     @model_validator(mode="after")

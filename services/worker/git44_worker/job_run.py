@@ -28,6 +28,7 @@ from typing import TypeVar
 
 from git44_common.clock import utc_now
 from git44_common.contracts import JobStatus, new_event_id
+from git44_common.faults import fault_point
 from git44_common.jobs import DEFAULT_MAX_POLLS, TERMINAL
 from git44_common.logs import redact
 from git44_common.mongo import Document
@@ -178,6 +179,7 @@ class JobRun:
         if not isinstance(outcome, TaskCreated):
             reason = outcome.reason if isinstance(outcome, UpstreamError) else "key refused"
             raise AttemptFailed(f"RemoveSora did not create a task ({reason})")
+        fault_point("worker.after_task_created")  # tests only: the gap ADR 0004 accepts
         now = utc_now()
         saved = await crud.store_task(
             self.ctx.db,

@@ -23,6 +23,7 @@ from datetime import datetime, timedelta
 from git44_common.clock import Clock
 from git44_common.contracts import JobStatus
 from git44_common.exceptions import InvalidLink, ValidationFailed
+from git44_common.faults import fault_point
 from git44_common.jobs import Source, new_job_document
 from git44_common.links import validate_callback_url, validate_sora_link
 from git44_common.mongo import Database, Document, is_duplicate_key_error
@@ -122,6 +123,7 @@ class Submitter:
         if not inserted:
             return await self._existing_or_refusal(submission.user_id, job_id, now=now)
         metrics.SUBMISSIONS.labels("accepted").inc()
+        fault_point("jobs.after_commit")  # tests only: the relay must publish it
         previous = "queued" if cached is not None else None
         return await self.outbox.publish_queued(job, previous=previous)
 
