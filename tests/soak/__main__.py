@@ -49,7 +49,8 @@ async def soak(minutes: float, seed: int, settle: float, base: Path) -> dict[str
     from tests.chaos.harness import database
     from tests.soak.audit import audit
     from tests.soak.faults import Injector, draw_schedule
-    from tests.soak.load import Actors, Ledger, Links, Receivers
+    from tests.soak.load import Actors, Ledger, Links
+    from tests.soak.receivers import Receivers
     from tests.soak.sampler import Sampler
     from tests.soak.stack import SoakStack
 

@@ -23,7 +23,7 @@ from localstack import DEMO_SCRAPER_KEYS, DEV_ADMIN_EMAIL, DEV_ADMIN_PASSWORD
 
 from git44_keys.crypto import mask_key
 from git44_sim.client import SimControl
-from tests.soak.load import Receivers
+from tests.soak.receivers import Receivers
 from tests.soak.stack import SoakStack
 
 log = logging.getLogger("soak.faults")
