@@ -15,6 +15,7 @@ from git44_common.amqp import (
     REMOVAL_REQUESTED,
     Publisher,
     PublishError,
+    PublishNacked,
     PublishUnroutable,
     QueueFamily,
     Topology,
@@ -77,6 +78,32 @@ async def test_publisher_recovers_after_its_channel_is_closed_by_the_broker(
         await publisher.publish("git44.missing" + topology.namespace, "x", payload)
     await publisher.publish(topology.jobs_exchange, REMOVAL_REQUESTED, payload)
     assert await get_message(topology.removal_queue, 5) is not None
+
+
+async def test_a_nacked_publish_gets_the_publisher_a_new_channel(
+    topology: Topology, publisher: Publisher, channel: AbstractChannel, get_message: GetMessage
+) -> None:
+    """A RabbitMQ 3.10 channel can stay nacked for good after a quorum queue's leader
+    election (rabbitmq-server#9241): after a nack the publisher reopens its channel. A
+    full queue that rejects publishes stands in for the broker's refusal."""
+    full = "git44.full" + topology.namespace
+    args = {"x-max-length": 0, "x-overflow": "reject-publish"}
+    await channel.declare_queue(full, arguments=args)
+    payload = RemovalRequested(job_id="j1", user_id="u1")
+    try:
+        await publisher.publish(topology.jobs_exchange, REMOVAL_REQUESTED, payload)
+        before = await publisher._channel.get_underlay_channel()
+        nacked = [publisher.publish("", full, payload) for _ in range(3)]
+        outcomes = await asyncio.gather(*nacked, return_exceptions=True)
+        assert all(isinstance(outcome, PublishNacked) for outcome in outcomes), outcomes
+        await publisher.publish(topology.jobs_exchange, REMOVAL_REQUESTED, payload)
+        after = await publisher._channel.get_underlay_channel()
+        assert after is not before
+        assert before.is_closed
+        for _ in range(2):
+            assert await get_message(topology.removal_queue, 5) is not None
+    finally:
+        await channel.queue_delete(full)
 
 
 async def test_delayed_publish_arrives_after_the_tier_ttl_and_not_before(

@@ -9,17 +9,20 @@ re-publishes anything that never got that far).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import uuid
 from collections.abc import Mapping
 from typing import Any
 
+import aiormq.abc
 import aiormq.exceptions
 from aio_pika import DeliveryMode, Message
 from aio_pika.abc import (
     AbstractChannel,
     AbstractConnection,
     AbstractExchange,
+    AbstractRobustChannel,
     DateType,
 )
 from aiormq.abc import DeliveredMessage
@@ -90,6 +93,7 @@ class Publisher:
         self._channel = channel
         self._topology = topology
         self._closed = False
+        self._renewing = asyncio.Lock()
 
     @classmethod
     async def open(cls, connection: AbstractConnection, topology: Topology) -> Publisher:
@@ -123,14 +127,16 @@ class Publisher:
         """
         message = build_message(payload, message_id=message_id, headers=headers)
         where = f"{exchange or '<default>'!s}/{routing_key}"
+        underlay: list[aiormq.abc.AbstractChannel] = []  # the channel it went out on
         try:
             async with asyncio.timeout(timeout):
-                result = await self._send(exchange, routing_key, message, mandatory)
+                result = await self._send(exchange, routing_key, message, mandatory, underlay)
         except TimeoutError as exc:
             raise PublishTimeout(f"no confirm for {where} within {timeout:g}s") from exc
         except aiormq.exceptions.PublishError as exc:
             raise PublishUnroutable(f"unroutable: {where}") from exc
         except aiormq.exceptions.DeliveryError as exc:
+            await self._renew_channel(underlay)
             raise PublishNacked(f"broker nacked {where}") from exc
         except (aiormq.exceptions.AMQPError, aiormq.exceptions.ChannelInvalidStateError) as exc:
             raise PublishError(f"publish to {where} failed: {exc!r}") from exc
@@ -180,13 +186,35 @@ class Publisher:
         )
 
     async def _send(
-        self, exchange: str, routing_key: str, message: Message, mandatory: bool
+        self,
+        exchange: str,
+        routing_key: str,
+        message: Message,
+        mandatory: bool,
+        underlay: list[aiormq.abc.AbstractChannel],
     ) -> object:
         if self._closed:
             raise PublishError("publisher is closed")
         await wait_channel_open(self._channel)
+        underlay.append(await self._channel.get_underlay_channel())
         target = await self._exchange(exchange)
         return await target.publish(message, routing_key, mandatory=mandatory)
+
+    async def _renew_channel(self, underlay: list[aiormq.abc.AbstractChannel]) -> None:
+        """After a nack, have the robust channel reopen (once per channel, however many
+        publishes were nacked on it): a RabbitMQ 3.10 channel whose first publish to a
+        quorum queue raced a leader election goes on being nacked for good, while a new
+        channel is accepted (rabbitmq-server#9241, fixed in 3.11/3.12; seen in
+        `make chaos`'s broker cluster scenario). Publishes in flight on the old channel
+        fail as PublishError, which every caller already survives (the outbox)."""
+        if not underlay or not isinstance(self._channel, AbstractRobustChannel):
+            return
+        async with self._renewing:
+            if self._channel.is_closed or underlay[0].is_closed:
+                return  # already reopened (or reopening) since that publish
+            log.warning("broker nacked a publish: reopening the publisher's channel")
+            with contextlib.suppress(aiormq.exceptions.AMQPError, RuntimeError):
+                await underlay[0].close()
 
     async def _exchange(self, name: str) -> AbstractExchange:
         if not name:
