@@ -15,7 +15,7 @@
     git44.keys (direct) ──keys.release───────► git44.keys.release (quorum, delivery limit)
                         └─keys.release.<replica>► git44.keys.release.<replica> (declared by
                                                  that key-manager replica: exclusive)
-    default exchange    ──git44.keys.rpc─────► git44.keys.rpc (classic; acquire RPC requests)
+    default exchange    ──git44.keys.acquire─► git44.keys.acquire (quorum; acquire RPC requests)
     default exchange    ──<delay queue name>─► git44.<family>.delay.<n>s (quorum, TTL n s)
                                                  └─ dead-letters back to git44.jobs
     git44.events (topic): job.<status>, key.<event>; subscribers bind their own queues:
@@ -191,7 +191,7 @@ class Topology:
 
     @property
     def keys_rpc_queue(self) -> str:
-        return self._name("git44.keys.rpc")
+        return self._name("git44.keys.acquire")
 
     @property
     def keys_release_queue(self) -> str:
@@ -279,11 +279,12 @@ class Topology:
                 tuple((self.events_exchange, key) for key in PROGRESS_EVENT_KEYS),
             ),
             self._keys_release_queue(),
-            # Classic on purpose: an acquire request is worthless after its caller's
-            # timeout (it carries a matching expiration), so Raft replication and
-            # fsync of a quorum queue would buy nothing and cost latency on the hot
-            # path; a lost request only makes one caller time out and retry.
-            QueueSpec(self.keys_rpc_queue, {"x-queue-type": "classic"}),
+            # Quorum, though a request is worthless after its caller's timeout (it
+            # carries a matching expiration): a durable classic queue lives on one node
+            # of a cluster, and while that node is down it can be neither used nor
+            # declared again elsewhere, so no key is leased anywhere (`make chaos`,
+            # broker cluster). The previous classic queue was `git44.keys.rpc`.
+            QueueSpec(self.keys_rpc_queue, _quorum()),
             *self._delay_queues(QueueFamily.REMOVAL, REMOVAL_REQUESTED),
             *self._delay_queues(QueueFamily.WEBHOOKS, WEBHOOK_DELIVER),
             *self._delay_queues(QueueFamily.MAIL, MAIL_SEND),

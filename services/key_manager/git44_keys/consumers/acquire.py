@@ -1,4 +1,4 @@
-"""The `acquire` RPC on `git44.keys.rpc`: params `KeyAcquireRequest` → `KeyAcquireResult`."""
+"""The `acquire` RPC on `git44.keys.acquire`: params `KeyAcquireRequest` → `KeyAcquireResult`."""
 
 from __future__ import annotations
 
