@@ -2,8 +2,9 @@
 # Debian packages the deployment tests need: promtool (package `prometheus`) to check
 # the Prometheus config, alert rules and /metrics output, amtool (package
 # `prometheus-alertmanager`) to check the Alertmanager config, nginx for `nginx -t` and
-# the gateway e2e test, Node.js/npm for the public contract's TypeScript types, and
-# Chromium for the browser test. Idempotent: does nothing when every tool is already installed.
+# the gateway e2e test, Node.js/npm for the public contract's TypeScript types,
+# Chromium for the browser test and haproxy for the RabbitMQ cluster chaos scenario
+# (`make chaos`). Idempotent: does nothing when every tool is already installed.
 # Package daemons are NOT started (only the binaries are used).
 set -euo pipefail
 
@@ -19,8 +20,10 @@ command -v jq >/dev/null 2>&1 || missing+=(jq)
 command -v openssl >/dev/null 2>&1 || missing+=(openssl)
 # Chromium: the SPA path in a real browser (tests/browser, Playwright drives it)
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+# haproxy: the TCP balancer in front of a three-node RabbitMQ cluster (tests/chaos)
+command -v haproxy >/dev/null 2>&1 || [ -x /usr/sbin/haproxy ] || missing+=(haproxy)
 if [ ${#missing[@]} -eq 0 ]; then
-    echo "system packages: promtool, amtool, nginx, node, jq, openssl and chromium already installed"
+    echo "system packages: promtool, amtool, nginx, node, jq, openssl, chromium and haproxy already installed"
     exit 0
 fi
 
@@ -31,7 +34,7 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 
 # Keep the packages' init scripts from starting daemons (nginx on :80, prometheus on :9090,
-# alertmanager on :9093).
+# alertmanager on :9093, haproxy).
 policy=/usr/sbin/policy-rc.d
 created_policy=""
 if [ ! -e "$policy" ]; then

@@ -11,7 +11,9 @@ from typing import Any
 
 import pytest
 
+from tests.chaos.cluster import HAProxy, RabbitCluster, haproxy_binary
 from tests.chaos.harness import RABBITMQ_SERVER, RESULTS, PrivateRabbit, table
+from tests.utils.infra import SYSTEM_PACKAGES_HINT
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -36,3 +38,40 @@ def private_rabbit(tmp_path: Path) -> Iterator[PrivateRabbit]:
     finally:
         rabbit.stop()
         shutil.rmtree(rabbit.base, ignore_errors=True)
+
+
+@pytest.fixture
+def rabbit_cluster(tmp_path: Path) -> Iterator[RabbitCluster]:
+    """Three clustered RabbitMQ nodes of this test only, every node stopped afterwards."""
+    if not Path(RABBITMQ_SERVER).exists():
+        pytest.skip("rabbitmq-server is not installed: no nodes for the cluster")
+    cluster = RabbitCluster(tmp_path / "cluster")
+    try:
+        cluster.start()
+        yield cluster
+    finally:
+        cluster.stop_all()
+        shutil.rmtree(cluster.base, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def haproxy() -> str:
+    """Debian's haproxy, the TCP balancer in front of a cluster."""
+    binary = haproxy_binary()
+    if binary is None:
+        pytest.skip(f"haproxy is not installed; {SYSTEM_PACKAGES_HINT}")
+    return binary
+
+
+@pytest.fixture
+def cluster_balancer(
+    tmp_path: Path, haproxy: str, rabbit_cluster: RabbitCluster
+) -> Iterator[HAProxy]:
+    """haproxy in front of `rabbit_cluster` (checked for first, so a machine without it
+    skips before three nodes boot): the one AMQP address the services get."""
+    balancer = HAProxy(tmp_path / "haproxy", rabbit_cluster.ports, haproxy)
+    try:
+        balancer.start()
+        yield balancer
+    finally:
+        balancer.stop()
