@@ -15,7 +15,9 @@ WRONG_PASSWORD = "definitely-not-it-42"
 ADMIN_PASSWORD = "bootstrap-admin-pass-7"
 TEST_PASSWORDS = (PASSWORD, NEW_PASSWORD, WRONG_PASSWORD, ADMIN_PASSWORD)
 
-JWT_SHAPE = re.compile(r"eyJ[\w-]+\.[\w-]+\.[\w-]+")
+# a signed JWT: two base64url JSON objects (each opens with `{"`, "eyJ") and a signature;
+# loose enough for any real token, tight enough that random ids in debug logs don't match
+JWT_SHAPE = re.compile(r"(?<![\w-])eyJ[\w-]{8,}\.eyJ[\w-]{8,}\.[\w-]{16,}")
 API_KEY_SHAPE = re.compile(r"g44_[\w-]{20,}")
 
 

@@ -95,13 +95,17 @@ async def test_a_deleted_account_loses_its_jobs_quota_and_idempotency_keys(
 
     await announce_deletion(jobs, user)
 
-    async def idle_gone() -> bool:
-        return await mongo_db.removal_jobs.find_one({"_id": idle}) is None
+    async def forgotten() -> bool:
+        # one pass deletes these one after another: wait for the last, not the first
+        left = (
+            await mongo_db.removal_jobs.find_one({"_id": idle}),
+            await mongo_db.user_quotas.find_one({"_id": user}),
+            await mongo_db.idempotency_keys.find_one({"user_id": user}),
+            await mongo_db.dead_letters.find_one({"_id": "letter-user"}),
+        )
+        return all(document is None for document in left)
 
-    await eventually(idle_gone, within=10)
-    assert await mongo_db.user_quotas.find_one({"_id": user}) is None
-    assert await mongo_db.idempotency_keys.find_one({"user_id": user}) is None
-    assert await mongo_db.dead_letters.find_one({"_id": "letter-user"}) is None
+    await eventually(forgotten, within=10)
     assert await mongo_db.dead_letters.find_one({"_id": "letter-other"}) is not None
     assert await mongo_db.removal_jobs.find_one({"_id": in_flight}) is not None
     assert await mongo_db.removal_jobs.find_one({"_id": others}) is not None
