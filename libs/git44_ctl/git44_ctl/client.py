@@ -10,7 +10,7 @@ from typing import Any, Literal
 import httpx
 
 from git44_ctl.credentials import CredentialStore, Session
-from git44_ctl.exceptions import ApiError, NotLoggedIn, Unreachable
+from git44_ctl.exceptions import ApiError, NotLoggedIn, NotTheApi, Unreachable
 
 Service = Literal["auth", "jobs", "keys"]
 # the largest page every admin list accepts (jobs-api's default JOBS_PAGE_SIZE_MAX)
@@ -171,4 +171,14 @@ class Api:
             raise Unreachable(f"{url}: {exc.__class__.__name__} ({exc})") from None
         if response.status_code >= 400:
             raise problem_of(response)
-        return None if response.status_code == 204 or not response.content else response.json()
+        if response.is_redirect:  # the API never redirects: this URL is not the API's
+            where = response.headers.get("location", "elsewhere")
+            raise NotTheApi(f"{url} answered {response.status_code}, to {where}: check --url")
+        if response.status_code == 204 or not response.content:
+            return None
+        try:
+            return response.json()
+        except ValueError:
+            kind = response.headers.get("content-type", "no content type")
+            raise NotTheApi(f"{url} answered {response.status_code} with {kind}, not JSON: "
+                            "check --url") from None  # fmt: skip

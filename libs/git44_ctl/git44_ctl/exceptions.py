@@ -3,6 +3,7 @@
 CtlError                 exit 1
 ├── ApiError             the API answered a problem (its title and detail are shown)
 ├── NotLoggedIn          no token, or the session ended: `git44ctl login`
+├── NotTheApi            a redirect or a page that is not JSON: the URL is wrong
 └── Unreachable          the service did not answer (exit 3)
 """
 
@@ -45,6 +46,10 @@ class ApiError(CtlError):
 
 class NotLoggedIn(CtlError):
     """No usable token for this server."""
+
+
+class NotTheApi(CtlError):
+    """A success or redirect that is not the API's JSON (a web page, a login portal)."""
 
 
 class Unreachable(CtlError):

@@ -100,6 +100,21 @@ def test_an_unreachable_service_is_its_own_exit_code(config_home: Path) -> None:
     assert "http://gw/api/admin/dead-letters" in result.output
 
 
+def test_a_web_page_or_a_redirect_is_not_the_api(config_home: Path) -> None:
+    logged_in(config_home)
+    page = httpx.Response(200, text="<html>the SPA</html>", headers={"content-type": "text/html"})
+    moved = httpx.Response(302, headers={"location": "https://sso.example.com/login"})
+    for answer, expected in [
+        (page, "200 with text/html, not JSON"),
+        (moved, "302, to https://sso"),
+    ]:
+        result = run(config_home, lambda r, a=answer: a, "jobs", "show", "j1")
+        assert result.exit_code == 1, result.output
+        assert "http://gw/api/admin/jobs/j1 answered " + expected in result.output
+        assert "check --url" in result.output
+        assert "Traceback" not in result.output
+
+
 def test_an_expired_token_is_refreshed_once_and_kept(config_home: Path) -> None:
     logged_in(config_home)
 
