@@ -266,6 +266,8 @@ class Actors:
                 headers = account.bearer() | ({"Last-Event-ID": last_id} if last_id else {})
                 try:
                     last_id = await self._stream(http, account, headers, last_id)
+                except (httpx.ConnectError, httpx.ConnectTimeout):
+                    self.ledger.counts["sse_unreachable"] += 1  # jobs-api down: not a drop
                 except (httpx.HTTPError, ValueError):
                     self.ledger.counts["sse_dropped"] += 1
                 if not await self._pause(1.0):
