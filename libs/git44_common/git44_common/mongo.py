@@ -15,6 +15,10 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError, DuplicateKeyError, OperationFailure
 
+from git44_common import mongo_wait
+
+mongo_wait.patch()  # before any client exists: PyMongo's lock-safe waits on Python 3.11
+
 Document = dict[str, Any]
 MongoClient = AsyncMongoClient[Document]
 Database = AsyncDatabase[Document]
