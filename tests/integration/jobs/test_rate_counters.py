@@ -83,3 +83,33 @@ async def test_a_quiet_counter_is_exact_and_a_new_window_starts_afresh(
     ]
     later = WINDOW_ENDS + timedelta(seconds=60)
     assert await counters.hit("c:2", 1, quota=3, expires_at=later) == 1
+
+
+async def test_a_hit_waiting_for_its_reservation_survives_its_window_being_pruned(
+    mongo_db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The soak's 500s: a hit on a new counter prunes the leases of ended windows, one
+    of which had an ask waiting in the batch; serving it then must not lose its lease."""
+    now = [NOW]
+    counters = SharedCounters(mongo_db, lambda: now[0])
+    first_write_may_end = asyncio.Event()
+    count = counters_module.crud.count
+
+    async def slow_first(*args: Any, **kwargs: Any) -> int:
+        await first_write_may_end.wait()
+        return await count(*args, **kwargs)
+
+    monkeypatch.setattr(counters_module.crud, "count", slow_first)
+    later = NOW + timedelta(minutes=5)
+    busy = asyncio.create_task(counters.hit("c:busy", 1, quota=100, expires_at=later))
+    await asyncio.sleep(0.05)  # its reservation is in flight: the next asks queue
+    ending = asyncio.create_task(
+        counters.hit("c:ending", 1, quota=100, expires_at=NOW + timedelta(seconds=1))
+    )
+    await asyncio.sleep(0.05)
+    now[0] = NOW + timedelta(seconds=2)  # c:ending's window is over
+    fresh = asyncio.create_task(counters.hit("c:fresh", 1, quota=100, expires_at=later))
+    await asyncio.sleep(0.05)
+    first_write_may_end.set()
+
+    assert await asyncio.gather(busy, ending, fresh) == [1, 1, 1]

@@ -47,6 +47,9 @@ class _Lease:
 class _Ask:
     counter_id: str
     amount: int
+    # the lease itself, not looked up by id when served: a hit on another counter may
+    # prune this window's lease meanwhile (it ended), and the ask must still be answered
+    lease: _Lease
 
 
 @dataclass
@@ -75,7 +78,7 @@ class SharedCounters:
             return _spend(lease, amount)
         if lease.seen >= quota:  # every unit of this window is reserved: no write can help
             return quota + amount
-        return await self._batcher.submit(_Ask(counter_id, amount))
+        return await self._batcher.submit(_Ask(counter_id, amount, lease))
 
     def _forget_ended(self) -> None:
         """Drop the leases of windows that are over, at most once a second."""
@@ -89,19 +92,19 @@ class SharedCounters:
     async def _reserve(self, asks: list[_Ask]) -> list[int | BaseException]:
         """Reserve what these asks lack (one `$inc` per counter, counters concurrently),
         then serve them in order."""
-        by_counter: dict[str, list[int]] = {}
+        by_lease: dict[int, list[int]] = {}
         for index, ask in enumerate(asks):
-            by_counter.setdefault(ask.counter_id, []).append(index)
+            by_lease.setdefault(id(ask.lease), []).append(index)
         results: dict[int, int | BaseException] = {}
 
-        async def serve(counter_id: str, indexes: list[int]) -> None:
+        async def serve(indexes: list[int]) -> None:
             try:
-                await self._serve(self._leases[counter_id], indexes, asks, results)
+                await self._serve(asks[indexes[0]].lease, indexes, asks, results)
             except Exception as exc:  # every ask on this counter not yet served learns it
                 for i in indexes:
                     results.setdefault(i, exc)
 
-        await asyncio.gather(*(serve(cid, indexes) for cid, indexes in by_counter.items()))
+        await asyncio.gather(*(serve(indexes) for indexes in by_lease.values()))
         return [results[i] for i in range(len(asks))]
 
     async def _serve(
