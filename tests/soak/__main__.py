@@ -19,6 +19,7 @@ import logging
 import os
 import random
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -54,6 +55,10 @@ async def soak(minutes: float, seed: int, settle: float, base: Path) -> dict[str
     from tests.soak.sampler import Sampler
     from tests.soak.stack import SoakStack
 
+    # `kill <pid>` (or CI's timeout) stops the soak like Ctrl-C: the stack's processes too
+    this = asyncio.current_task()
+    assert this is not None
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, this.cancel)
     rng = random.Random(seed)
     started_at = datetime.now(UTC).isoformat(timespec="seconds")
     window = minutes * 60
@@ -136,7 +141,11 @@ def main() -> int:
     replay = f"SOAK_SEED={seed} SOAK_MINUTES={minutes:g} make soak"
     print(f"soak: {minutes:g} min, seed {seed} (replay: {replay})", flush=True)
     base = Path(tempfile.mkdtemp(prefix="git44-soak-"))
-    result = asyncio.run(soak(minutes, seed, settle, base))
+    try:
+        result = asyncio.run(soak(minutes, seed, settle, base))
+    except (asyncio.CancelledError, KeyboardInterrupt):
+        print(f"soak stopped; its processes are stopped, their logs in {base}", flush=True)
+        return 130
 
     from tests.soak.report import evaluate_growth, passed, write_report
 
