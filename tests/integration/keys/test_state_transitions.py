@@ -21,6 +21,7 @@ from git44_keys.metrics import KEYS_BY_STATE
 from tests.integration.keys.conftest import KeyManagerClient, StartKeyManager, eventually
 
 pytestmark = pytest.mark.integration
+EVENT_KINDS = ("limited", "cooldown")
 
 
 @pytest.fixture
@@ -89,14 +90,24 @@ async def test_all_keys_limited_puts_the_pool_in_cooldown(
     assert answer.outcome == "cooldown"
     assert answer.cooldown_until is not None
     assert abs((answer.cooldown_until - min(until)).total_seconds()) < 0.01
-    events = await events_by_kind(db)
-    assert all(events[(key["_id"], "limited")] == 1 for key in keys)
-    assert all(events[(key["_id"], "cooldown")] == 1 for key in keys)
+
+    async def every_event_written() -> bool:
+        # a transition's audit entry is written (and published) just after its status
+        events = await events_by_kind(db)
+        return all(events[(key["_id"], kind)] == 1 for key in keys for kind in EVENT_KINDS)
+
+    await eventually(every_event_written)
     audit = await db[KEY_EVENTS_COLLECTION].find_one({"event": "cooldown"})
     assert audit is not None
     assert (audit["from"], audit["to"]) == ("limited", "cooldown")
     assert audit["cooldown_until"] is not None
-    published = await drain(key_events_queue)
+    published: list[dict[str, object]] = []
+
+    async def every_event_published() -> bool:
+        published.extend(await drain(key_events_queue))
+        return len(published) >= 6
+
+    await eventually(every_event_published)
     kinds = Counter(str(body["event"]) for body in published)
     assert kinds["limited"] == 3
     assert kinds["cooldown"] == 3
@@ -127,7 +138,9 @@ async def test_acquire_ends_an_expired_cooldown_itself(
     context = await start_key_manager(cooldown_seconds=0.5, maintenance_interval_seconds=3600)
     await limit_every_key(client)
     await eventually(lambda: _all_in(context.db, KeyStatus.COOLDOWN))
-    await asyncio.sleep(0.6)
+    keys = await context.db[SCRAPER_KEYS].find().to_list()
+    ends = max(key["cooldown_until"] for key in keys)
+    await asyncio.sleep(max(0.0, (ends - utc_now()).total_seconds()) + 0.1)
     assert (await client.acquire()).outcome == "lease"
     assert (await statuses(context.db))[KeyStatus.ACTIVE.value] == 3
 
