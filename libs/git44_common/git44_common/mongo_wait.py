@@ -18,6 +18,7 @@ reach MongoDB at all, for good (docs/reliability.md, "Soak").
 from __future__ import annotations
 
 import asyncio
+import importlib
 import sys
 from typing import Any
 
@@ -44,8 +45,6 @@ def patch() -> None:
     """Install `cond_wait` in PyMongo (Python < 3.12 only; idempotent)."""
     if sys.version_info >= (3, 12):
         return
-    import importlib
-
     for name in _USERS:
         module = importlib.import_module(name)
         if not hasattr(module, _HELPER):
