@@ -11,11 +11,13 @@ import hmac
 import json
 import time
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 from cryptography.fernet import Fernet
 from pydantic import SecretStr
 
+from git44_common.amqp import PublishError, QueueFamily
 from git44_common.collections import WEBHOOK_DELIVERIES, WEBHOOK_SECRETS
 from git44_common.contracts import WebhookDeliveryRequested
 from git44_common.mongo import Database
@@ -27,6 +29,7 @@ from git44_common.webhook_secrets import (
 )
 from git44_sim.client import SimControl
 from git44_worker.core.config import WorkerSettings
+from git44_worker.crud import webhooks as crud
 from tests.integration.worker.conftest import FakeKeyManager, Jobs, StartWorker
 from tests.utils.receiver import Receiver, serving_receiver
 from tests.utils.waiting import eventually
@@ -172,3 +175,62 @@ async def test_a_private_destination_is_refused_unless_allowed(
     assert record["status_code"] is None
     assert "https" in record["error"]
     assert receiver.received == []
+
+
+async def test_a_retry_the_broker_refused_is_queued_when_the_request_comes_back(
+    start_worker: StartWorker, jobs: Jobs, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the attempt is recorded, then its retry cannot be queued (a broker restart, a
+    # worker killed just then): the request is redelivered and must not be dropped as
+    # a duplicate of the attempt it made
+    receiver.statuses = [503]
+    worker = await start_worker()
+    publisher = worker.runtime.publisher
+    refused: list[int] = []
+    publish_delayed = publisher.publish_delayed
+
+    async def refuse_once(family: QueueFamily, payload: Any, seconds: float, **kw: Any) -> int:
+        if not refused:
+            refused.append(payload.attempt)
+            raise PublishError("broker gone (injected)")
+        return await publish_delayed(family, payload, seconds, **kw)
+
+    monkeypatch.setattr(publisher, "publish_delayed", refuse_once)
+    job_id = await request_delivery(jobs, receiver.url)
+
+    await eventually(lambda: _recorded(jobs.db, job_id, 2), within=10)
+
+    assert refused == [1]
+    first, second = await deliveries(jobs.db, job_id)
+    assert first["status_code"] == 503
+    assert first["retry_scheduled"] is True  # queued by the redelivered request
+    assert second["status_code"] == 204
+    assert second["attempted_at"] >= first["next_retry_at"]
+    assert len(receiver.received) == 2  # the retry, once: no second chain
+
+
+async def test_a_request_redelivered_after_its_retry_was_queued_is_dropped(
+    start_worker: StartWorker, jobs: Jobs, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the retry is queued and marked, then the handler fails before the ack: the
+    # redelivered request must not queue a second one
+    receiver.statuses = [503]
+    await start_worker()
+    failed: list[object] = []
+    note_retry_scheduled = crud.note_retry_scheduled
+
+    async def note_then_fail(db: Database, attempt_id: object) -> None:
+        await note_retry_scheduled(db, attempt_id)
+        if not failed:
+            failed.append(attempt_id)
+            raise PublishError("connection lost before the ack (injected)")
+
+    monkeypatch.setattr(crud, "note_retry_scheduled", note_then_fail)
+    job_id = await request_delivery(jobs, receiver.url)
+
+    await eventually(lambda: _recorded(jobs.db, job_id, 2), within=10)
+    await asyncio.sleep(2.5)  # a second chain would have come back by now
+
+    assert len(failed) == 1
+    assert [r["status_code"] for r in await deliveries(jobs.db, job_id)] == [503, 204]
+    assert len(receiver.received) == 2

@@ -11,6 +11,10 @@ refused destination) is retried with backoff through the webhook delay queues un
 `WORKER_WEBHOOK_RETRY_DELAYS_SECONDS` runs out (default 6 attempts over ~an hour).
 A redelivered request whose event already got a 2xx is dropped; a request that comes
 back before its attempt's `next_retry_at` (delay tiers are coarse) is re-delayed.
+A failed attempt is recorded before its retry is queued, and marked once it is: a
+request redelivered because its handler stopped in between (a worker killed, the
+broker gone) queues the retry its attempt is owed instead of being dropped as a
+duplicate of it.
 
 An endpoint whose attempts have all failed for `WORKER_WEBHOOK_DISABLE_AFTER_SECONDS`
 (5 days) is disabled at its next failure, and its owner told by mail (an
@@ -81,6 +85,8 @@ class WebhookConsumer:
             return
         previous = await crud.last_attempt(self.db, request.event_id)
         if previous is not None and int(previous["attempt"]) > request.attempt:
+            if message.redelivered and _retry_owed(previous, request):
+                await self._schedule_retry(request, previous)
             return  # a duplicate of an attempt already made
         due_at = previous.get("next_retry_at") if previous else None
         if not is_due(due_at, utc_now()):
@@ -170,8 +176,8 @@ class WebhookConsumer:
         """Record the attempt, schedule the next one; True when one is scheduled."""
         number = request.attempt + 1
         delay = None if result.delivered else self._retry_delay(number)
-        record = _attempt_record(request, url, number, result, delay)
-        await crud.record_attempt(self.db, {**record, **fields})
+        record = {**_attempt_record(request, url, number, result, delay), **fields}
+        await crud.record_attempt(self.db, record)
         outcome = (
             "delivered" if result.delivered else "retrying" if delay is not None else "gave_up"
         )
@@ -184,7 +190,7 @@ class WebhookConsumer:
             extra={"job_id": request.job_id, "endpoint_id": request.endpoint_id},
         )
         if delay is not None:
-            await self._redelay(request.model_copy(update={"attempt": number}), delay)
+            await self._schedule_retry(request, record)
         return delay is not None
 
     async def _track_health(
@@ -230,6 +236,14 @@ class WebhookConsumer:
 
     def _retry_delay(self, attempt: int) -> float | None:
         return webhook_retry_delay(attempt, self.settings.webhook_retry_delays_seconds)
+
+    async def _schedule_retry(self, request: WebhookDeliveryRequested, attempt: Document) -> None:
+        """Queue the retry the recorded failed `attempt` (made for `request`) is owed,
+        then mark it queued. Raises when the broker cannot take it: the request comes
+        back redelivered and `handle` queues it then."""
+        retry = request.model_copy(update={"attempt": int(attempt["attempt"])})
+        await self._redelay(retry, seconds_until(attempt["next_retry_at"], utc_now()))
+        await crud.note_retry_scheduled(self.db, attempt["_id"])
 
     async def _redelay(self, request: WebhookDeliveryRequested, seconds: float) -> None:
         await self.publisher.publish_delayed(QueueFamily.WEBHOOKS, request, seconds)
@@ -311,6 +325,16 @@ def _ended_event(request: WebhookDeliveryRequested, job: Document | None) -> tup
     return None if event_type is None else (event_type, webhook_body(job))
 
 
+def _retry_owed(previous: Document, request: WebhookDeliveryRequested) -> bool:
+    """True when `previous` is the failed attempt `request` made, and its retry was
+    never marked queued (records from before the mark have none: taken as queued)."""
+    return (
+        int(previous["attempt"]) == request.attempt + 1
+        and previous.get("next_retry_at") is not None
+        and previous.get("retry_scheduled") is False
+    )
+
+
 def _days(period: timedelta) -> str:
     days = period.total_seconds() / 86400
     return f"{days:g} days" if days >= 1 else f"{period.total_seconds():g} s"
@@ -334,4 +358,5 @@ def _attempt_record(
         "error": result.error,
         "next_retry_at": now + timedelta(seconds=delay) if delay is not None else None,
         "attempted_at": now,
+        **({"retry_scheduled": False} if delay is not None else {}),
     }

@@ -41,7 +41,15 @@ async def get_or_create_secret(
 
 
 async def record_attempt(db: Database, attempt: Document) -> None:
+    """Insert the attempt (its `_id` is set on `attempt`, as the driver does)."""
     await db[WEBHOOK_DELIVERIES].insert_one(attempt)
+
+
+async def note_retry_scheduled(db: Database, attempt_id: object) -> None:
+    """The failed attempt's retry is queued (a redelivered request need not queue it)."""
+    await db[WEBHOOK_DELIVERIES].update_one(
+        {"_id": attempt_id}, {"$set": {"retry_scheduled": True}}
+    )
 
 
 async def was_delivered(db: Database, event_id: str) -> bool:
