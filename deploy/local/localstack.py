@@ -300,9 +300,17 @@ class LocalStack:
 
 
 def secantus_command(port: int, storage: str = ":memory:") -> list[str]:
-    """The embedded MongoDB-compatible server of this virtualenv, on `port`."""
+    """The embedded MongoDB-compatible server of this virtualenv, on `port`.
+
+    With a storage directory every commit is synced to its journal before it is
+    acknowledged (`--sync-on-commit`): by default SecantusDB keeps commits in memory,
+    and unlike mongod it ignores the `j: true` of a transaction's commit, so a
+    `kill -9` lost acknowledged transactions — an accepted job gone after a database
+    crash (found by the hour-long soak; tests/integration/common/test_durability.py).
+    """
     exe = Path(sys.executable).with_name("secantusd-py")
     program = str(exe) if exe.exists() else "secantusd-py"
+    durable = [] if storage == ":memory:" else ["--sync-on-commit"]
     return [
         program,
         "--host",
@@ -311,6 +319,7 @@ def secantus_command(port: int, storage: str = ":memory:") -> list[str]:
         str(port),
         "--storage-path",
         storage,
+        *durable,
         "--log-level",
         "WARNING",
     ]

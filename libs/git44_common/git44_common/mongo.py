@@ -28,8 +28,22 @@ Database = AsyncDatabase[Document]
 # Generous, since the embedded server queues transactions under load.
 SOCKET_TIMEOUT_MS = 30_000
 
+# An acknowledged write is one that survives a crash: on a majority of the replica set
+# and in their journals (what MongoDB's implicit default gives a replica set, stated
+# here so that no server-wide default can weaken it). A URL naming `w`, `journal` or
+# `wTimeoutMS` sets the write concern itself.
+DURABLE_WRITES: Mapping[str, Any] = {"w": "majority", "journal": True}
+_WRITE_CONCERN_OPTIONS = frozenset({"w", "journal", "wtimeoutms"})
+
 # Codes MongoDB answers when an index of that name or those keys exists with other options.
 _INDEX_CONFLICT_CODES = frozenset({85, 86})
+
+
+def write_concern_for(url: str) -> Mapping[str, Any]:
+    """`DURABLE_WRITES`, unless `url` sets a write concern option of its own."""
+    query = url.partition("?")[2]
+    named = {option.partition("=")[0].lower() for option in query.split("&") if option}
+    return {} if named & _WRITE_CONCERN_OPTIONS else DURABLE_WRITES
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -67,6 +81,7 @@ def create_mongo_client(
     """A client for `url`; it connects lazily, so creating it never blocks."""
     return AsyncMongoClient(
         url,
+        **write_concern_for(url),
         appname=app_name,
         tz_aware=tz_aware,
         serverSelectionTimeoutMS=timeout_ms,
